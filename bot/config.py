@@ -1,0 +1,133 @@
+"""Every setting in one table, read from FAQBOT_* environment variables."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PREFIX = "FAQBOT_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value faqbot cannot use; the message names the variable and the value."""
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be a whole number above 0")
+    return value
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ValueError(f"{origin!r} is not an origin like https://clinic.example")
+    return origins
+
+
+def _locale(raw: str) -> str:
+    return raw.strip()
+
+
+def _path(raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _flag(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("must be true or false")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table."""
+
+    name: str
+    default: str
+    parse: Callable[[str], Any]
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("knowledge", str(PROJECT_DIR / "knowledge"), _path, "the knowledge directory"),
+    Setting("data_dir", str(PROJECT_DIR / "data"), _path,
+            "where faqbot keeps the unanswered-question log and counts"),
+    Setting("locale", "en-GB", _locale, "the safety profile of knowledge/locales.yaml: en-GB or en-US"),
+    Setting("clinic_name", "", _text, "the clinic's name, shown in urgent messages (overrides the profile)"),
+    Setting("team_number", "", _text, "the care team's 24-hour number (overrides the profile)"),
+    Setting("allowed_origins", "", _origins,
+            "comma-separated sites allowed to embed the chat (CSP frame-ancestors, Socket.IO CORS)"),
+    Setting("message_queue", "", _text, "e.g. redis://127.0.0.1:6379/0: share Socket.IO state between processes"),
+    Setting("max_message_chars", "1000", _positive_int, "longest message accepted, in characters"),
+    Setting("max_body_bytes", "16384", _positive_int, "largest HTTP body or Socket.IO packet accepted, in bytes"),
+    Setting("rate_per_minute", "30", _positive_int, "messages one client may send per minute"),
+    Setting("retention_days", "90", _positive_int, "days the unanswered-question log keeps an entry"),
+    Setting("reload_seconds", "1", _positive_int, "how often the knowledge directory is checked for edits"),
+    Setting("live_reload", "true", _flag, "reload the knowledge base when its files change"),
+    Setting("async_mode", "gevent", _text, "the Socket.IO server mode: gevent or threading"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings in force for one app."""
+
+    knowledge: Path
+    data_dir: Path
+    locale: str
+    clinic_name: str
+    team_number: str
+    allowed_origins: tuple[str, ...]
+    message_queue: str
+    max_message_chars: int
+    max_body_bytes: int
+    rate_per_minute: int
+    retention_days: int
+    reload_seconds: int
+    live_reload: bool
+    async_mode: str
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings table from the environment; overrides (already typed) win."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.name in overrides:
+            value = overrides[setting.name]
+            values[setting.name] = setting.parse(value) if isinstance(value, str) else value
+            continue
+        key = PREFIX + setting.name.upper()
+        raw = environ.get(key, setting.default)
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{key}={raw!r}: {exc}") from None
+    return Settings(**values)
+
+
+def describe_settings() -> str:
+    """Return the settings table as Markdown rows (used to keep the README honest)."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        default = s.default.replace(str(PROJECT_DIR), ".") if s.default else "(empty)"
+        rows.append(f"| `{PREFIX}{s.name.upper()}` | `{default}` | {s.help} |")
+    return "\n".join(rows)

@@ -1,0 +1,76 @@
+"""The whole answering engine for one knowledge base: records, index, lexicon, profile, responder."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Settings
+from bot.knowledge import Knowledge, KnowledgeError, Problem, checker_for, load_knowledge
+from bot.locales import Profile, compile_profile
+from bot.replies import Conversations, Responder
+from bot.retrieval import Document, Index
+from bot.safety import Lexicon, compile_lexicon, example_failures, with_vocabulary
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Everything built from one knowledge base, swapped as a whole on reload."""
+
+    knowledge: Knowledge
+    index: Index
+    lexicon: Lexicon
+    profile: Profile
+    responder: Responder
+
+
+def documents(knowledge: Knowledge) -> list[Document]:
+    """Return what retrieval indexes for each entry."""
+    return [Document(e.id, (e.question,) + e.alternates, e.answer) for e in knowledge.entries]
+
+
+def build_engine(directory: str | Path, settings: Settings | None = None,
+                 conversations: Conversations | None = None) -> Engine:
+    """Load, validate and index a knowledge base; raise KnowledgeError listing every problem."""
+    knowledge = load_knowledge(directory)
+    problems: list[Problem] = []
+    lexicon = compile_lexicon(knowledge.triage, checker_for(knowledge, "triage.yaml", problems))
+    profile = compile_profile(knowledge.locales, checker_for(knowledge, "locales.yaml", problems),
+                              locale=settings.locale if settings else "",
+                              clinic_name=settings.clinic_name if settings else "",
+                              team_number=settings.team_number if settings else "")
+    if lexicon is not None:
+        texts = [e.question for e in knowledge.entries] + [a for e in knowledge.entries for a in e.alternates]
+        texts += [e.answer for e in knowledge.entries]
+        texts += [s.text for src in knowledge.sources.values() for s in src.sections]
+        lexicon = with_vocabulary(lexicon, texts)
+        checker = checker_for(knowledge, "triage.yaml", problems)
+        for example, verdict in example_failures(lexicon):
+            expected = f"is {example.category}" if example.positive else f"is not {example.category}"
+            checker.add(example.line, example.category,
+                        f"example {example.message!r} {expected}, but triage says {verdict.category or 'none'}")
+    if problems:
+        raise KnowledgeError(problems)
+    index = Index(documents(knowledge), knowledge.synonyms)
+    responder = Responder(knowledge, index, lexicon, profile, conversations)
+    return Engine(knowledge, index, lexicon, profile, responder)
+
+
+class Service:
+    """The engine in force, swapped whole when an edit loads cleanly; a broken edit keeps the last good one."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.conversations = Conversations()
+        self.engine = build_engine(settings.knowledge, settings, self.conversations)
+        self.pending: tuple[Problem, ...] = ()
+
+    def reload(self) -> tuple[Problem, ...]:
+        """Rebuild from the knowledge directory; return the problems that stopped it (empty when it loaded)."""
+        try:
+            engine = build_engine(self.settings.knowledge, self.settings, self.conversations)
+        except KnowledgeError as exc:
+            self.pending = exc.problems
+            return self.pending
+        self.engine = engine
+        self.pending = ()
+        return ()

@@ -1,0 +1,77 @@
+"""Run a knowledge base's own regression questions and measure each reply type against its bar."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.engine import Engine
+
+# The bar of the answering core: share of each expected type that must come out right.
+BARS = {"answer": 0.95, "fallback": 0.95, "urgent": 1.0, "advice": 0.90, "smalltalk": 0.90, "clarify": 0.0}
+LABELS = {"answer": "in scope, right entry first", "fallback": "off topic → fallback", "urgent": "urgent → urgent",
+          "advice": "personal advice → advice", "smalltalk": "smalltalk → smalltalk", "clarify": "clarify"}
+
+
+@dataclass(frozen=True)
+class Miss:
+    message: str
+    line: int
+    expected: str
+    got: str
+
+
+@dataclass(frozen=True)
+class Score:
+    type: str
+    total: int
+    right: int
+
+    @property
+    def share(self) -> float:
+        return self.right / self.total if self.total else 1.0
+
+    @property
+    def passes(self) -> bool:
+        return self.share >= BARS[self.type]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    scores: tuple[Score, ...]
+    misses: tuple[Miss, ...]
+
+    @property
+    def passes(self) -> bool:
+        return all(s.passes for s in self.scores)
+
+    def table(self) -> str:
+        """Return the per-type table and the misses as plain text."""
+        lines = [f"{'type':<32} {'right':>7} {'share':>7} {'bar':>6}  result"]
+        for s in self.scores:
+            lines.append(f"{LABELS[s.type]:<32} {s.right:>3}/{s.total:<3} {s.share:>7.1%} {BARS[s.type]:>6.0%}  "
+                         f"{'ok' if s.passes else 'BELOW BAR'}")
+        if self.misses:
+            lines.append("")
+            lines.append(f"misses ({len(self.misses)}):")
+            lines += [f"  line {m.line}: {m.message!r}: expected {m.expected}, got {m.got}" for m in self.misses]
+        return "\n".join(lines)
+
+
+def _describe(reply_type: str, entry: str | None) -> str:
+    return f"{reply_type} {entry}" if entry else reply_type
+
+
+def evaluate(engine: Engine) -> Evaluation:
+    """Answer every regression question afresh and compare with what it expects."""
+    right: dict[str, int] = {}
+    total: dict[str, int] = {}
+    misses = []
+    for case in engine.knowledge.regression:
+        reply = engine.responder.reply(case.message)
+        ok = reply.type == case.type and (case.entry is None or case.type != "answer" or reply.entry_id == case.entry)
+        total[case.type] = total.get(case.type, 0) + 1
+        right[case.type] = right.get(case.type, 0) + ok
+        if not ok:
+            misses.append(Miss(case.message, case.line, _describe(case.type, case.entry),
+                               _describe(reply.type, reply.entry_id)))
+    scores = tuple(Score(t, total[t], right[t]) for t in BARS if t in total)
+    return Evaluation(scores, tuple(misses))

@@ -1,0 +1,582 @@
+"""Load and validate the knowledge base: YAML that clinic staff edit, into typed, frozen records."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from bot.text import collapse_space, normalize, unify_quotes
+
+MAX_FILE_BYTES = 2_000_000
+MIN_ALTERNATES = 4
+REQUIRED_FILES = ("sources.yaml", "entries.yaml", "triage.yaml", "locales.yaml")
+OPTIONAL_FILES = ("synonyms.yaml", "regression.yaml")
+REPLY_TYPES = ("answer", "clarify", "fallback", "urgent", "advice", "smalltalk")
+ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+# Claims a patient-education text must never make (safety bar 15). "Cure" is allowed only when negated
+# ("not a cure"), so it is checked separately below.
+BANNED_CLAIMS = (
+    (re.compile(r"\bguarantee(d|s)?\b"), '"guaranteed"'),
+    (re.compile(r"\b100 ?(%|percent|per cent) (effective|success|safe)"), '"100% effective"'),
+    (re.compile(r"\b(no|zero|without( any)?) (side effects?|risks?)\b"), '"no side effects"'),
+    (re.compile(r"\bmiracles?\b|\bmiraculous\b"), '"miracle"'),
+)
+_CURE = re.compile(r"\bcur(e|es|ed|ing)\b")
+_NEGATION = {"not", "no", "never", "isnt", "arent", "cannot", "cant", "wont", "nor", "without"}
+_DOSING = re.compile(r"\b\d+(\.\d+)?\s?(mg|mcg|µg|ug|ml|units?|iu|g/kg|mg/kg|mg/m2)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in the knowledge base, located for the person who has to fix it."""
+
+    file: str
+    line: int
+    entry_id: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.entry_id or '-'}: {self.message}"
+
+
+class KnowledgeError(Exception):
+    """The knowledge base has problems; each names file, line, entry id and what is wrong."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    author: str
+    reviewer: str
+    reviewed_on: str
+    reference: str
+    url: str
+    sections: tuple[Section, ...]
+
+    def section(self, heading: str) -> Section | None:
+        """Return the section with this heading, or None."""
+        return next((s for s in self.sections if s.heading == heading), None)
+
+
+@dataclass(frozen=True)
+class Quote:
+    source: str
+    section: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    question: str
+    alternates: tuple[str, ...]
+    answer: str
+    quotes: tuple[Quote, ...]
+    related: tuple[str, ...] = ()
+    reviewed_dosing: bool = False
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Case:
+    """One regression question with the reply type (and entry) it must get."""
+
+    message: str
+    type: str
+    entry: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """A whole, validated knowledge base."""
+
+    directory: Path
+    sources: Mapping[str, Source]
+    entries: tuple[Entry, ...]
+    synonyms: tuple[tuple[str, ...], ...]
+    triage: Mapping[str, Any]
+    locales: Mapping[str, Any]
+    regression: tuple[Case, ...]
+    version: str
+    loaded_at: str
+    files: Mapping[str, str] = field(default_factory=dict)
+
+    def entry(self, entry_id: str) -> Entry | None:
+        """Return the entry with this id, or None."""
+        return next((e for e in self.entries if e.id == entry_id), None)
+
+
+# --- YAML with line numbers -------------------------------------------------------------------------------
+
+class _Map(dict):
+    """A YAML mapping that remembers the line of each key."""
+
+    line = 0
+    lines: dict
+
+    def at(self, key: str) -> int:
+        return self.lines.get(key, self.line)
+
+
+class _List(list):
+    """A YAML sequence that remembers the line of each item."""
+
+    line = 0
+    lines: list
+
+    def at(self, index: int) -> int:
+        return self.lines[index] if index < len(self.lines) else self.line
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that keeps line numbers, refuses aliases (no 'billion laughs') and duplicate keys."""
+
+    def compose_node(self, parent, index):  # noqa: D401 - PyYAML hook
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(None, None, "aliases (*name) are not allowed in knowledge files",
+                                       event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    result = _Map()
+    result.line = node.start_mark.line + 1
+    result.lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            key = str(key)
+        if key in result:
+            raise yaml.MarkedYAMLError(None, None, f"the key {key!r} appears twice", key_node.start_mark)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_list(loader: _Loader, node: yaml.SequenceNode) -> _List:
+    result = _List(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_list)
+
+
+def _read_yaml(path: Path, shown: str, problems: list[Problem]) -> Any:
+    """Parse one YAML file; report (not raise) what stops it being read."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(shown, 0, "", f"cannot read the file: {exc.strerror or exc}"))
+        return None
+    if len(raw) > MAX_FILE_BYTES:
+        problems.append(Problem(shown, 0, "", f"the file is {len(raw):,} bytes; the limit is {MAX_FILE_BYTES:,}"))
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problems.append(Problem(shown, line, "", "the file is not UTF-8 text; save it as UTF-8"))
+        return None
+    if "\x00" in text:
+        problems.append(Problem(shown, text[: text.index("\x00")].count("\n") + 1, "", "the file holds binary data"))
+        return None
+    if not text.strip():
+        problems.append(Problem(shown, 1, "", "the file is empty"))
+        return None
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        what = exc.problem or exc.context or "invalid YAML"
+        if "\t" in what or "\\t" in what or "tab" in what:
+            what += " (use spaces, not tabs, to indent)"
+        problems.append(Problem(shown, line, "", f"YAML syntax: {what}"))
+    except yaml.YAMLError as exc:
+        problems.append(Problem(shown, 0, "", f"YAML syntax: {exc}"))
+    return None
+
+
+# --- field checks ------------------------------------------------------------------------------------------
+
+_KIND_NAMES = {str: "text", list: "a list", dict: "a mapping", bool: "true or false", float: "a number",
+               int: "a number", type(None): "nothing"}
+
+
+def _kind(value: Any) -> str:
+    return _KIND_NAMES.get(type(value), type(value).__name__).replace("_Map", "a mapping")
+
+
+class _Checker:
+    """Collects problems for one file while reading its records."""
+
+    def __init__(self, shown: str, problems: list[Problem]):
+        self.shown = shown
+        self.problems = problems
+
+    def add(self, line: int, entry_id: str, message: str) -> None:
+        self.problems.append(Problem(self.shown, line, entry_id, message))
+
+    def record(self, node: Any, line: int, entry_id: str, spec: Mapping[str, tuple[str, bool]],
+               what: str) -> dict[str, Any] | None:
+        """Check a mapping against spec {key: (kind, required)}; return the good values."""
+        if not isinstance(node, dict):
+            self.add(line, entry_id, f"{what} must be a mapping of keys to values, found {_kind(node)}")
+            return None
+        values: dict[str, Any] = {}
+        for key in node:
+            if key not in spec:
+                self.add(node.at(key), entry_id,
+                         f"unknown key {key!r} in {what}; expected one of: {', '.join(spec)}")
+        for key, (kind, required) in spec.items():
+            if key not in node or node[key] is None or (not required and node[key] == ""):
+                if required:
+                    self.add(node.line, entry_id, f"{key}: missing (required in {what})")
+                continue
+            value = self.value(node[key], node.at(key), entry_id, key, kind)
+            if value is not None:
+                values[key] = value
+        return values
+
+    def value(self, value: Any, line: int, entry_id: str, key: str, kind: str) -> Any:
+        if kind == "text":
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                self.add(line, entry_id, f"{key}: expected text, found {_kind(value)}")
+                return None
+            text = collapse_space(str(value)) if not isinstance(value, str) else value.strip()
+            if not text:
+                self.add(line, entry_id, f"{key}: must not be empty")
+                return None
+            return text
+        if kind == "texts":
+            if not isinstance(value, list):
+                self.add(line, entry_id, f"{key}: expected a list of texts, found {_kind(value)}")
+                return None
+            items = []
+            for index, item in enumerate(value):
+                if not isinstance(item, str) or not item.strip():
+                    shown = "an empty text" if isinstance(item, str) else _kind(item)
+                    self.add(value.at(index), entry_id,
+                             f"{key}: item {index + 1} must be text, found {shown} (put it in quotes)")
+                    continue
+                items.append(item.strip())
+            return items
+        if kind == "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.add(line, entry_id, f"{key}: expected a number, found {_kind(value)}")
+                return None
+            return float(value)
+        if kind == "bool":
+            if not isinstance(value, bool):
+                self.add(line, entry_id, f"{key}: expected true or false, found {_kind(value)}")
+                return None
+            return value
+        if kind == "map":
+            if not isinstance(value, dict):
+                self.add(line, entry_id, f"{key}: expected a mapping, found {_kind(value)}")
+                return None
+            return value
+        if kind == "list":
+            if not isinstance(value, list):
+                self.add(line, entry_id, f"{key}: expected a list, found {_kind(value)}")
+                return None
+            return value
+        raise ValueError(kind)
+
+
+def _top(data: Any, checker: _Checker, key: str) -> list | dict | None:
+    """Return the top-level key of a file, reporting a missing or mistyped one."""
+    if data is None:
+        return None
+    if not isinstance(data, dict) or key not in data:
+        checker.add(getattr(data, "line", 1), "", f"the file must start with '{key}:'")
+        return None
+    return data[key]
+
+
+# --- the files -----------------------------------------------------------------------------------------------
+
+_SOURCE_SPEC = {"id": ("text", True), "title": ("text", True), "author": ("text", False),
+                "reviewer": ("text", False), "reviewed_on": ("text", False), "reference": ("text", False),
+                "url": ("text", False), "reference_url": ("text", False), "sections": ("list", True)}
+_SECTION_SPEC = {"heading": ("text", True), "text": ("text", True)}
+_ENTRY_SPEC = {"id": ("text", True), "question": ("text", True), "alternates": ("texts", True),
+               "answer": ("text", True), "quotes": ("list", True), "related": ("texts", False),
+               "source": ("text", False), "reviewed_dosing": ("bool", False)}
+_QUOTE_SPEC = {"section": ("text", True), "text": ("text", True), "source": ("text", False)}
+_CASE_SPEC = {"message": ("text", True), "type": ("text", True), "entry": ("text", False)}
+
+
+def _load_sources(data: Any, checker: _Checker) -> dict[str, Source]:
+    sources: dict[str, Source] = {}
+    items = _top(data, checker, "sources")
+    if items is None:
+        return sources
+    if not isinstance(items, list) or not items:
+        checker.add(data.at("sources"), "", "sources: must be a list with at least one source document")
+        return sources
+    for index, node in enumerate(items):
+        line = items.at(index)
+        sid = node.get("id") if isinstance(node, dict) and isinstance(node.get("id"), str) else f"source {index + 1}"
+        values = checker.record(node, line, sid, _SOURCE_SPEC, "a source")
+        if values is None or "id" not in values:
+            continue
+        url = values.get("url") or values.get("reference_url")
+        if not url or not re.match(r"^https?://\S+$", url):
+            checker.add(node.line, sid, "url or reference_url: needs a web address starting https://")
+        sections = []
+        for s_index, s_node in enumerate(values.get("sections") or []):
+            s_values = checker.record(s_node, values["sections"].at(s_index), sid, _SECTION_SPEC, "a section")
+            if s_values and len(s_values) == 2:
+                if any(s.heading == s_values["heading"] for s in sections):
+                    checker.add(s_node.at("heading"), sid, f"sections: heading {s_values['heading']!r} appears twice")
+                sections.append(Section(s_values["heading"], s_values["text"]))
+        if not sections:
+            checker.add(node.line, sid, "sections: the source needs at least one section with text")
+        if sid in sources:
+            checker.add(line, sid, "id: another source already has this id")
+        sources[sid] = Source(sid, values["title"], values.get("author", ""), values.get("reviewer", ""),
+                              values.get("reviewed_on", ""), values.get("reference", ""), url or "",
+                              tuple(sections))
+    return sources
+
+
+def find_quote(source: Source, heading: str, quote: str) -> str | None:
+    """Return the source's own words for a quote in one section (whitespace and quote marks aside), or None."""
+    section = source.section(heading)
+    if section is None:
+        return None
+    flat = collapse_space(section.text)
+    wanted = unify_quotes(collapse_space(quote))
+    at = unify_quotes(flat).find(wanted)
+    return flat[at: at + len(wanted)] if at >= 0 and wanted else None
+
+
+def _claims(text: str, reviewed_dosing: bool) -> list[str]:
+    """Return the banned claims a text makes."""
+    found = []
+    norm = normalize(text)
+    lowered = unify_quotes(text.lower())
+    for pattern, label in BANNED_CLAIMS:
+        if pattern.search(norm) or pattern.search(lowered):
+            found.append(label)
+    tokens = norm.split()
+    for i, token in enumerate(tokens):
+        if _CURE.fullmatch(token) and not _NEGATION.intersection(tokens[max(0, i - 4): i]):
+            found.append('"cure" as a promise')
+            break
+    if not reviewed_dosing and _DOSING.search(text):
+        found.append("a dosing amount (mark the entry reviewed_dosing: true once a clinician has checked it)")
+    return found
+
+
+def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source]) -> tuple[list[Entry], set[str]]:
+    """Read the entries; return the valid ones and every id declared (so one bad entry causes one problem)."""
+    entries: list[Entry] = []
+    items = _top(data, checker, "entries")
+    if items is None:
+        return entries, set()
+    if not isinstance(items, list) or not items:
+        checker.add(getattr(data, "line", 1), "", "entries: must be a list with at least one entry")
+        return entries, set()
+    seen_ids: dict[str, int] = {}
+    phrasing_owner: dict[str, str] = {}
+    related_refs: list[tuple[int, str, str]] = []
+    default_source = next(iter(sources)) if len(sources) == 1 else None
+    for index, node in enumerate(items):
+        line = items.at(index)
+        raw_id = node.get("id") if isinstance(node, dict) else None
+        eid = raw_id if isinstance(raw_id, str) and raw_id.strip() else f"entry {index + 1}"
+        values = checker.record(node, line, eid, _ENTRY_SPEC, "an entry")
+        if values is None:
+            continue
+        if "id" in values:
+            if not ENTRY_ID.match(values["id"]):
+                checker.add(node.at("id"), eid, "id: use lowercase letters, digits and hyphens only")
+            if values["id"] in seen_ids:
+                checker.add(node.at("id"), eid, f"id: already used by the entry at line {seen_ids[values['id']]}")
+            seen_ids.setdefault(values["id"], line)
+        alternates = values.get("alternates", [])
+        if "alternates" in values and len(alternates) < MIN_ALTERNATES:
+            checker.add(node.at("alternates"), eid,
+                        f"alternates: needs at least {MIN_ALTERNATES} phrasings, found {len(alternates)}")
+        for key, phrasing, pline in [("question", values.get("question"), node.at("question"))] + [
+                ("alternates", alt, node["alternates"].at(i)) for i, alt in enumerate(alternates)]:
+            if not phrasing:
+                continue
+            key_text = normalize(phrasing)
+            owner = phrasing_owner.get(key_text)
+            if owner is not None and owner != eid:
+                checker.add(pline, eid, f"{key}: {phrasing!r} is also a question of entry {owner}")
+            phrasing_owner.setdefault(key_text, eid)
+        reviewed = values.get("reviewed_dosing", False)
+        if "answer" in values:
+            for claim in _claims(values["answer"], reviewed):
+                checker.add(node.at("answer"), eid, f"answer: banned claim: {claim}")
+        quotes = []
+        quote_nodes = values.get("quotes", [])
+        if "quotes" in values and not quote_nodes:
+            checker.add(node.at("quotes"), eid, "quotes: needs at least one quote from the source")
+        entry_source = values.get("source", default_source)
+        for q_index, q_node in enumerate(quote_nodes):
+            q_line = quote_nodes.at(q_index)
+            q_values = checker.record(q_node, q_line, eid, _QUOTE_SPEC, "a quote")
+            if not q_values or "section" not in q_values or "text" not in q_values:
+                continue
+            sid = q_values.get("source", entry_source)
+            source = sources.get(sid) if sid else None
+            if source is None:
+                checker.add(q_line, eid, "quotes: say which source it comes from (source: ID)" if sid is None
+                            else f"quotes: unknown source {sid!r}")
+                continue
+            if source.section(q_values["section"]) is None:
+                headings = "; ".join(s.heading for s in source.sections)
+                checker.add(q_node.at("section"), eid,
+                            f"quotes: no section {q_values['section']!r} in source {sid} (sections: {headings})")
+                continue
+            found = find_quote(source, q_values["section"], q_values["text"])
+            if found is None:
+                checker.add(q_node.at("text"), eid,
+                            f"quotes: not found word for word in section {q_values['section']!r}: "
+                            f"{q_values['text'][:80]!r}")
+                continue
+            quotes.append(Quote(sid, q_values["section"], found))
+        for r_index, rid in enumerate(values.get("related", [])):
+            related_refs.append((node["related"].at(r_index), eid, rid))
+        required = ("id", "question", "answer")
+        if all(k in values for k in required) and quotes and len(quotes) == len(quote_nodes):
+            entries.append(Entry(values["id"], values["question"], tuple(alternates), values["answer"],
+                                 tuple(quotes), tuple(values.get("related", [])), reviewed, line))
+    for r_line, eid, rid in related_refs:
+        if rid not in seen_ids:
+            checker.add(r_line, eid, f"related: no entry has the id {rid!r}")
+        elif rid == eid:
+            checker.add(r_line, eid, "related: an entry cannot be related to itself")
+    return entries, set(seen_ids) | {e.id for e in entries}
+
+
+def _load_synonyms(data: Any, checker: _Checker) -> list[tuple[str, ...]]:
+    groups: list[tuple[str, ...]] = []
+    if data is None:
+        return groups
+    items = _top(data, checker, "synonyms")
+    if items is None:
+        return groups
+    if not isinstance(items, list):
+        checker.add(data.at("synonyms"), "", f"synonyms: expected a list of groups, found {_kind(items)}")
+        return groups
+    owner: dict[str, int] = {}
+    for index, group in enumerate(items):
+        line = items.at(index)
+        terms = checker.value(group, line, "", f"synonyms group {index + 1}", "texts")
+        if terms is None:
+            continue
+        normalised = tuple(dict.fromkeys(normalize(t) for t in terms if normalize(t)))
+        if len(normalised) < 2:
+            checker.add(line, "", f"synonyms group {index + 1}: needs at least two different terms")
+            continue
+        for term in normalised:
+            if term in owner:
+                checker.add(line, "", f"synonyms: {term!r} is already in the group at line {owner[term]}")
+            owner.setdefault(term, line)
+        groups.append(normalised)
+    return groups
+
+
+def _load_regression(data: Any, checker: _Checker, entry_ids: set[str] | None) -> list[Case]:
+    """Read the regression questions; entry_ids None means entries.yaml is unreadable, so skip those checks."""
+    cases: list[Case] = []
+    if data is None:
+        return cases
+    items = _top(data, checker, "questions")
+    if not isinstance(items, list):
+        return cases
+    for index, node in enumerate(items):
+        line = items.at(index)
+        values = checker.record(node, line, f"question {index + 1}", _CASE_SPEC, "a regression question")
+        if not values or "message" not in values or "type" not in values:
+            continue
+        if values["type"] not in REPLY_TYPES:
+            checker.add(node.at("type"), "", f"type: {values['type']!r} is not one of {', '.join(REPLY_TYPES)}")
+            continue
+        entry = values.get("entry")
+        if entry is not None and entry_ids is not None and entry not in entry_ids:
+            checker.add(node.at("entry"), "", f"entry: no entry has the id {entry!r}")
+            continue
+        if values["type"] == "answer" and entry is None:
+            checker.add(node.line, "", "entry: an expected answer must name its entry")
+            continue
+        cases.append(Case(values["message"], values["type"], entry, line))
+    return cases
+
+
+def load_knowledge(directory: str | Path) -> Knowledge:
+    """Load and validate the knowledge base in a directory; raise KnowledgeError listing every problem."""
+    directory = Path(directory)
+    problems: list[Problem] = []
+    if not directory.is_dir():
+        raise KnowledgeError([Problem(str(directory), 0, "", "no such knowledge directory")])
+    data: dict[str, Any] = {}
+    digest = hashlib.sha256()
+    checkers: dict[str, _Checker] = {}
+    for name in REQUIRED_FILES + OPTIONAL_FILES:
+        path = directory / name
+        shown = f"{directory.name}/{name}"
+        checkers[name] = _Checker(shown, problems)
+        if not path.exists():
+            if name in REQUIRED_FILES:
+                problems.append(Problem(shown, 0, "", "the file is missing"))
+            data[name] = None
+            continue
+        data[name] = _read_yaml(path, shown, problems)
+        try:
+            digest.update(name.encode() + b"\0" + path.read_bytes())
+        except OSError:
+            pass
+    sources = _load_sources(data["sources.yaml"], checkers["sources.yaml"])
+    entries, declared = _load_entries(data["entries.yaml"], checkers["entries.yaml"], sources)
+    synonyms = _load_synonyms(data["synonyms.yaml"], checkers["synonyms.yaml"])
+    # When entries.yaml cannot be read at all, every expected entry would look unknown: report the cause only.
+    entry_ids = declared if data["entries.yaml"] is not None else None
+    regression = _load_regression(data["regression.yaml"], checkers["regression.yaml"], entry_ids)
+    triage = data["triage.yaml"] if isinstance(data["triage.yaml"], dict) else None
+    if data["triage.yaml"] is not None and triage is None:
+        checkers["triage.yaml"].add(1, "", "the file must be a mapping of categories (emergency:, crisis:, ...)")
+    locales = data["locales.yaml"] if isinstance(data["locales.yaml"], dict) else None
+    if data["locales.yaml"] is not None and locales is None:
+        checkers["locales.yaml"].add(1, "", "the file must be a mapping with profiles: and messages:")
+    if problems:
+        raise KnowledgeError(problems)
+    return Knowledge(directory=directory, sources=sources, entries=tuple(entries), synonyms=tuple(synonyms),
+                     triage=triage or {}, locales=locales or {}, regression=tuple(regression),
+                     version=digest.hexdigest()[:12],
+                     loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     files={name: f"{directory.name}/{name}" for name in REQUIRED_FILES + OPTIONAL_FILES})
+
+
+def checker_for(knowledge: Knowledge, name: str, problems: list[Problem]) -> _Checker:
+    """Return a problem collector for one of the knowledge base's files (used by later validation stages)."""
+    return _Checker(knowledge.files.get(name, name), problems)

@@ -1,0 +1,109 @@
+"""Safety profiles (numbers to call) and the bot's own messages, from locales.yaml."""
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+PLACEHOLDERS = ("emergency", "team", "crisis_lines", "urgent_help")
+MESSAGE_KEYS = ("welcome", "disclaimer", "emergency", "crisis", "warning", "mention", "reminder", "advice",
+                "advice_general", "fallback", "clarify", "offline")
+_PROFILE_SPEC = {"emergency_number": ("text", True), "urgent_help": ("text", False),
+                 "crisis_lines": ("texts", True), "clinic_name": ("text", False), "team_number": ("text", False)}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The numbers and messages in force: one locale, with the clinic's own name and number."""
+
+    locale: str
+    emergency_number: str
+    urgent_help: str
+    crisis_lines: tuple[str, ...]
+    clinic_name: str
+    team_number: str
+    messages: Mapping[str, str]
+    smalltalk: Mapping[str, str]
+
+    @property
+    def team(self) -> str:
+        """Say whom to call for a warning sign, with the 24-hour number when the clinic has set one."""
+        if self.clinic_name and self.team_number:
+            return f"the {self.clinic_name} 24-hour care team on {self.team_number}"
+        if self.team_number:
+            return f"your care team's 24-hour number, {self.team_number}"
+        return "your care team's 24-hour number"
+
+    def say(self, key: str) -> str:
+        """Return one message with the profile's numbers filled in."""
+        return self.messages[key].format(emergency=self.emergency_number, team=self.team,
+                                         crisis_lines=" or ".join(self.crisis_lines),
+                                         urgent_help=self.urgent_help)
+
+    def smalltalk_for(self, words: list[str]) -> str:
+        """Return the smalltalk line whose key word the message contains, else the default one."""
+        for key, text in self.smalltalk.items():
+            if key != "default" and any(w.startswith(key) for w in words):
+                return text
+        return self.smalltalk["default"]
+
+
+def _check_template(checker: Any, line: int, key: str, text: str) -> None:
+    try:
+        names = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+    except ValueError as exc:
+        checker.add(line, key, f"messages: {key}: broken placeholder: {exc}")
+        return
+    unknown = names - set(PLACEHOLDERS)
+    if unknown:
+        checker.add(line, key, f"messages: {key}: unknown placeholder(s) {sorted(unknown)}; "
+                               f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
+
+
+def compile_profile(locales: Mapping[str, Any], checker: Any, *, locale: str = "",
+                    clinic_name: str = "", team_number: str = "") -> Profile | None:
+    """Validate locales.yaml and return the profile for a locale (default: the file's own); None on errors."""
+    before = len(checker.problems)
+    values = checker.record(locales, getattr(locales, "line", 1), "", {
+        "default": ("text", True), "profiles": ("map", True), "messages": ("map", True)}, "locales.yaml")
+    if not values or len(values) < 3:
+        return None
+    profiles = values["profiles"]
+    chosen = locale or values["default"]
+    for name, node in profiles.items():
+        checker.record(node, profiles.at(name), name, _PROFILE_SPEC, f"profile {name}")
+    if values["default"] not in profiles:
+        checker.add(locales.at("default"), "", f"default: no profile named {values['default']!r}")
+    if chosen not in profiles:
+        checker.add(locales.at("profiles"), chosen,
+                    f"no profile for locale {chosen!r} (FAQBOT_LOCALE); profiles: {', '.join(profiles)}")
+    messages_node = values["messages"]
+    messages: dict[str, str] = {}
+    for key in MESSAGE_KEYS:
+        text = checker.value(messages_node.get(key), messages_node.at(key), key, f"messages: {key}", "text") \
+            if key in messages_node else checker.add(messages_node.line, key, f"messages: {key}: missing")
+        if text:
+            _check_template(checker, messages_node.at(key), key, text)
+            messages[key] = text
+    smalltalk_node = messages_node.get("smalltalk")
+    smalltalk: dict[str, str] = {}
+    if not isinstance(smalltalk_node, dict) or "default" not in smalltalk_node:
+        checker.add(messages_node.at("smalltalk"), "smalltalk", "messages: smalltalk: needs a mapping with default:")
+    else:
+        for key, text in smalltalk_node.items():
+            checked = checker.value(text, smalltalk_node.at(key), "smalltalk", f"messages: smalltalk: {key}", "text")
+            if checked:
+                _check_template(checker, smalltalk_node.at(key), key, checked)
+                smalltalk[key.lower()] = checked
+    for key in messages_node:
+        if key not in MESSAGE_KEYS and key != "smalltalk":
+            checker.add(messages_node.at(key), key, f"messages: unknown message {key!r}")
+    if len(checker.problems) > before:
+        return None
+    node = profiles[chosen]
+    return Profile(locale=chosen, emergency_number=str(node["emergency_number"]),
+                   urgent_help=str(node.get("urgent_help") or ""),
+                   crisis_lines=tuple(node["crisis_lines"]),
+                   clinic_name=clinic_name or str(node.get("clinic_name") or ""),
+                   team_number=team_number or str(node.get("team_number") or ""),
+                   messages=messages, smalltalk=smalltalk)

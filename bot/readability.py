@@ -1,0 +1,67 @@
+"""Plain-language checks: Flesch-Kincaid grade and sentence length of answers and safety messages."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ANSWER_GRADE = 8.0
+SAFETY_GRADE = 6.0
+MAX_SENTENCE_WORDS = 25
+SAFETY_MESSAGES = ("emergency", "crisis", "warning", "mention", "reminder", "advice", "offline")
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?|\d+(?:[.,]\d+)?")
+_VOWEL_GROUPS = re.compile(r"[aeiouy]+")
+
+
+def syllables(word: str) -> int:
+    """Estimate the syllables of an English word (vowel groups, less a silent final e)."""
+    word = word.lower().replace("’", "'").split("'")[0]
+    if not word or word.isdigit():
+        return 1
+    count = len(_VOWEL_GROUPS.findall(word))
+    if word.endswith("e") and not word.endswith(("le", "ee", "ye")) and count > 1:
+        count -= 1
+    return max(1, count)
+
+
+def sentences(text: str) -> list[str]:
+    """Split a text into sentences."""
+    return [s for s in (p.strip() for p in _SENTENCE_END.split(text)) if _WORD.search(s)]
+
+
+@dataclass(frozen=True)
+class Readability:
+    grade: float
+    longest_sentence: int
+
+
+def readability(text: str) -> Readability:
+    """Return the Flesch-Kincaid grade of a text and the word count of its longest sentence."""
+    parts = sentences(text)
+    words = [w for s in parts for w in _WORD.findall(s)]
+    if not words:
+        return Readability(0.0, 0)
+    grade = 0.39 * len(words) / len(parts) + 11.8 * sum(map(syllables, words)) / len(words) - 15.59
+    return Readability(round(grade, 1), max(len(_WORD.findall(s)) for s in parts))
+
+
+def readability_report(engine) -> list[str]:
+    """Return one line per answer and safety message: its grade, and a warning when over the bar."""
+    lines = []
+    files = engine.knowledge.files
+    for entry in engine.knowledge.entries:
+        lines.append(_line(files["entries.yaml"], entry.line, entry.id, "answer", entry.answer, ANSWER_GRADE))
+    for key in SAFETY_MESSAGES:
+        lines.append(_line(files["locales.yaml"], 0, key, "safety message", engine.profile.say(key), SAFETY_GRADE))
+    return lines
+
+
+def _line(file: str, line: int, name: str, what: str, text: str, bar: float) -> str:
+    result = readability(text)
+    notes = []
+    if result.grade > bar:
+        notes.append(f"warning: reading grade {result.grade:g} is above {bar:g}")
+    if result.longest_sentence > MAX_SENTENCE_WORDS:
+        notes.append(f"warning: a sentence has {result.longest_sentence} words (keep to {MAX_SENTENCE_WORDS})")
+    return f"{file}:{line}: {name}: {what} reading grade {result.grade:g}" + ("; " + "; ".join(notes) if notes else "")

@@ -1,0 +1,169 @@
+"""Every reply the bot gives, built in one place and in one shape (the public reply object)."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.knowledge import Entry, Knowledge
+from bot.locales import Profile
+from bot.retrieval import CLARIFY_MARGIN, FALLBACK_BELOW, Hit, Index
+from bot.safety import Lexicon, Verdict, triage
+from bot.text import normalize
+
+log = logging.getLogger(__name__)
+MAX_SUGGESTIONS = 3
+MAX_CONVERSATIONS = 10_000
+
+
+@dataclass(frozen=True)
+class Citation:
+    source: str
+    title: str
+    section: str
+    quote: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The reply object of the public contract."""
+
+    type: str
+    text: str
+    disclaimer: str
+    citations: tuple[Citation, ...] = ()
+    confidence: float = 0.0
+    entry_id: str | None = None
+    suggestions: tuple[str, ...] = ()
+    trigger: str = field(default="", compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the reply as the JSON object clinics and widgets read."""
+        data = asdict(self)
+        data.pop("trigger")
+        data["citations"] = [asdict(c) for c in self.citations]
+        data["suggestions"] = list(self.suggestions)
+        data["confidence"] = round(self.confidence, 3)
+        return data
+
+
+class Conversations:
+    """What the bot remembers per conversation: only whether an urgent reply was given. Bounded, in memory."""
+
+    def __init__(self, limit: int = MAX_CONVERSATIONS):
+        self.limit = limit
+        self._urgent: OrderedDict[str, bool] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def mark_urgent(self, conversation: str) -> None:
+        with self._lock:
+            self._urgent[conversation] = True
+            self._urgent.move_to_end(conversation)
+            while len(self._urgent) > self.limit:
+                self._urgent.popitem(last=False)
+
+    def had_urgent(self, conversation: str | None) -> bool:
+        with self._lock:
+            return bool(conversation) and conversation in self._urgent
+
+    def forget(self, conversation: str) -> None:
+        with self._lock:
+            self._urgent.pop(conversation, None)
+
+
+class Responder:
+    """Turn one message into one reply: triage first, then retrieval, then the reply's words."""
+
+    def __init__(self, knowledge: Knowledge, index: Index, lexicon: Lexicon, profile: Profile,
+                 conversations: Conversations | None = None):
+        self.knowledge = knowledge
+        self.index = index
+        self.lexicon = lexicon
+        self.profile = profile
+        self.conversations = conversations or Conversations()
+        self.entries = {e.id: e for e in knowledge.entries}
+        self.starters = tuple(e.question for e in knowledge.entries[:MAX_SUGGESTIONS])
+
+    def welcome(self) -> dict[str, Any]:
+        """Return the first message of a chat: what the helper is and is not, and the emergency number."""
+        return {"text": self.profile.say("welcome"), "disclaimer": self.profile.say("disclaimer"),
+                "suggestions": list(self.starters), "emergency_number": self.profile.emergency_number,
+                "offline": self.profile.say("offline")}
+
+    def reply(self, message: str, *, conversation: str | None = None) -> Reply:
+        """Answer one message, in the safety order of docs/safety.md."""
+        verdict = triage(message, self.lexicon)
+        if verdict.urgent:
+            if conversation:
+                self.conversations.mark_urgent(conversation)
+            return self._urgent(verdict)
+        reply = self._after_triage(message, verdict)
+        if self.conversations.had_urgent(conversation):
+            reply = _prefixed(reply, self.profile.say("reminder"))
+        return reply
+
+    def _urgent(self, verdict: Verdict) -> Reply:
+        return Reply("urgent", self.profile.say(verdict.category), self.profile.say("disclaimer"),
+                     confidence=1.0, trigger=verdict.trigger)
+
+    def _search(self, message: str) -> list[Hit]:
+        try:
+            return self.index.search(message, limit=MAX_SUGGESTIONS + 1, cutoff=0.0)
+        except Exception:  # noqa: BLE001 - a broken retriever must never break the chat
+            log.exception("retrieval failed; answering with the fallback")
+            return []
+
+    def _after_triage(self, message: str, verdict: Verdict) -> Reply:
+        if verdict.category == "smalltalk":
+            return Reply("smalltalk", self.profile.smalltalk_for(normalize(message).split()), "",
+                         confidence=1.0, suggestions=self.starters, trigger=verdict.trigger)
+        hits = self._search(message)
+        if verdict.category == "advice":
+            return self._advice(hits, verdict)
+        reply = self._retrieved(hits)
+        if verdict.mentions and reply.type in ("answer", "clarify"):
+            reply = _prefixed(reply, self.profile.say("mention"))
+        return reply
+
+    def _retrieved(self, hits: list[Hit]) -> Reply:
+        disclaimer = self.profile.say("disclaimer")
+        if not hits or hits[0].score < FALLBACK_BELOW:
+            return Reply("fallback", self.profile.say("fallback"), disclaimer,
+                         confidence=hits[0].score if hits else 0.0, suggestions=self.starters)
+        top = hits[0]
+        close = [h for h in hits[1:] if h.score >= FALLBACK_BELOW and top.score - h.score < CLARIFY_MARGIN]
+        if close:
+            options = [top] + close
+            return Reply("clarify", self.profile.say("clarify"), disclaimer, confidence=top.score,
+                         suggestions=tuple(self.entries[h.entry_id].question for h in options))
+        entry = self.entries[top.entry_id]
+        return Reply("answer", entry.answer, disclaimer, self._citations(entry), top.score, entry.id,
+                     self._related(entry))
+
+    def _advice(self, hits: list[Hit], verdict: Verdict) -> Reply:
+        text = self.profile.say("advice")
+        disclaimer = self.profile.say("disclaimer")
+        if hits and hits[0].score >= FALLBACK_BELOW:
+            entry = self.entries[hits[0].entry_id]
+            return Reply("advice", f"{text}\n\n{self.profile.say('advice_general')} {entry.answer}", disclaimer,
+                         self._citations(entry), hits[0].score, entry.id, self._related(entry), verdict.trigger)
+        return Reply("advice", text, disclaimer, confidence=1.0, suggestions=self.starters, trigger=verdict.trigger)
+
+    def _citations(self, entry: Entry) -> tuple[Citation, ...]:
+        cites = []
+        for quote in entry.quotes:
+            source = self.knowledge.sources[quote.source]
+            cites.append(Citation(source.id, source.title, quote.section, quote.text, source.url))
+        return tuple(cites)
+
+    def _related(self, entry: Entry) -> tuple[str, ...]:
+        related = [self.entries[r].question for r in entry.related if r in self.entries]
+        return tuple(related[:MAX_SUGGESTIONS])
+
+
+def _prefixed(reply: Reply, line: str) -> Reply:
+    return Reply(reply.type, f"{line}\n\n{reply.text}", reply.disclaimer, reply.citations, reply.confidence,
+                 reply.entry_id, reply.suggestions, reply.trigger)

@@ -1,0 +1,118 @@
+"""faqbot's command line: serve, check, ask, eval."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run.py", description="faqbot: a patient-education chat assistant")
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="start the chat server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--knowledge", help="the knowledge directory (default: FAQBOT_KNOWLEDGE or knowledge/)")
+    check = commands.add_parser("check", help="validate the knowledge base and report every problem")
+    check.add_argument("--knowledge")
+    ask = commands.add_parser("ask", help="answer one question in the terminal")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the reply object as JSON")
+    ask.add_argument("--knowledge")
+    evaluate = commands.add_parser("eval", help="run the knowledge base's regression questions")
+    evaluate.add_argument("--knowledge")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    return {"knowledge": args.knowledge} if getattr(args, "knowledge", None) else {}
+
+
+def _engine(args: argparse.Namespace):
+    from bot.config import load_settings
+    from bot.engine import build_engine
+    settings = load_settings(_overrides(args))
+    return build_engine(settings.knowledge, settings)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot import create_app
+    app = create_app(_overrides(args))
+    socketio = app.extensions["socketio"]
+    print(f"faqbot on http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
+    socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.knowledge import KnowledgeError
+    from bot.readability import readability_report
+    try:
+        engine = _engine(args)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"{len(exc.problems)} problem(s); the knowledge base was not loaded.", file=sys.stderr)
+        return 1
+    knowledge = engine.knowledge
+    report = readability_report(engine)
+    for line in report:
+        print(line)
+    warnings = [line for line in report if "warning:" in line]
+    print(f"ok: {len(knowledge.entries)} entries, {len(knowledge.regression)} regression questions, "
+          f"version {knowledge.version}, {len(warnings)} warning(s)")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    reply = engine.responder.reply(args.question).to_dict()
+    if args.json:
+        print(json.dumps(reply, ensure_ascii=False, indent=2))
+        return 0
+    print(f"[{reply['type']}]")
+    print(reply["text"])
+    for cite in reply["citations"]:
+        print(f'\n  "{cite["quote"]}"\n    {cite["title"]}, {cite["section"]} ({cite["url"]})')
+    if reply["suggestions"]:
+        print("\nYou could ask:")
+        for suggestion in reply["suggestions"]:
+            print(f"  - {suggestion}")
+    if reply["disclaimer"]:
+        print(f"\n{reply['disclaimer']}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import evaluate
+    result = evaluate(_engine(args))
+    print(result.table())
+    return 0 if result.passes else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command of the command line."""
+    args = _parser().parse_args(argv)
+    command = args.command or "serve"
+    if command == "serve":
+        if not hasattr(args, "host"):
+            args = _parser().parse_args(["serve"])
+        if os.environ.get("FAQBOT_ASYNC_MODE", "gevent") == "gevent":
+            from gevent import monkey  # must patch before anything else opens sockets or threads
+            monkey.patch_all()
+    from bot.config import ConfigError
+    from bot.knowledge import KnowledgeError
+    try:
+        return {"serve": cmd_serve, "check": cmd_check, "ask": cmd_ask, "eval": cmd_eval}[command](args)
+    except KnowledgeError as exc:
+        print(exc, file=sys.stderr)
+        print("The knowledge base has problems: run `python run.py check` to see them all.", file=sys.stderr)
+        return 1
+    except ConfigError as exc:
+        print(f"setting error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

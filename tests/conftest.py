@@ -1,0 +1,94 @@
+"""Shared fixtures: the app, its clients, the shipped knowledge base, and the reply-shape check."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot import create_app
+from bot.config import load_settings
+from bot.engine import build_engine
+from bot.text import collapse_space
+
+PROJECT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = PROJECT / "knowledge"
+OTHER_KB = PROJECT / "tests" / "data" / "other-kb"
+REPLY_KEYS = {"type", "text", "citations", "disclaimer", "confidence", "entry_id", "suggestions"}
+REPLY_TYPES = {"answer", "clarify", "fallback", "urgent", "advice", "smalltalk"}
+
+
+def settings_for(tmp_path: Path, **overrides):
+    """Settings for a test: threading mode, data kept in the test's own folder."""
+    values = {"data_dir": tmp_path / "data", "async_mode": "threading", "live_reload": False}
+    values.update(overrides)
+    return values
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The engine on the shipped knowledge base, built once."""
+    return build_engine(KNOWLEDGE, load_settings({"knowledge": KNOWLEDGE}, environ={}))
+
+
+@pytest.fixture(scope="session")
+def kb(engine):
+    return engine.knowledge
+
+
+@pytest.fixture
+def app(tmp_path):
+    return create_app(settings_for(tmp_path, knowledge=KNOWLEDGE))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def socket_client(app):
+    client = app.extensions["socketio"].test_client(app)
+    yield client
+    if client.is_connected():
+        client.disconnect()
+
+
+@pytest.fixture
+def kb_copy(tmp_path) -> Path:
+    """A writable copy of the shipped knowledge base, for tests that break it."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, target)
+    return target
+
+
+def assert_reply(reply: dict, kb=None) -> None:
+    """Assert a reply has the contract's shape, and that every citation is verbatim from its source."""
+    assert set(reply) >= REPLY_KEYS, f"missing keys: {REPLY_KEYS - set(reply)}"
+    assert reply["type"] in REPLY_TYPES
+    assert isinstance(reply["text"], str) and reply["text"].strip()
+    assert "<" not in reply["text"] or "</" not in reply["text"], "reply text must be plain text"
+    assert isinstance(reply["confidence"], (int, float)) and 0.0 <= reply["confidence"] <= 1.0
+    assert reply["entry_id"] is None or isinstance(reply["entry_id"], str)
+    assert isinstance(reply["suggestions"], list) and all(isinstance(s, str) for s in reply["suggestions"])
+    if reply["type"] == "smalltalk":
+        assert reply["disclaimer"] == ""
+    else:
+        assert reply["disclaimer"].strip(), "every reply but smalltalk carries the disclaimer"
+    if reply["type"] in ("fallback", "urgent", "clarify"):
+        assert reply["citations"] == []
+    if reply["type"] == "answer":
+        assert reply["citations"], "an answer cites its source"
+    for cite in reply["citations"]:
+        assert set(cite) == {"source", "title", "section", "quote", "url"}
+        assert cite["url"].startswith("https://")
+        if kb is not None:
+            section = kb.sources[cite["source"]].section(cite["section"])
+            assert section is not None
+            assert cite["quote"] in collapse_space(section.text), "quotes are the source's own words"
+
+
+@pytest.fixture
+def check_reply(kb):
+    """Return a function asserting the reply shape against the shipped knowledge base."""
+    return lambda reply: assert_reply(reply, kb)

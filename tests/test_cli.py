@@ -1,0 +1,57 @@
+"""run.py does what the contract says: check, ask [--json], eval, each with the right exit status."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import OTHER_KB, PROJECT
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "run.py", *args], cwd=PROJECT, capture_output=True, text=True,
+                          timeout=120, env=env)
+
+
+def test_check_clean():
+    result = run("check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok:" in result.stdout and "reading grade" in result.stdout
+
+
+def test_check_broken(kb_copy):
+    (kb_copy / "entries.yaml").write_text("entries:\n  - id: only\n    question: x\n", encoding="utf-8")
+    result = run("check", "--knowledge", str(kb_copy))
+    assert result.returncode == 1
+    lines = result.stdout.strip().splitlines()
+    assert lines and all(line.startswith("knowledge/") for line in lines)
+    assert "knowledge/entries.yaml:2: only: answer: missing (required in an entry)" in lines
+
+
+def test_ask_urgent_prints_the_urgent_message_first():
+    result = run("ask", "my son had CAR-T last week and has a temp of 38.6")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "[urgent]" and "999" in lines[1]
+
+
+def test_ask_weather_falls_back_with_suggestions():
+    result = run("ask", "what's the weather tomorrow")
+    assert result.stdout.startswith("[fallback]") and "You could ask:" in result.stdout
+
+
+def test_ask_json():
+    result = run("ask", "how many patients went into remission", "--json")
+    reply = json.loads(result.stdout)
+    assert reply["type"] == "answer" and reply["citations"]
+
+
+def test_eval_prints_the_table():
+    result = run("eval")
+    assert result.returncode == 0, result.stdout
+    assert "in scope, right entry first" in result.stdout and "urgent → urgent" in result.stdout
+
+
+def test_other_knowledge_base_through_the_flag():
+    result = run("eval", "--knowledge", str(OTHER_KB))
+    assert result.returncode == 0, result.stdout

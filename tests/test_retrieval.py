@@ -1,0 +1,81 @@
+"""Retrieval finds each entry from its own phrasings, survives typos, and gives no match for nonsense."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.retrieval import FALLBACK_BELOW, Document, Index, Rewriter
+
+
+def test_every_question_and_alternate_finds_its_entry(engine):
+    wrong = []
+    for entry in engine.knowledge.entries:
+        for phrasing in (entry.question,) + entry.alternates:
+            hits = engine.index.search(phrasing, limit=1)
+            if not hits or hits[0].entry_id != entry.id or hits[0].score < FALLBACK_BELOW:
+                wrong.append((entry.id, phrasing, hits[:1]))
+    assert wrong == []
+
+
+@given(st.data())
+@settings(max_examples=60, deadline=None)
+def test_property_own_phrasings_retrieve_the_entry(engine, data):
+    entry = data.draw(st.sampled_from(engine.knowledge.entries))
+    phrasing = data.draw(st.sampled_from((entry.question,) + entry.alternates))
+    shouting = data.draw(st.booleans())
+    query = phrasing.upper() if shouting else phrasing
+    assert engine.index.search(query, limit=1)[0].entry_id == entry.id
+
+
+# Random strings of five or more consonants: gibberish, not the real abbreviations a synonym list holds
+# ("bmt", "nhs"), which should match.
+@given(letters=st.text(alphabet="bcdfghjklmnpqrstvwxz", min_size=5, max_size=40))
+@settings(max_examples=80, deadline=None)
+def test_property_random_letters_fall_back(engine, letters):
+    hits = engine.index.search(letters, limit=1)
+    assert not hits or hits[0].score < FALLBACK_BELOW, (letters, hits[:1])
+
+
+@pytest.mark.parametrize("letter", list("abcdefghijklmnopqrstuvwxyz"))
+def test_single_letters_fall_back(engine, letter):
+    hits = engine.index.search(letter, limit=1)
+    assert not hits or hits[0].score < FALLBACK_BELOW
+
+
+def test_scores_are_confidences_in_order(engine):
+    hits = engine.index.search("how many patients went into remission", limit=5)
+    assert hits and all(0.0 <= h.score <= 1.0 for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len({h.entry_id for h in hits}) == len(hits)
+
+
+@pytest.mark.parametrize("query", ["", "   ", "the and of", "???", "\u200b"])
+def test_no_content_no_match(engine, query):
+    assert engine.index.search(query) == []
+
+
+def test_cutoff_and_limit(engine):
+    assert len(engine.index.search("living drugs cancer", limit=2)) <= 2
+    assert engine.index.search("living drugs", cutoff=1.01) == []
+
+
+def test_typos_still_match(engine):
+    hits = engine.index.search("how many patints went in to remision", limit=1)
+    assert hits and hits[0].score >= FALLBACK_BELOW
+
+
+def test_synonyms_rewrite_variants_to_one_form():
+    rewrite = Rewriter([["leukemia", "leukaemia"], ["stem cell transplant", "bone marrow transplant"]])
+    assert rewrite("leukaemia and a bone marrow transplant") == "leukemia and a stem_cell_transplant"
+    assert rewrite("stem cell transplant") == "stem_cell_transplant", "several words become one token"
+    assert rewrite("leukaemias") == "leukaemias", "only whole words are rewritten"
+
+
+def test_index_is_generic():
+    index = Index([Document("tea", ("how do I brew tea", "making tea", "tea steeping time", "tea brewing")),
+                   Document("coffee", ("how do I grind coffee", "coffee grinder", "grinding beans", "coffee"))])
+    assert index.search("steeping tea")[0].entry_id == "tea"
+    assert index.search("grind beans")[0].entry_id == "coffee"
+    with pytest.raises(ValueError):
+        Index([])

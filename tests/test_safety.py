@@ -1,0 +1,171 @@
+"""Triage follows docs/safety.md: urgent first, whatever retrieval does; advice redirected; numbers never judged."""
+from __future__ import annotations
+
+import pytest
+
+from bot.safety import temperatures, triage
+
+REASSURING = ("normal", "mild", "don't worry", "do not worry", "wait and see", "nothing to worry")
+
+
+def test_lexicon_examples_hold(engine):
+    lexicon = engine.lexicon
+    assert len([e for e in lexicon.examples if e.positive]) >= 30
+    for example in lexicon.examples:
+        verdict = triage(example.message, lexicon)
+        if example.positive:
+            assert verdict.category == example.category, example
+        else:
+            assert verdict.category != example.category, example
+
+
+@pytest.mark.parametrize("message", [
+    "I can't breathe",
+    "my dad has chest pain",
+    "she is having a seizure",
+    "he passed out and won't wake up",
+    "my lips and tongue are swollen",
+    "CAN\u2019T BREATHE",
+])
+def test_emergencies(engine, message):
+    assert triage(message, engine.lexicon).category == "emergency"
+
+
+@pytest.mark.parametrize("message", [
+    "I want to kill myself",
+    "i want to end my life",
+    "feeling suicidal tonight",
+    "my brother says he wants to die",
+    "she has been self-harming",
+    "I can't go on anymore",
+])
+def test_crisis(engine, message):
+    assert triage(message, engine.lexicon).category == "crisis"
+
+
+@pytest.mark.parametrize("message", [
+    "my son had CAR-T last week and has a temp of 38.6",
+    "temp 38,6 after cell therapy",
+    "she is running 101F",
+    "temperature of 39",
+    "he's got a feaver",
+    "my husband seems confussed",
+    "no fever but he is confused",
+    "I feel really dizzy",
+    "my daughter has a new rash",
+    "his eyes look yellow",
+    "I am shivering and shaking",
+])
+def test_warning_signs(engine, message):
+    verdict = triage(message, engine.lexicon)
+    assert verdict.category in ("warning", "emergency"), verdict
+
+
+@pytest.mark.parametrize("message", [
+    "is fever a side effect?",
+    "what side effects should I watch for?",
+    "what are living drugs",
+    "how many patients were in the study",
+    "I never had CAR-T",
+])
+def test_general_questions_are_not_urgent(engine, message):
+    assert not triage(message, engine.lexicon).urgent
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("temp of 38.6", [38.6]),
+    ("temp of 38,6", [38.6]),
+    ("101f", [38.33]),
+    ("100.4 f", [38.0]),
+    ("38.5 c", [38.5]),
+    ("temperature 37", [37.0]),
+    ("11 patients in the study", []),
+    ("remission within 28 days", []),
+])
+def test_temperatures(engine, text, expected):
+    assert temperatures(text, engine.lexicon) == expected
+
+
+@pytest.mark.parametrize("message", [
+    "should I stop my chemo",
+    "is this right for my son",
+    "can I take ibuprofen after CAR-T",
+    "am I eligible for this trial",
+    "my platelets are 20 is that ok",
+])
+def test_personal_advice(engine, message):
+    assert triage(message, engine.lexicon).category == "advice"
+
+
+def test_urgent_reply_comes_first_and_never_reassures(engine, check_reply):
+    reply = engine.responder.reply("my son had CAR-T last week and has a temp of 38.6").to_dict()
+    check_reply(reply)
+    assert reply["type"] == "urgent"
+    assert engine.profile.emergency_number in reply["text"]
+    assert reply["citations"] == [] and reply["entry_id"] is None
+    assert not any(word in reply["text"].lower() for word in REASSURING)
+    assert "?" not in reply["text"], "urgent replies ask no triage questions"
+
+
+@pytest.mark.parametrize("message, number", [
+    ("I want to end my life", "116 123"),
+    ("I can't breathe", "999"),
+])
+def test_urgent_replies_give_the_locale_numbers(engine, message, number):
+    assert number in engine.responder.reply(message).text
+
+
+def test_urgent_survives_a_broken_retriever(engine, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("index corrupted")
+    monkeypatch.setattr(engine.index, "search", broken)
+    assert engine.responder.reply("she is having a seizure").type == "urgent"
+    assert engine.responder.reply("what are living drugs").type == "fallback"
+
+
+def test_later_replies_remind_of_the_numbers(engine):
+    responder = engine.responder
+    first = responder.reply("what are living drugs", conversation="c-remind")
+    assert not first.text.startswith("Reminder")
+    assert responder.reply("my mum is very confused", conversation="c-remind").type == "urgent"
+    later = responder.reply("what are living drugs", conversation="c-remind")
+    assert later.type == "answer"
+    assert later.text.startswith(engine.profile.say("reminder"))
+    other = responder.reply("what are living drugs", conversation="c-other")
+    assert not other.text.startswith("Reminder")
+
+
+def test_naming_a_sign_adds_a_call_now_line(engine, check_reply):
+    reply = engine.responder.reply("is fever a side effect?").to_dict()
+    check_reply(reply)
+    assert reply["type"] in ("answer", "clarify", "fallback")
+    if reply["type"] != "fallback":
+        assert reply["text"].startswith(engine.profile.say("mention"))
+
+
+def test_advice_redirects_and_never_judges_a_number(engine, check_reply):
+    reply = engine.responder.reply("my neutrophil count is 0.4, is that too low?").to_dict()
+    check_reply(reply)
+    assert reply["type"] == "advice"
+    first = reply["text"].split("\n")[0].lower()
+    assert "care team" in first
+    for word in ("low", "high", "normal", "safe"):
+        assert f" {word}" not in reply["text"].lower().replace("lower", "")
+
+
+def test_us_profile_and_clinic_number():
+    from bot.config import load_settings
+    from bot.engine import build_engine
+    from conftest import KNOWLEDGE
+    settings = load_settings({"knowledge": KNOWLEDGE, "locale": "en-US", "clinic_name": "Lakeside Cancer Centre",
+                              "team_number": "555 0100"}, environ={})
+    responder = build_engine(KNOWLEDGE, settings).responder
+    crisis = responder.reply("I want to kill myself").text
+    assert "988" in crisis and "911" in crisis and "999" not in crisis
+    warning = responder.reply("my son has a temp of 38.6").text
+    assert "Lakeside Cancer Centre" in warning and "555 0100" in warning and "911" in warning
+
+
+def test_without_a_team_number_the_bot_says_care_team(engine):
+    text = engine.responder.reply("my son has a temp of 38.6").text
+    assert "your care team" in text and engine.profile.emergency_number in text
