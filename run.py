@@ -22,6 +22,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--knowledge")
     evaluate = commands.add_parser("eval", help="run the knowledge base's regression questions")
     evaluate.add_argument("--knowledge")
+    report = commands.add_parser("report", help="what patients asked that the bot could not answer, and usage")
+    report.add_argument("--csv", action="store_true", help="print the report as CSV")
+    report.add_argument("--knowledge")
     return parser
 
 
@@ -56,10 +59,19 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{len(exc.problems)} problem(s); the knowledge base was not loaded.", file=sys.stderr)
         return 1
     knowledge = engine.knowledge
+    from bot.evaluation import confusions, evaluate, misplaced_alternates
     report = readability_report(engine)
-    for line in report:
+    entries_file = knowledge.files["entries.yaml"]
+    for owner, phrasing, other, closest in misplaced_alternates(engine):
+        line = knowledge.entry(owner).line
+        report.append((f"{entries_file}:{line}: {owner}: warning: alternate {phrasing!r} is closer to entry "
+                       f"{other} ({closest!r}) than to its own entry", True))
+    for miss in confusions(evaluate(engine)):
+        report.append((f"{knowledge.files['regression.yaml']}:{miss.line}: {miss.expected_entry}: warning: "
+                       f"{miss.message!r} was answered with {miss.got_entry} (entries confused)", True))
+    for line, _ in report:
         print(line)
-    warnings = [line for line in report if "warning:" in line]
+    warnings = [line for line, warn in report if warn]
     print(f"ok: {len(knowledge.entries)} entries, {len(knowledge.regression)} regression questions, "
           f"version {knowledge.version}, {len(warnings)} warning(s)")
     return 0
@@ -91,6 +103,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0 if result.passes else 1
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+    from bot.records import Records
+    from bot.report import build_report
+    settings = load_settings(_overrides(args))
+    records = Records(settings.data_dir, retention_days=settings.retention_days)
+    print(build_report(records, _engine(args), as_csv=args.csv), end="" if args.csv else "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command of the command line."""
     args = _parser().parse_args(argv)
@@ -104,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     from bot.config import ConfigError
     from bot.knowledge import KnowledgeError
     try:
-        return {"serve": cmd_serve, "check": cmd_check, "ask": cmd_ask, "eval": cmd_eval}[command](args)
+        return {"serve": cmd_serve, "check": cmd_check, "ask": cmd_ask, "eval": cmd_eval,
+                "report": cmd_report}[command](args)
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)
         print("The knowledge base has problems: run `python run.py check` to see them all.", file=sys.stderr)

@@ -10,6 +10,7 @@ from flask_socketio import SocketIO
 from bot.config import PROJECT_DIR, Settings, load_settings
 from bot.engine import Service
 from bot.limits import RateLimiter
+from bot.records import Records
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +22,25 @@ class Bot:
         self.settings = settings
         self.service = Service(settings)
         self.limiter = RateLimiter(settings.rate_per_minute)
+        self.records = Records(settings.data_dir, retention_days=settings.retention_days,
+                               keep_raw=settings.keep_raw_messages)
 
-    def answer(self, message: str, *, conversation: str | None = None, channel: str = "http") -> dict[str, Any]:
-        """Reply to one message as the contract's reply object."""
+    def answer(self, message: str, *, conversation: str | None = None) -> dict[str, Any]:
+        """Reply to one message as the contract's reply object, and keep what staff need from it."""
         reply = self.service.engine.responder.reply(message, conversation=conversation)
+        try:
+            self.records.record(message, reply.type, reply.entry_id)
+        except Exception:  # noqa: BLE001 - a full disk must not stop the bot answering
+            log.exception("could not record the reply for staff")
         return reply.to_dict()
+
+    def vote(self, entry_id: Any, vote: Any) -> None:
+        """Count a thumbs up or down on one entry's answer; raise ValueError for anything else."""
+        if not isinstance(entry_id, str) or self.service.engine.knowledge.entry(entry_id) is None:
+            raise ValueError("entry_id must be the id of an entry that was answered")
+        if vote not in ("up", "down"):
+            raise ValueError('vote must be "up" or "down"')
+        self.records.vote(entry_id, vote)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -45,4 +60,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                         message_queue=settings.message_queue or None)
     from bot.events import register_events
     register_events(socketio, bot)
+    if settings.live_reload:
+        from bot.reloader import Reloader
+        offload = None
+        if settings.async_mode == "gevent":
+            import gevent
+            offload = gevent.get_hub().threadpool.apply
+        reloader = Reloader(bot.service, socketio, interval=settings.reload_seconds, offload=offload)
+        app.extensions["faqbot_reloader"] = reloader
+        reloader.start()
     return app

@@ -37,6 +37,13 @@ def _path(raw: str) -> Path:
     return Path(raw).expanduser()
 
 
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be a number above 0")
+    return value
+
+
 def _text(raw: str) -> str:
     return raw.strip()
 
@@ -74,7 +81,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", "16384", _positive_int, "largest HTTP body or Socket.IO packet accepted, in bytes"),
     Setting("rate_per_minute", "30", _positive_int, "messages one client may send per minute"),
     Setting("retention_days", "90", _positive_int, "days the unanswered-question log keeps an entry"),
-    Setting("reload_seconds", "1", _positive_int, "how often the knowledge directory is checked for edits"),
+    Setting("keep_raw_messages", "false", _flag,
+            "also keep unanswered questions exactly as typed (off: only with personal details removed)"),
+    Setting("reload_seconds", "0.5", _positive_float, "how often the knowledge directory is checked for edits"),
     Setting("live_reload", "true", _flag, "reload the knowledge base when its files change"),
     Setting("async_mode", "gevent", _text, "the Socket.IO server mode: gevent or threading"),
 )
@@ -95,7 +104,8 @@ class Settings:
     max_body_bytes: int
     rate_per_minute: int
     retention_days: int
-    reload_seconds: int
+    keep_raw_messages: bool
+    reload_seconds: float
     live_reload: bool
     async_mode: str
 

@@ -17,6 +17,8 @@ class Miss:
     line: int
     expected: str
     got: str
+    expected_entry: str | None = None
+    got_entry: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,40 @@ def evaluate(engine: Engine) -> Evaluation:
         right[case.type] = right.get(case.type, 0) + ok
         if not ok:
             misses.append(Miss(case.message, case.line, _describe(case.type, case.entry),
-                               _describe(reply.type, reply.entry_id)))
+                               _describe(reply.type, reply.entry_id), case.entry, reply.entry_id))
     scores = tuple(Score(t, total[t], right[t]) for t in BARS if t in total)
     return Evaluation(scores, tuple(misses))
+
+
+def confusions(evaluation: Evaluation) -> list[Miss]:
+    """Return the regression questions answered with another entry than the one they expect."""
+    return [m for m in evaluation.misses
+            if m.expected_entry and m.got_entry and m.expected_entry != m.got_entry]
+
+
+# An alternate is flagged when its nearest phrasing of another entry is at least this similar (character
+# n-grams of the meaningful words) and clearly closer than anything in its own entry.
+MISPLACED_SIMILARITY = 0.5
+MISPLACED_MARGIN = 0.1
+
+
+def misplaced_alternates(engine: Engine) -> list[tuple[str, str, str, str]]:
+    """Return (entry, alternate, other entry, its phrasing) where an alternate sits closer to another entry."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from bot.retrieval import STOP_WORDS
+    from bot.text import normalize
+    rows = [(e.id, p) for e in engine.knowledge.entries for p in (e.question,) + e.alternates]
+    if len(rows) < 2:
+        return []
+    texts = [" ".join(w for w in normalize(p).split() if w not in STOP_WORDS) or normalize(p) for _, p in rows]
+    matrix = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).fit_transform(texts)
+    similarity = (matrix @ matrix.T).toarray()
+    found = []
+    for i, (owner, phrasing) in enumerate(rows):
+        similarity[i, i] = -1.0
+        own = max((similarity[i, j] for j, (o, _) in enumerate(rows) if o == owner and j != i), default=0.0)
+        j = int(similarity[i].argmax())
+        if rows[j][0] != owner and similarity[i, j] >= MISPLACED_SIMILARITY and similarity[i, j] > own + MISPLACED_MARGIN:
+            found.append((owner, phrasing, rows[j][0], rows[j][1]))
+    return found

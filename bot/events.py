@@ -25,9 +25,19 @@ def register_events(socketio: SocketIO, bot) -> None:
         if not bot.limiter.allow(f"socket:{key}"):
             emit("error", {"error": "too many messages: please wait a minute and try again"})
             return
-        reply = bot.answer(message, conversation=conversation or request.sid, channel="socket")
+        reply = bot.answer(message, conversation=conversation or request.sid)
         # The asker gets its reply directly: with a Redis queue, a round trip through Redis buys nothing here.
         emit("reply", reply, to=request.sid, ignore_queue=True)
+
+    @socketio.on("feedback")
+    def feedback(data):
+        if not isinstance(data, dict):
+            emit("error", {"error": 'send {"entry_id": "...", "vote": "up" or "down"}'})
+            return
+        try:
+            bot.vote(data.get("entry_id"), data.get("vote"))
+        except ValueError as exc:
+            emit("error", {"error": str(exc)})
 
     @socketio.on_error_default
     def error(exc):

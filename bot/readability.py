@@ -46,22 +46,38 @@ def readability(text: str) -> Readability:
     return Readability(round(grade, 1), max(len(_WORD.findall(s)) for s in parts))
 
 
-def readability_report(engine) -> list[str]:
-    """Return one line per answer and safety message: its grade, and a warning when over the bar."""
+def readability_report(engine) -> list[tuple[str, bool]]:
+    """Return (line, is a warning) per answer and safety message: its grade, and a warning when over the bar."""
     lines = []
     files = engine.knowledge.files
     for entry in engine.knowledge.entries:
         lines.append(_line(files["entries.yaml"], entry.line, entry.id, "answer", entry.answer, ANSWER_GRADE))
+    locales_lines = _key_lines(engine.knowledge.directory / "locales.yaml")
     for key in SAFETY_MESSAGES:
-        lines.append(_line(files["locales.yaml"], 0, key, "safety message", engine.profile.say(key), SAFETY_GRADE))
+        lines.append(_line(files["locales.yaml"], locales_lines.get(key, 0), key, "safety message",
+                           engine.profile.say(key), SAFETY_GRADE))
     return lines
 
 
-def _line(file: str, line: int, name: str, what: str, text: str, bar: float) -> str:
+def _key_lines(path) -> dict[str, int]:
+    """Return the line of each indented 'key:' in a YAML file (first occurrence)."""
+    found: dict[str, int] = {}
+    try:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            match = re.match(r"^\s+([a-z_]+):", line)
+            if match:
+                found.setdefault(match.group(1), number)
+    except OSError:
+        pass
+    return found
+
+
+def _line(file: str, line: int, name: str, what: str, text: str, bar: float) -> tuple[str, bool]:
     result = readability(text)
     notes = []
     if result.grade > bar:
         notes.append(f"warning: reading grade {result.grade:g} is above {bar:g}")
     if result.longest_sentence > MAX_SENTENCE_WORDS:
         notes.append(f"warning: a sentence has {result.longest_sentence} words (keep to {MAX_SENTENCE_WORDS})")
-    return f"{file}:{line}: {name}: {what} reading grade {result.grade:g}" + ("; " + "; ".join(notes) if notes else "")
+    text = f"{file}:{line}: {name}: {what} reading grade {result.grade:g}" + ("; " + "; ".join(notes) if notes else "")
+    return text, bool(notes)

@@ -32,7 +32,23 @@ def ask():
         response = jsonify(error="too many messages: please wait a minute and try again")
         response.headers["Retry-After"] = str(bot.limiter.retry_after(key))
         return response, 429
-    return jsonify(bot.answer(message, conversation=conversation, channel="http"))
+    return jsonify(bot.answer(message, conversation=conversation))
+
+
+@blueprint.post("/api/feedback")
+def feedback():
+    """Count a thumbs up or down on an answer: entry id and vote only."""
+    bot = _bot()
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(error='send a JSON object like {"entry_id": "...", "vote": "up"}'), 400
+    if not bot.limiter.allow(client_key()):
+        return jsonify(error="too many messages: please wait a minute and try again"), 429
+    try:
+        bot.vote(data.get("entry_id"), data.get("vote"))
+    except ValueError as exc:
+        return jsonify(error=str(exc)), 400
+    return jsonify(status="ok")
 
 
 @blueprint.get("/api/health")

@@ -158,10 +158,18 @@ def _word_matches(word: str, token: str, lexicon: Lexicon) -> bool:
 def _find(tokens: list[str], phrases: Iterable[Phrase], lexicon: Lexicon) -> list[tuple[Phrase, int]]:
     """Return every (phrase, start) that matches the tokens."""
     found = []
+    memo: dict[tuple[str, str], bool] = {}
+
+    def matches(word: str, token: str) -> bool:
+        key = (word, token)
+        if key not in memo:
+            memo[key] = _word_matches(word, token, lexicon)
+        return memo[key]
+
     for phrase in phrases:
         n = len(phrase.words)
         for start in range(len(tokens) - n + 1):
-            if all(_word_matches(w, tokens[start + i], lexicon) for i, w in enumerate(phrase.words)):
+            if all(matches(w, tokens[start + i]) for i, w in enumerate(phrase.words)):
                 found.append((phrase, start))
                 break
     return found

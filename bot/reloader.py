@@ -1,0 +1,71 @@
+"""Live reload: serve a knowledge edit within seconds when it is valid; keep the last good version when not."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+from bot.engine import Service
+
+log = logging.getLogger(__name__)
+
+
+def fingerprint(directory: Path) -> tuple:
+    """Return what changes when any file of the knowledge directory is edited, added or removed."""
+    marks = []
+    try:
+        for path in sorted(directory.iterdir()):
+            if path.is_file():
+                stat = path.stat()
+                marks.append((path.name, stat.st_mtime_ns, stat.st_size))
+    except OSError as exc:
+        marks.append(("unreadable", str(exc)))
+    return tuple(marks)
+
+
+class Reloader:
+    """Poll the knowledge directory and swap in a new engine when an edit loads cleanly."""
+
+    def __init__(self, service: Service, socketio=None, *, interval: float = 1.0,
+                 offload: Callable[[Callable[[], object]], object] | None = None):
+        self.service = service
+        # Rebuilding the index is CPU work; under gevent it runs in a real thread so chats keep flowing.
+        self.offload = offload or (lambda work: work())
+        self.socketio = socketio
+        self.interval = interval
+        self.seen = fingerprint(Path(service.settings.knowledge))
+        self.running = False
+
+    def check(self) -> bool:
+        """Reload if the files changed since last time; return True when a new version went live."""
+        now = fingerprint(Path(self.service.settings.knowledge))
+        if now == self.seen:
+            return False
+        self.seen = now
+        problems = self.offload(self.service.reload)
+        if problems:
+            log.error("knowledge edit not loaded; still serving version %s:\n%s",
+                      self.service.engine.knowledge.version, "\n".join(map(str, problems)))
+            return False
+        knowledge = self.service.engine.knowledge
+        log.info("knowledge version %s is live (%d entries)", knowledge.version, len(knowledge.entries))
+        if self.socketio is not None:
+            self.socketio.emit("knowledge", {"version": knowledge.version, "entries": len(knowledge.entries)})
+        return True
+
+    def run(self) -> None:
+        """Check forever, every interval, on the server's own kind of background task."""
+        self.running = True
+        while self.running:
+            self.socketio.sleep(self.interval)
+            try:
+                self.check()
+            except Exception:  # noqa: BLE001 - the watcher must outlive any surprise
+                log.exception("knowledge reload check failed")
+
+    def start(self) -> None:
+        """Start watching in the background."""
+        self.socketio.start_background_task(self.run)
+
+    def stop(self) -> None:
+        self.running = False

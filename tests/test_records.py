@@ -1,0 +1,124 @@
+"""Staff records keep no personal details, purge old rows, and count answers and votes."""
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot import create_app
+from bot.privacy import scrub
+from bot.records import Records
+from conftest import KNOWLEDGE, PROJECT, settings_for
+
+PLANTED = {
+    "email": "jane.doe@example.co.uk",
+    "phone": "07700 900123",
+    "intl phone": "+44 113 496 0000",
+    "nhs number": "943 476 5919",
+    "nhs number unspaced": "9434765919",
+    "date of birth": "12/03/1980",
+    "written date": "3rd March 1975",
+    "postcode": "LS1 3EX",
+    "name": "Jane Smith",
+}
+
+
+@pytest.mark.parametrize("kind, detail", list(PLANTED.items()))
+def test_scrub_removes(kind, detail):
+    text = f"my name is {detail} what about the weather" if kind == "name" else f"about {detail} weather?"
+    assert detail not in scrub(text)
+    assert "weather" in scrub(text), "the question itself is kept"
+
+
+@pytest.mark.parametrize("text", ["temp of 38.6", "11 patients in 28 days", "is CAR-T safe", "what is ALL"])
+def test_scrub_keeps_ordinary_questions(text):
+    assert scrub(text) == text
+
+
+def test_planted_personal_details_reach_no_file(tmp_path):
+    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE))
+    client = app.test_client()
+    socket = app.extensions["socketio"].test_client(app)
+    # Off-topic messages (so they are recorded as unanswered) carrying every kind of detail. Messages with
+    # a person word and a number ("my number is ...") are personal-advice replies and are not recorded at all.
+    messages = [
+        f"my name is {PLANTED['name']}, email {PLANTED['email']}, what is the best pizza in town",
+        f"phone {PLANTED['phone']} or {PLANTED['intl phone']} about flights to spain",
+        f"nhs number {PLANTED['nhs number']} and {PLANTED['nhs number unspaced']}, football scores?",
+        f"born {PLANTED['date of birth']} ({PLANTED['written date']}), postcode {PLANTED['postcode']}, best recipes",
+    ]
+    for message in messages:
+        assert client.post("/api/ask", json={"message": message}).get_json()["type"] == "fallback"
+        socket.emit("ask", {"message": message})
+    socket.disconnect()
+    files = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+    assert files, "the unanswered questions were recorded somewhere"
+    kept = Records(tmp_path / "data", retention_days=30).unanswered()
+    assert len(kept) == len(messages) and all(r.count == 2 for r in kept)
+    for path in files:
+        content = path.read_bytes()
+        for kind, detail in PLANTED.items():
+            assert detail.encode() not in content, f"{kind} found in {path.name}"
+            assert detail.replace(" ", "").encode() not in content.replace(b" ", b""), f"{kind} in {path.name}"
+
+
+def test_raw_messages_only_when_turned_on(tmp_path):
+    quiet = Records(tmp_path / "a", retention_days=30)
+    quiet.record("my email is x@y.org", "fallback", None)
+    loud = Records(tmp_path / "b", retention_days=30, keep_raw=True)
+    loud.record("my email is x@y.org", "fallback", None)
+    assert b"x@y.org" not in b"".join(p.read_bytes() for p in (tmp_path / "a").iterdir())
+    with sqlite3.connect(loud.path) as db:
+        assert db.execute("SELECT raw FROM unanswered").fetchone()[0] == "my email is x@y.org"
+
+
+def test_retention_purges_old_rows(tmp_path):
+    records = Records(tmp_path, retention_days=7)
+    records.record("old question", "fallback", None)
+    records.record("new question", "clarify", None)
+    old = (datetime.now(timezone.utc) - timedelta(days=8)).isoformat(timespec="seconds")
+    with sqlite3.connect(records.path) as db:
+        db.execute("UPDATE unanswered SET last_seen = ? WHERE text = 'old question'", (old,))
+    assert records.purge() == 1
+    assert [r.text for r in records.unanswered()] == ["new question"]
+
+
+def test_answers_and_votes_are_counted(tmp_path):
+    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE))
+    client = app.test_client()
+    reply = client.post("/api/ask", json={"message": "how many patients went into remission"}).get_json()
+    entry = reply["entry_id"]
+    assert client.post("/api/feedback", json={"entry_id": entry, "vote": "up"}).status_code == 200
+    socket = app.extensions["socketio"].test_client(app)
+    socket.get_received()
+    socket.emit("feedback", {"entry_id": entry, "vote": "down"})
+    assert socket.get_received() == []
+    socket.emit("feedback", {"entry_id": "nope", "vote": "up"})
+    assert socket.get_received()[0]["name"] == "error"
+    for bad in ({"entry_id": entry, "vote": "sideways"}, {"entry_id": "no-such-entry", "vote": "up"}, ["x"]):
+        assert client.post("/api/feedback", json=bad).status_code == 400
+    (usage,) = [u for u in app.extensions["faqbot"].records.usage() if u.entry_id == entry]
+    assert (usage.answers, usage.up, usage.down) == (1, 1, 1)
+
+
+def test_report_groups_and_suggests(tmp_path):
+    records = Records(tmp_path, retention_days=30)
+    for message in ["weather tomorrow", "weather tomorrow?", "whats the weather tomorrow",
+                    "how much does car t cost in the uk"]:
+        records.record(message, "fallback", None)
+    records.record("x", "answer", "the-study")
+    env = {"FAQBOT_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    text = subprocess.run([sys.executable, "run.py", "report"], cwd=PROJECT, env=env, capture_output=True,
+                          text=True, timeout=120).stdout
+    assert "asked 3 time(s): needs a new entry" in text
+    assert "add as an alternate of" in text
+    assert "the-study" in text
+    csv_text = subprocess.run([sys.executable, "run.py", "report", "--csv"], cwd=PROJECT, env=env,
+                              capture_output=True, text=True, timeout=120).stdout
+    lines = csv_text.strip().splitlines()
+    assert lines[0] == "kind,count,entry_id,suggestion,questions,up,down"
+    assert any(line.startswith("unanswered,3,") for line in lines)
+    assert any(line.startswith("usage,1,the-study") for line in lines)

@@ -1,0 +1,93 @@
+"""Knowledge edits go live without a restart; a broken edit never replaces the version being served."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+
+import yaml
+
+from bot import create_app
+from conftest import settings_for
+from live import live_server
+
+
+def _set_first_answer(kb_dir, answer: str) -> str:
+    path = kb_dir / "entries.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["entries"][0]["answer"] = answer
+    temp = path.with_suffix(".tmp")
+    temp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
+    temp.replace(path)
+    return data["entries"][0]["question"]
+
+
+def test_reload_swaps_a_good_edit_and_keeps_the_last_good_version(kb_copy, tmp_path):
+    app = create_app(settings_for(tmp_path, knowledge=kb_copy))
+    bot = app.extensions["faqbot"]
+    from bot.reloader import Reloader
+    reloader = Reloader(bot.service)
+    old_version = bot.service.engine.knowledge.version
+    assert reloader.check() is False, "nothing changed yet"
+
+    question = _set_first_answer(kb_copy, "A new answer written by staff.")
+    assert reloader.check() is True
+    assert bot.service.engine.knowledge.version != old_version
+    assert bot.answer(question)["text"] == "A new answer written by staff."
+
+    good_version = bot.service.engine.knowledge.version
+    (kb_copy / "entries.yaml").write_text("entries:\n\t- id: broken\n", encoding="utf-8")
+    assert reloader.check() is False
+    assert bot.service.engine.knowledge.version == good_version
+    assert bot.answer(question)["text"] == "A new answer written by staff."
+    health = app.test_client().get("/api/health").get_json()
+    assert health["knowledge"]["version"] == good_version
+    assert any("entries.yaml" in p and "tabs" in p for p in health["knowledge"]["pending_errors"])
+
+
+def _ask(url: str, message: str) -> tuple[int, dict]:
+    request = urllib.request.Request(url + "/api/ask", data=json.dumps({"message": message}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+def test_live_server_edit_while_a_client_keeps_asking(kb_copy, tmp_path):
+    question = _set_first_answer(kb_copy, "The first answer.")
+    with live_server(knowledge=kb_copy, env={"FAQBOT_DATA_DIR": str(tmp_path / "data"),
+                                             "FAQBOT_RELOAD_SECONDS": "0.5"}) as url:
+        statuses: list[int] = []
+        seen: list[tuple[float, str]] = []
+        stop = threading.Event()
+
+        def keep_asking():
+            while not stop.is_set():
+                try:
+                    status, reply = _ask(url, question)
+                    statuses.append(status)
+                    seen.append((time.monotonic(), reply["text"]))
+                except Exception as exc:  # noqa: BLE001 - any failure is what this test looks for
+                    statuses.append(repr(exc))
+                time.sleep(0.05)
+
+        asker = threading.Thread(target=keep_asking, daemon=True)
+        asker.start()
+        time.sleep(0.5)
+        edited_at = time.monotonic()
+        _set_first_answer(kb_copy, "The second answer.")
+        deadline = edited_at + 5
+        while time.monotonic() < deadline and not any(t > edited_at and text == "The second answer."
+                                                      for t, text in seen):
+            time.sleep(0.05)
+        live_at = min(t for t, text in seen if text == "The second answer.")
+        (kb_copy / "entries.yaml").write_text("entries: [\n", encoding="utf-8")
+        time.sleep(2.5)
+        with urllib.request.urlopen(url + "/api/health", timeout=5) as response:
+            health = json.loads(response.read())
+        stop.set()
+        asker.join(timeout=5)
+    assert live_at - edited_at <= 2.0, f"the edit took {live_at - edited_at:.2f} s to go live"
+    assert seen[-1][1] == "The second answer.", "the broken edit changed nothing"
+    assert health["knowledge"]["pending_errors"]
+    assert statuses and all(s == 200 for s in statuses), [s for s in statuses if s != 200][:3]
