@@ -1,6 +1,131 @@
 """The chat's pages and the embeddable widget loader."""
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+import re
+from urllib.parse import urlsplit
 
-blueprint = Blueprint("pages", __name__)
+from flask import Blueprint, Response, current_app, render_template, request
+
+from bot.config import PROJECT_DIR
+
+WEB_DIR = PROJECT_DIR / "web"
+blueprint = Blueprint("pages", __name__, template_folder=str(WEB_DIR / "templates"))
+
+DEFAULT_TITLE = "Questions?"
+DEFAULT_COLOR = "#0b5cad"
+MAX_TITLE = 60
+MAX_GREETING = 300
+# The loader carries the numbers to call, so a chat that cannot load still says whom to call (safety item 8).
+SERVER_CONFIG_MARK = "/*@server-config@*/{}"
+COLOR = re.compile(r"#[0-9a-fA-F]{6}|#[0-9a-fA-F]{3}")
+# The pages load only their own scripts, styles and connections: no inline code, nothing third-party.
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               "connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'")
+
+
+def _bot():
+    return current_app.extensions["faqbot"]
+
+
+def _profile():
+    return _bot().service.engine.profile
+
+
+def clean_color(raw: str | None) -> str:
+    """Return a #rrggbb colour from a query or data value, or the default one."""
+    raw = (raw or "").strip()
+    if not COLOR.fullmatch(raw):
+        return DEFAULT_COLOR
+    if len(raw) == 4:
+        raw = "#" + "".join(c * 2 for c in raw[1:])
+    return raw.lower()
+
+
+def clean_origin(raw: str | None) -> str:
+    """Return scheme://host[:port] when raw is exactly an http(s) origin, else an empty string."""
+    raw = (raw or "").strip()
+    if len(raw) > 200:
+        return ""
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or parts.username or parts.password:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _clean_text(raw: str | None, limit: int) -> str:
+    return " ".join((raw or "").split())[:limit]
+
+
+def _chat_context(*, embed: bool) -> dict:
+    """Gather what the chat page needs before it can reach the server: the welcome and the numbers to call."""
+    bot = _bot()
+    profile = _profile()
+    welcome = bot.service.engine.responder.welcome()
+    args = request.args if embed else {}
+    locale = profile.locale
+    return {
+        "embed": embed,
+        "lang": locale if locale.startswith("en") else "en",
+        "title": _clean_text(args.get("title"), MAX_TITLE) or DEFAULT_TITLE,
+        "greeting": _clean_text(args.get("greeting"), MAX_GREETING),
+        "color": clean_color(args.get("color")),
+        "host_origin": clean_origin(args.get("host")) if embed else "",
+        "emergency_number": profile.emergency_number,
+        "offline": profile.say("offline"),
+        "welcome": welcome,
+        "suggestions_json": json.dumps(welcome.get("suggestions", [])),
+        "max_chars": bot.settings.max_message_chars,
+    }
+
+
+@blueprint.after_request
+def _headers(response: Response) -> Response:
+    # setdefault: a policy the app sets for every response (e.g. frame-ancestors) is not overwritten here.
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+    return response
+
+
+@blueprint.get("/")
+def chat():
+    """Serve the full-page chat."""
+    return render_template("chat.html", **_chat_context(embed=False))
+
+
+@blueprint.get("/embed")
+def embed():
+    """Serve the chat as it runs inside the widget's iframe."""
+    return render_template("chat.html", **_chat_context(embed=True))
+
+
+@blueprint.get("/widget.js")
+def widget():
+    """Serve the loader a clinic puts on its site, with the profile's numbers to call built in."""
+    profile = _profile()
+    config = json.dumps({"emergency": profile.emergency_number, "offline": profile.say("offline")})
+    # json.dumps leaves "<" alone; escape it so the text can never close a script element.
+    config = config.replace("<", "\\u003c")
+    source = (WEB_DIR / "widget.js").read_text(encoding="utf-8").replace(SERVER_CONFIG_MARK, config, 1)
+    response = Response(source, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    # Clinics load this from their own pages: it must be fetchable cross-origin, and it sends no cookies.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@blueprint.get("/demo")
+def demo():
+    """Serve a sample clinic page with the widget embedded and the snippet to copy."""
+    base = request.host_url.rstrip("/")
+    snippet = (f'<script src="{base}/widget.js" async\n'
+               f'        data-title="Questions?" data-color="#0b5cad" data-position="right"></script>')
+    return render_template("demo.html", base=base, snippet=snippet,
+                           emergency_number=_profile().emergency_number)
