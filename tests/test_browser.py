@@ -450,3 +450,30 @@ def test_failed_iframe_never_blocks_the_host_page(server, clinic_site, open_page
         const el = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
         return el ? el.tagName : null; }""")
     assert hit != "FAQBOT-WIDGET"
+
+
+def test_thumbs_feedback_is_stored_as_entry_and_vote(tmp_path, open_page, axe_source):
+    import sqlite3
+    env = serve_env(tmp_path, "threading")
+    with live_server(env=env) as base:
+        p = open_page(bypass_csp=True)
+        page = p.page
+        page.goto(base + "/")
+        wait_connected(page)
+        answer = ask_in(page, QUESTION)
+        answer.locator(".faqbot-vote").first.wait_for()
+        run_axe(page, axe_source, "full page, answer with feedback buttons")
+        answer.locator(".faqbot-vote[data-vote='up']").click()
+        answer.locator(".faqbot-feedback-done").wait_for()
+        assert answer.locator(".faqbot-vote").count() == 0, "one vote per answer"
+        page.reload()
+        wait_connected(page)
+        assert page.locator(".faqbot-feedback-done").count() == 1, "the vote survives a reload"
+        db = Path(env["FAQBOT_DATA_DIR"]) / "faqbot.sqlite3"
+        for _ in range(50):
+            with sqlite3.connect(db) as conn:
+                rows = conn.execute("SELECT entry_id, up, down FROM feedback").fetchall()
+            if rows:
+                break
+            page.wait_for_timeout(100)
+        assert rows == [("remission-within-28-days", 1, 0)]

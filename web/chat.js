@@ -179,6 +179,44 @@
     return group;
   }
 
+  // Thumbs up or down on an answer: only the entry id and the vote leave the browser.
+  function renderFeedback(msg) {
+    var box = make("div", "faqbot-feedback");
+    if (msg.vote) {
+      box.appendChild(make("p", "faqbot-feedback-done", "Thank you for your feedback."));
+      return box;
+    }
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", "Was this answer helpful?");
+    box.appendChild(make("span", "faqbot-feedback-label", "Was this helpful?"));
+    [["up", "\ud83d\udc4d Yes"], ["down", "\ud83d\udc4e No"]].forEach(function (pair) {
+      var button = make("button", "faqbot-vote", pair[1]);
+      button.type = "button";
+      button.setAttribute("data-vote", pair[0]);
+      button.setAttribute("aria-label", pair[0] === "up" ? "Yes, this was helpful" : "No, this was not helpful");
+      box.appendChild(button);
+    });
+    return box;
+  }
+
+  function vote(node, value) {
+    var index = Array.prototype.indexOf.call(el.log.children, node);
+    var msg = state.messages[index];
+    if (!msg || !msg.reply || msg.vote) { return; }
+    msg.vote = value;
+    save();
+    var payload = { entry_id: msg.reply.entry_id, vote: value };
+    if (socket && socket.connected) {
+      socket.emit("feedback", payload);
+    } else {
+      window.fetch("/api/feedback", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(payload), credentials: "omit", referrerPolicy: "no-referrer" }).catch(function () {});
+    }
+    var old = node.querySelector(".faqbot-feedback");
+    if (old) { old.parentNode.replaceChild(renderFeedback(msg), old); }
+    el.status.textContent = "Thank you for your feedback.";
+  }
+
   function removeOldChips() {
     var old = el.log.querySelectorAll(".faqbot-chips");
     for (var i = 0; i < old.length; i++) { old[i].parentNode.removeChild(old[i]); }
@@ -210,6 +248,9 @@
     citations.forEach(function (cite) {
       if (cite && typeof cite === "object") { node.appendChild(renderCitation(cite)); }
     });
+    if (type === "answer" && typeof reply.entry_id === "string" && reply.entry_id) {
+      node.appendChild(renderFeedback(msg));
+    }
     var suggestions = Array.isArray(reply.suggestions)
       ? reply.suggestions.filter(function (s) { return typeof s === "string" && s.trim(); }) : [];
     if (isLast && suggestions.length) {
@@ -366,7 +407,8 @@
     if (!waiting) { return; }  // a late reply after a timeout or a cleared chat
     showDisclaimer(reply.disclaimer);
     addMessage({ role: "bot", reply: {
-      type: reply.type, text: reply.text, citations: reply.citations, suggestions: reply.suggestions } }, true);
+      type: reply.type, text: reply.text, citations: reply.citations, suggestions: reply.suggestions,
+      entry_id: reply.entry_id } }, true);
     finish();
   }
 
@@ -480,6 +522,11 @@
   });
 
   el.log.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest ? event.target.closest(".faqbot-vote") : null;
+    if (button) {
+      vote(button.closest(".faqbot-msg"), button.getAttribute("data-vote"));
+      return;
+    }
     var chip = event.target && event.target.closest ? event.target.closest(".faqbot-chip") : null;
     if (!chip) { return; }
     ask(chip.getAttribute("data-question"));
