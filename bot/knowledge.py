@@ -252,6 +252,14 @@ def _kind(value: Any) -> str:
     return _KIND_NAMES.get(type(value), type(value).__name__).replace("_Map", "a mapping")
 
 
+_SIMPLE_KINDS = {
+    "number": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number", float),
+    "bool": (lambda v: isinstance(v, bool), "true or false", lambda v: v),
+    "map": (lambda v: isinstance(v, dict), "a mapping", lambda v: v),
+    "list": (lambda v: isinstance(v, list), "a list", lambda v: v),
+}
+
+
 class _Checker:
     """Collects problems for one file while reading its records."""
 
@@ -306,27 +314,11 @@ class _Checker:
                     continue
                 items.append(item.strip())
             return items
-        if kind == "number":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                self.add(line, entry_id, f"{key}: expected a number, found {_kind(value)}")
-                return None
-            return float(value)
-        if kind == "bool":
-            if not isinstance(value, bool):
-                self.add(line, entry_id, f"{key}: expected true or false, found {_kind(value)}")
-                return None
-            return value
-        if kind == "map":
-            if not isinstance(value, dict):
-                self.add(line, entry_id, f"{key}: expected a mapping, found {_kind(value)}")
-                return None
-            return value
-        if kind == "list":
-            if not isinstance(value, list):
-                self.add(line, entry_id, f"{key}: expected a list, found {_kind(value)}")
-                return None
-            return value
-        raise ValueError(kind)
+        accepts, description, convert = _SIMPLE_KINDS[kind]
+        if not accepts(value):
+            self.add(line, entry_id, f"{key}: expected {description}, found {_kind(value)}")
+            return None
+        return convert(value)
 
 
 def _top(data: Any, checker: _Checker, key: str) -> list | dict | None:

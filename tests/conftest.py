@@ -46,12 +46,17 @@ def client(app):
     return app.test_client()
 
 
-@pytest.fixture
-def socket_client(app):
+def socket_for(app):
+    """Yield a connected Flask-SocketIO test client of an app, disconnected afterwards (for fixtures)."""
     client = app.extensions["socketio"].test_client(app)
     yield client
     if client.is_connected():
         client.disconnect()
+
+
+@pytest.fixture
+def socket_client(app):
+    yield from socket_for(app)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot import create_app
-from conftest import KNOWLEDGE, settings_for
+from conftest import KNOWLEDGE, settings_for, socket_for
 from live import live_server as serve
 
 QUESTION = "how many patients went into remission"
@@ -29,10 +29,7 @@ def shared_app(tmp_path_factory):
 
 @pytest.fixture
 def quick_socket(shared_app):
-    client = shared_app.extensions["socketio"].test_client(shared_app)
-    yield client
-    if client.is_connected():
-        client.disconnect()
+    yield from socket_for(shared_app)
 
 
 def _events(client, name: str) -> list:
