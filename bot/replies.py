@@ -146,7 +146,8 @@ class Responder:
     def _advice(self, hits: list[Hit], verdict: Verdict) -> Reply:
         text = self.profile.say("advice")
         disclaimer = self.profile.say("disclaimer")
-        if hits and hits[0].score >= FALLBACK_BELOW:
+        # A reply to someone who typed their own numbers adds nothing that could read as a verdict on them.
+        if hits and hits[0].score >= FALLBACK_BELOW and not verdict.number_given:
             entry = self.entries[hits[0].entry_id]
             return Reply("advice", f"{text}\n\n{self.profile.say('advice_general')} {entry.answer}", disclaimer,
                          self._citations(entry), hits[0].score, entry.id, self._related(entry), verdict.trigger)

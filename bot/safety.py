@@ -39,6 +39,7 @@ class Verdict:
     trigger: str = ""
     mentions: tuple[str, ...] = ()
     temperature_c: float | None = None
+    number_given: bool = False
 
     @property
     def urgent(self) -> bool:
@@ -211,10 +212,11 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     if signs and personal:
         return Verdict("warning", signs[0], tuple(signs), temps[0] if temps else None)
     hit = _first(tokens, norm, "advice", lexicon)
+    number_given = bool(temps) or (personal and bool(_NUMBER.search(norm)))
     if not hit and lexicon.personal_numbers and personal and _NUMBER.search(norm):
         hit = "a number about a person"
     if hit:
-        return Verdict("advice", hit, tuple(signs), temps[0] if temps else None)
+        return Verdict("advice", hit, tuple(signs), temps[0] if temps else None, number_given)
     if _is_smalltalk(tokens, lexicon):
         return Verdict("smalltalk", " ".join(tokens), tuple(signs))
     return Verdict(None, "", tuple(signs))

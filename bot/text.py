@@ -30,7 +30,7 @@ def collapse_space(text: str) -> str:
 def normalize(text: str) -> str:
     """Return the matching form of a text: NFKC, case-folded, invisible marks and punctuation removed.
 
-    "Can't" becomes "cant", "CAR-T" becomes "car t", "38,6" becomes "38.6". Idempotent.
+    "Can't" becomes "cant", "X-Ray" becomes "x ray", "38,6" becomes "38.6". Idempotent.
     """
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)

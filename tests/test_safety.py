@@ -169,3 +169,25 @@ def test_us_profile_and_clinic_number():
 def test_without_a_team_number_the_bot_says_care_team(engine):
     text = engine.responder.reply("my son has a temp of 38.6").text
     assert "your care team" in text and engine.profile.emergency_number in text
+
+
+JUDGING = ("low", "high", "normal", "safe", "fine", "ok", "okay", "dangerous", "worrying")
+
+
+def test_no_reply_judges_a_number_the_person_typed(engine):
+    from bot.text import normalize
+    typed = [c.message for c in engine.knowledge.regression if any(ch.isdigit() for ch in c.message)]
+    typed += ["my hb is 85, is that safe for car-t?", "his temp is 37.4 is that normal", "my platelets are 20"]
+    for message in typed:
+        reply = engine.responder.reply(message)
+        if reply.type in ("advice", "urgent"):
+            words = set(normalize(reply.text).split())
+            assert not words & set(JUDGING), (message, reply.text)
+
+
+def test_every_urgent_regression_reply_is_urgent_and_never_reassures(engine):
+    for case in engine.knowledge.regression:
+        if case.type == "urgent":
+            reply = engine.responder.reply(case.message)
+            assert reply.type == "urgent" and not reply.citations, case.message
+            assert not any(word in reply.text.lower() for word in REASSURING), case.message
