@@ -67,6 +67,25 @@ class Lexicon:
     known_words: frozenset[str]
     examples: tuple[Example, ...] = ()
     vocabulary: frozenset[str] = field(default=frozenset())
+    # Which phrase words each message word matches, remembered across messages (bounded; see _matches).
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        words = {w for group in self.phrases.values() for p in group for w in p.words if w != "*"}
+        by_first: dict[str, dict[str, list[Phrase]]] = {}
+        for category, group in self.phrases.items():
+            index: dict[str, list[Phrase]] = {}
+            for phrase in group:
+                index.setdefault(phrase.words[0], []).append(phrase)
+            by_first[category] = index
+        fuzzy: dict[int, list[str]] = {}
+        for word in words:
+            if not word.endswith("*") and len(word) >= FUZZY_MIN_LETTERS:
+                fuzzy.setdefault(len(word), []).append(word)
+        object.__setattr__(self, "_exact", frozenset(w for w in words if not w.endswith("*")))
+        object.__setattr__(self, "_prefixes", frozenset(w[:-1] for w in words if w.endswith("*")))
+        object.__setattr__(self, "_fuzzy", fuzzy)
+        object.__setattr__(self, "_by_first", by_first)
 
 
 _CATEGORY_SPEC = {"phrases": ("texts", True), "patterns": ("texts", False), "examples": ("map", False)}
@@ -143,37 +162,47 @@ def _phrase_word(word: str) -> str:
 def with_vocabulary(lexicon: Lexicon, texts: Iterable[str]) -> Lexicon:
     """Return the lexicon knowing the knowledge base's own words, so none is mistaken for a typo."""
     vocabulary = frozenset(w for t in texts for w in normalize(t).split())
-    return Lexicon(**{**lexicon.__dict__, "vocabulary": vocabulary})
+    fields_ = {k: v for k, v in lexicon.__dict__.items() if not k.startswith("_") and k != "memo"}
+    return Lexicon(**{**fields_, "vocabulary": vocabulary})
 
 
-def _word_matches(word: str, token: str, lexicon: Lexicon) -> bool:
-    if word == "*" or token == word:
-        return True
-    if word.endswith("*"):
-        return token.startswith(word[:-1])
-    return (len(word) >= FUZZY_MIN_LETTERS and len(token) >= FUZZY_MIN_LETTERS - 1
-            and token not in lexicon.known_words and token not in lexicon.vocabulary
-            and Levenshtein.distance(token, word, score_cutoff=1) <= 1)
+MEMO_LIMIT = 50_000
 
 
-def _find(tokens: list[str], phrases: Iterable[Phrase], lexicon: Lexicon) -> list[tuple[Phrase, int]]:
-    """Return every (phrase, start) that matches the tokens."""
-    found = []
-    memo: dict[tuple[str, str], bool] = {}
-
-    def matches(word: str, token: str) -> bool:
-        key = (word, token)
-        if key not in memo:
-            memo[key] = _word_matches(word, token, lexicon)
-        return memo[key]
-
-    for phrase in phrases:
-        n = len(phrase.words)
-        for start in range(len(tokens) - n + 1):
-            if all(matches(w, tokens[start + i]) for i, w in enumerate(phrase.words)):
-                found.append((phrase, start))
-                break
+def _matches(token: str, lexicon: Lexicon) -> frozenset[str]:
+    """Return the phrase words (as written in the lexicon, "breath*" included) that one message word matches."""
+    found = lexicon.memo.get(token)
+    if found is not None:
+        return found
+    hits = {"*"}
+    if token in lexicon._exact:
+        hits.add(token)
+    hits.update(token[:n] + "*" for n in range(1, len(token) + 1) if token[:n] in lexicon._prefixes)
+    if (len(token) >= FUZZY_MIN_LETTERS - 1 and token not in lexicon.known_words
+            and token not in lexicon.vocabulary):
+        for length in (len(token) - 1, len(token), len(token) + 1):
+            hits.update(w for w in lexicon._fuzzy.get(length, ())
+                        if Levenshtein.distance(token, w, score_cutoff=1) <= 1)
+    found = frozenset(hits)
+    if len(lexicon.memo) >= MEMO_LIMIT:
+        lexicon.memo.clear()
+    lexicon.memo[token] = found
     return found
+
+
+def _find(tokens: list[str], category: str, lexicon: Lexicon) -> list[tuple[Phrase, int]]:
+    """Return every (phrase, start) of a category that matches the tokens, each phrase once."""
+    index = lexicon._by_first.get(category, {})
+    matched = [_matches(t, lexicon) for t in tokens]
+    found: dict[str, tuple[Phrase, int]] = {}
+    for start, words in enumerate(matched):
+        for word in words:
+            for phrase in index.get(word, ()):
+                if phrase.text in found or start + len(phrase.words) > len(tokens):
+                    continue
+                if all(w in matched[start + i] for i, w in enumerate(phrase.words)):
+                    found[phrase.text] = (phrase, start)
+    return list(found.values())
 
 
 def temperatures(text: str, lexicon: Lexicon) -> list[float]:
@@ -204,7 +233,7 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
             return Verdict(category, hit)
     temps = temperatures(norm, lexicon)
     fever = [t for t in temps if t >= lexicon.fever_celsius]
-    signs = [p.text for p, _ in _find(tokens, lexicon.phrases.get("warning", ()), lexicon)]
+    signs = [p.text for p, _ in _find(tokens, "warning", lexicon)]
     signs += [p.pattern for p in lexicon.patterns.get("warning", ()) if p.search(norm)]
     personal = bool(lexicon.persons.intersection(tokens))
     if fever:
@@ -223,7 +252,7 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
 
 
 def _first(tokens: list[str], norm: str, category: str, lexicon: Lexicon) -> str:
-    found = _find(tokens, lexicon.phrases.get(category, ()), lexicon)
+    found = _find(tokens, category, lexicon)
     if found:
         return found[0][0].text
     pattern = next((p for p in lexicon.patterns.get(category, ()) if p.search(norm)), None)
@@ -232,7 +261,7 @@ def _first(tokens: list[str], norm: str, category: str, lexicon: Lexicon) -> str
 
 def _is_smalltalk(tokens: list[str], lexicon: Lexicon) -> bool:
     """True when a smalltalk phrase matches and at most one other word carries meaning."""
-    found = _find(tokens, lexicon.phrases.get("smalltalk", ()), lexicon)
+    found = _find(tokens, "smalltalk", lexicon)
     if not found:
         return False
     covered = set()
