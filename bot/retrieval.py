@@ -1,7 +1,8 @@
-"""Hybrid retrieval: TF-IDF on words and character n-grams, fused with rapidfuzz, into a confidence in [0, 1]."""
+"""Hybrid retrieval: TF-IDF on words and character n-grams fused with a classifier, into a confidence in [0, 1]."""
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -31,36 +32,40 @@ _MEANINGFUL = {"side", "after", "afterwards", "before", "last", "found", "full",
 STOP_WORDS = frozenset((ENGLISH_STOP_WORDS | _CONTRACTIONS) - _NUMBER_WORDS - _MEANINGFUL)
 
 # Thresholds, chosen on the shipped knowledge base's regression questions (run.py eval), 85 in scope and
-# 39 off topic when they were set:
-# - FALLBACK_BELOW: in-scope questions scored 0.15-1.0 (median 0.69), all but one above 0.20; off-topic ones
-#   0-0.19, save one at 0.24 ("side effects of ibuprofen", which shares "side effects" with an entry). 0.20 is
-#   the point that gets both right most often. Missing a real question (a fallback with suggestions) costs
-#   less than a confident wrong answer: when in doubt, raise it.
+# 39 off topic:
+# - FALLBACK_BELOW: in-scope questions scored 0.15-1.0, all but three above 0.19; off-topic ones 0-0.12, save
+#   one at 0.18 ("side effects of ibuprofen", which shares "side effects" with an entry). 0.14 gets both right
+#   most often. Missing a real question (a fallback with suggestions) costs less than a confident wrong answer:
+#   when in doubt, raise it. (On the public benchmark, bench/README.md, 0.14 sends 99.8% of its off-topic
+#   questions to the fallback.)
 # - CLARIFY_MARGIN: when the second entry is within this distance of the first, neither clearly wins and
 #   the patient is asked which one they meant.
-FALLBACK_BELOW = 0.2
+FALLBACK_BELOW = 0.14
 CLARIFY_MARGIN = 0.02
 
-# Fusion weights (sum to 1): words find the topic, character n-grams survive typos and word forms,
-# the fuzzy score (token_sort_ratio: order-free, length-aware, unlike WRatio) rewards close phrasings.
-WORD_WEIGHT = 0.3
-CHAR_WEIGHT = 0.6
-FUZZY_WEIGHT = 0.1
-# An answer matches a question less reliably than another question does: its rows count for less.
-ANSWER_WEIGHT = 0.8
+# Fusion weights (sum to 1), chosen on the public benchmark (bench/README.md): the classifier's probability,
+# character n-grams against each phrasing of an entry (typos, word forms), words and character n-grams against
+# the whole entry (question + answer: the answer holds words a patient uses that the question lacks).
+CLASSIFIER_WEIGHT = 0.5
+QUESTION_WEIGHT = 0.17
+ENTRY_WORD_WEIGHT = 0.17
+ENTRY_CHAR_WEIGHT = 0.16
 # A question whose words the knowledge base has never seen is about something else: the confidence is
 # scaled by the share of the query's words found in the knowledge base (allowing typos), to this power.
 COVERAGE_POWER = 2.0
 # A word counts as known when rapidfuzz's ratio to a knowledge-base word reaches this (typos: "remision").
 KNOWN_WORD_RATIO = 85
-# A small classifier trained on each entry's own phrasings (question + alternates) learns which words tell
-# close entries apart; its probability is blended into the score with this weight. Skipped for knowledge bases
-# bigger than CLASSIFIER_MAX_ENTRIES, where training would cost more than it brings.
-CLASSIFIER_WEIGHT = 0.2
+# A logistic regression trained on each entry's own phrasings (question + alternates), stop words kept ("can I"
+# asks something else than "how"), learns which words tell close entries apart. Skipped for knowledge bases
+# bigger than CLASSIFIER_MAX_ENTRIES, where training costs more than it brings; its weight then goes to the rest.
 CLASSIFIER_C = 20.0
 CLASSIFIER_MAX_ENTRIES = 2000
-# Fuzzy scoring runs only on the best rows by TF-IDF, so a large knowledge base costs no more per query.
-SHORTLIST = 50
+# Exact scores are computed only for the entries that a cheap first pass ranks best: words, and the character
+# n-grams rare enough (in at most SELECTIVE_ROWS rows) that their postings are short.
+SHORTLIST = 100
+SELECTIVE_ROWS = 2000
+# Unknown words already checked for a near knowledge-base word (typos recur; the scan is the costly part).
+NEAR_CACHE = 20_000
 
 
 @dataclass(frozen=True)
@@ -117,55 +122,140 @@ def _content(text: str, rewrite: Rewriter) -> str:
     return " ".join(kept)
 
 
+class _Vectors:
+    """A fitted TF-IDF vectorizer that turns one query into (feature ids, weights) without building a matrix.
+
+    scikit-learn's transform() validates, builds and normalises a sparse matrix for every call: a tenth of a
+    millisecond each time, most of a query's cost. The analyzer, vocabulary and idf it learnt are enough.
+    """
+
+    def __init__(self, vectorizer: TfidfVectorizer, texts: list[str]):
+        self.matrix = vectorizer.fit_transform(texts).tocsr()
+        self.analyze = vectorizer.build_analyzer()
+        self.vocabulary = vectorizer.vocabulary_
+        self.idf = vectorizer.idf_.astype(np.float32)
+
+    def __call__(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        counts: dict[int, int] = {}
+        vocabulary = self.vocabulary
+        for term in self.analyze(text):
+            feature = vocabulary.get(term)
+            if feature is not None:
+                counts[feature] = counts.get(feature, 0) + 1
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        features = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts))))
+        weights *= self.idf[features]
+        weights /= np.sqrt(weights @ weights)
+        return features, weights
+
+
+def _gather(postings: sp.csr_matrix, features: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+    """Return the dot product of a query (features, weights) with every column of a features x columns matrix."""
+    if not len(features):
+        return np.zeros(size, dtype=np.float64)
+    starts, ends = postings.indptr[features], postings.indptr[features + 1]
+    columns = np.concatenate([postings.indices[a:b] for a, b in zip(starts, ends)])
+    values = np.concatenate([postings.data[a:b] * w for a, b, w in zip(starts, ends, weights)])
+    return np.bincount(columns, values, minlength=size)
+
+
+def _rows_dot(rows: sp.csr_matrix, chosen: np.ndarray, dense_query: np.ndarray) -> np.ndarray:
+    """Return the dot product of a dense query with the chosen rows of a rows x features matrix."""
+    return rows[chosen] @ dense_query
+
+
 class Index:
     """A retrieval index built once from the knowledge base; searching it fits nothing."""
 
     def __init__(self, documents: Iterable[Document], synonyms: Iterable[Sequence[str]] = ()):
         self.rewrite = Rewriter(synonyms)
-        rows: list[str] = []
-        originals: list[str] = []
+        phrasings: list[str] = []  # content words of each question and alternate
+        plain: list[str] = []  # the same with stop words kept, for the classifier
+        self.originals: list[str] = []
         owners: list[int] = []
-        weights: list[float] = []
-        fuzzy_rows: list[bool] = []
+        entries: list[str] = []  # content words of each entry's question and answer together
         self.ids: list[str] = []
         for number, doc in enumerate(documents):
             self.ids.append(doc.id)
             for question in doc.questions:
-                rows.append(_content(question, self.rewrite) or normalize(question))
-                originals.append(question)
+                phrasings.append(_content(question, self.rewrite) or normalize(question))
+                plain.append(self.rewrite(normalize(question)))
+                self.originals.append(question)
                 owners.append(number)
-                weights.append(1.0)
-                fuzzy_rows.append(True)
-            if doc.answer:
-                rows.append(_content(doc.answer, self.rewrite))
-                originals.append(doc.answer)
-                owners.append(number)
-                weights.append(ANSWER_WEIGHT)
-                fuzzy_rows.append(False)
-        if not rows:
+            whole = " ".join(doc.questions[:1] + (doc.answer,))
+            entries.append(_content(whole, self.rewrite) or normalize(whole))
+        if not phrasings:
             raise ValueError("nothing to index: no documents with questions")
-        self.rows = rows
-        self.originals = originals
         self.owners = np.asarray(owners)
-        self.weights = np.asarray(weights)
-        self.fuzzy_rows = np.asarray(fuzzy_rows)
-        self.words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
-                                     token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
-        self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, dtype=np.float32)
-        self.vocabulary = sorted({w for row in rows for w in row.split()})
+        count = len(self.ids)
+        # Each entry's phrasings are consecutive rows: entry e owns rows first[e] to first[e + 1].
+        self.first = np.searchsorted(self.owners, np.arange(count + 1))
+        # Words: unigrams over whole entries. Characters: n-grams within words, over phrasings and entries.
+        words = _Vectors(TfidfVectorizer(analyzer="word", sublinear_tf=True, token_pattern=r"(?u)\b\w+\b",
+                                         dtype=np.float32), entries)
+        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32)
+        self.chars = _Vectors(chars, phrasings + entries)
+        self.words = words
+        self.entry_words = words.matrix.T.tocsr()  # features x entries: postings
+        self.phrasing_chars = self.chars.matrix[: len(phrasings)]  # rows x features
+        self.entry_chars = self.chars.matrix[len(phrasings):]
+        # Postings of the rarer character n-grams only: a cheap first pass that finds typo'd and reworded
+        # matches without walking the n-grams that every row holds.
+        postings = self.chars.matrix[: len(phrasings)].T.tocsr()
+        frequent = np.diff(postings.indptr) > SELECTIVE_ROWS
+        keep = np.repeat(~frequent, np.diff(postings.indptr))
+        self.selective_chars = sp.csr_matrix((postings.data * keep, postings.indices, postings.indptr),
+                                             shape=postings.shape)
+        self.selective_chars.eliminate_zeros()
+        self._near_cache: dict[str, bool] = {}
+        self.vocabulary = sorted({w for text in phrasings + entries for w in text.split()})
         self._known = set(self.vocabulary)
         self._stems = {self._stem(w) for w in self.vocabulary}
-        self.word_matrix = self.words.fit_transform(rows).T.tocsr()
-        self.char_matrix = self.chars.fit_transform(rows).T.tocsr()
+        self._by_length: dict[int, list[str]] = {}
+        for word in self.vocabulary:
+            self._by_length.setdefault(len(word), []).append(word)
         self.classifier = None
-        question_rows = np.flatnonzero(self.fuzzy_rows)
-        if CLASSIFIER_WEIGHT > 0 and 2 <= len(self.ids) <= CLASSIFIER_MAX_ENTRIES:
-            features = sp.hstack([self.word_matrix.T, self.char_matrix.T]).tocsr()[question_rows]
-            self.classifier = LogisticRegression(C=CLASSIFIER_C, max_iter=2000)
-            self.classifier.fit(features, self.owners[question_rows])
+        if CLASSIFIER_WEIGHT > 0 and 2 <= count <= CLASSIFIER_MAX_ENTRIES:
+            self.classifier = self._train(plain)
+
+    def _train(self, plain: list[str]) -> tuple[_Vectors, _Vectors, np.ndarray, np.ndarray] | None:
+        """Fit the classifier on every phrasing; keep its weights as features x entries for one-query scoring."""
+        words = _Vectors(TfidfVectorizer(analyzer="word", sublinear_tf=True, token_pattern=r"(?u)\b\w+\b",
+                                         dtype=np.float32), plain)
+        chars = _Vectors(TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True,
+                                         dtype=np.float32), plain)
+        features = sp.hstack([words.matrix, chars.matrix]).tocsr()
+        model = LogisticRegression(C=CLASSIFIER_C, max_iter=300, tol=1e-3)
+        with warnings.catch_warnings():
+            # One phrasing per entry is a valid, if thin, training set: not the regression sklearn suspects.
+            warnings.simplefilter("ignore", UserWarning)
+            model.fit(features, self.owners)
+        coefficients = np.zeros((features.shape[1], len(self.ids)), dtype=np.float32)
+        coefficients[:, model.classes_] = model.coef_.T
+        intercepts = np.full(len(self.ids), -np.inf, dtype=np.float32)
+        intercepts[model.classes_] = model.intercept_
+        if len(model.classes_) == 2:  # a binary model keeps one row of weights: the second class's
+            coefficients[:, model.classes_[0]] = 0.0
+            intercepts[model.classes_[0]] = 0.0
+        return words, chars, coefficients, intercepts
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def _probabilities(self, text: str) -> np.ndarray:
+        words, chars, coefficients, intercepts = self.classifier
+        word_features, word_weights = words(text)
+        char_features, char_weights = chars(text)
+        logits = intercepts.copy()
+        if len(word_features):
+            logits += word_weights @ coefficients[word_features]
+        if len(char_features):
+            logits += char_weights @ coefficients[len(words.vocabulary) + char_features]
+        logits -= logits.max()
+        odds = np.exp(logits)
+        return odds / odds.sum()
 
     def search(self, query: str, *, limit: int = 5, cutoff: float = 0.0) -> list[Hit]:
         """Return up to limit entries best matching the query, best first, each scoring at least cutoff."""
@@ -174,39 +264,47 @@ class Index:
         content = _content(query, self.rewrite) or " ".join(w for w in normalize(query).split() if len(w) > 1)
         if not content:
             return []
-        word_vector = self.words.transform([content])
-        char_vector = self.chars.transform([content])
-        word = np.asarray((word_vector @ self.word_matrix).todense()).ravel()
-        char = np.asarray((char_vector @ self.char_matrix).todense()).ravel()
-        tfidf = (WORD_WEIGHT * word + CHAR_WEIGHT * char) / (WORD_WEIGHT + CHAR_WEIGHT)
-        fused = (WORD_WEIGHT + CHAR_WEIGHT) * tfidf
-        coverage = self.coverage(content)
-        shortlist = np.argsort(-tfidf)[:SHORTLIST]
-        shortlist = shortlist[self.fuzzy_rows[shortlist] & (tfidf[shortlist] > 0)]
-        if len(shortlist):
-            scores = process.cdist([content], [self.rows[i] for i in shortlist], scorer=fuzz.token_sort_ratio,
-                                   dtype=np.float32)[0] / 100.0
-            fused[shortlist] += FUZZY_WEIGHT * scores
-        answer_rows = ~self.fuzzy_rows
-        fused[answer_rows] = tfidf[answer_rows]
-        fused *= self.weights * coverage ** COVERAGE_POWER
-        best = np.zeros(len(self.ids), dtype=np.float64)
-        np.maximum.at(best, self.owners, fused)
+        count = len(self.ids)
+        word_features, word_weights = self.words(content)
+        char_features, char_weights = self.chars(content)
+        if not len(word_features) and not len(char_features):
+            return []
+        word = _gather(self.entry_words, word_features, word_weights, count)
+        rough = word + np.bincount(self.owners, _gather(self.selective_chars, char_features, char_weights,
+                                                        len(self.owners)), minlength=count)
+        probability = None
         if self.classifier is not None:
-            probability = np.zeros(len(self.ids))
-            probability[self.classifier.classes_] = self.classifier.predict_proba(
-                sp.hstack([word_vector, char_vector]).tocsr())[0]
-            best = (1 - CLASSIFIER_WEIGHT) * best + CLASSIFIER_WEIGHT * probability * coverage ** COVERAGE_POWER
-        best_row = {}
-        for row in np.argsort(-fused):
-            owner = self.owners[row]
-            if owner not in best_row:
-                best_row[owner] = row
-            if len(best_row) >= limit:
+            probability = self._probabilities(self.rewrite(normalize(query)))
+            rough = rough + probability
+        shortlist = np.flatnonzero(rough > 0)
+        if len(shortlist) > SHORTLIST:
+            shortlist = shortlist[np.argpartition(-rough[shortlist], SHORTLIST)[:SHORTLIST]]
+        if not len(shortlist):
+            return []
+        dense = np.zeros(self.chars.matrix.shape[1], dtype=np.float32)
+        dense[char_features] = char_weights
+        rows = np.concatenate([np.arange(self.first[e], self.first[e + 1]) for e in shortlist])
+        phrasing = _rows_dot(self.phrasing_chars, rows, dense)
+        best_phrasing = np.zeros(count)
+        np.maximum.at(best_phrasing, self.owners[rows], phrasing)
+        entry_char = _rows_dot(self.entry_chars, shortlist, dense)
+        score = (QUESTION_WEIGHT * best_phrasing[shortlist] + ENTRY_WORD_WEIGHT * word[shortlist]
+                 + ENTRY_CHAR_WEIGHT * entry_char)
+        if probability is not None:
+            score += CLASSIFIER_WEIGHT * probability[shortlist]
+        else:
+            score /= 1.0 - CLASSIFIER_WEIGHT
+        score *= self.coverage(content) ** COVERAGE_POWER
+        order = np.argsort(-score, kind="stable")[:limit]
+        hits = []
+        for position in order:
+            entry = shortlist[position]
+            if score[position] <= 0 or score[position] < cutoff:
                 break
-        order = sorted(best_row, key=lambda o: -best[o])
-        return [Hit(self.ids[o], float(min(1.0, best[o])), self.originals[best_row[o]])
-                for o in order if best[o] >= cutoff and best[o] > 0][:limit]
+            mine = self.owners[rows] == entry
+            matched = rows[mine][int(np.argmax(phrasing[mine]))]
+            hits.append(Hit(self.ids[entry], float(min(1.0, score[position])), self.originals[matched]))
+        return hits
 
     @staticmethod
     def _stem(word: str) -> str:
@@ -225,7 +323,25 @@ class Index:
         for word in words:
             if word in self._known or self._stem(word) in self._stems or "_" in word:
                 known += 1
-            elif len(word) >= 4 and process.extractOne(word, self.vocabulary, scorer=fuzz.ratio,
-                                                       score_cutoff=KNOWN_WORD_RATIO):
+            elif len(word) >= 4 and self._near(word):
                 known += 1
         return known / len(words)
+
+    def _near(self, word: str) -> bool:
+        """Tell whether a knowledge-base word is within KNOWN_WORD_RATIO of this one."""
+        known = self._near_cache.get(word)
+        if known is None:
+            if len(self._near_cache) >= NEAR_CACHE:  # bounded: a stream of gibberish cannot grow it
+                self._near_cache.clear()
+            known = self._near_cache[word] = self._scan_near(word)
+        return known
+
+    def _scan_near(self, word: str) -> bool:
+        # ratio = 2 * matches / (len(a) + len(b)) cannot reach the bar past this difference in length.
+        slack = int(len(word) * 2 * (100 - KNOWN_WORD_RATIO) / KNOWN_WORD_RATIO) + 1
+        for length in range(len(word) - slack, len(word) + slack + 1):
+            candidates = self._by_length.get(length)
+            if candidates and process.extractOne(word, candidates, scorer=fuzz.ratio,
+                                                 score_cutoff=KNOWN_WORD_RATIO):
+                return True
+        return False

@@ -79,3 +79,23 @@ def test_index_is_generic():
     assert index.search("grind beans")[0].entry_id == "coffee"
     with pytest.raises(ValueError):
         Index([])
+
+
+@pytest.mark.parametrize("text", ["how many patients went into remission", "remision", "car_t cells", "zzz"])
+def test_one_query_vectors_match_scikit_learn(engine, text):
+    import numpy as np
+    vectors = engine.index.chars
+    features, weights = vectors(text)
+    dense = np.zeros(vectors.matrix.shape[1], dtype=np.float32)
+    dense[features] = weights
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    fitted = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32)
+    fitted.vocabulary_, fitted.idf_ = vectors.vocabulary, vectors.idf
+    assert np.allclose(dense, fitted.transform([text]).toarray()[0], atol=1e-6)
+
+
+def test_near_word_check_is_cached_and_unchanged(engine):
+    index = engine.index
+    first = index.coverage("remision patints")
+    assert index.coverage("remision patints") == first
+    assert "remision" in index._near_cache

