@@ -1,10 +1,12 @@
-"""faqbot's command line: serve, check, ask, eval."""
+"""faqbot's command line: serve, check, ask, eval, report, announce."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import sys
+
+CHANNEL = "flask-socketio"  # Flask-SocketIO's message-queue channel
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="what patients asked that the bot could not answer, and usage")
     report.add_argument("--csv", action="store_true", help="print the report as CSV")
     report.add_argument("--knowledge")
+    announce = commands.add_parser("announce", help="show a notice in every connected chat, on every process")
+    announce.add_argument("text")
     return parser
 
 
@@ -113,6 +117,35 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_announce(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+    settings = load_settings()
+    text = " ".join(args.text.split())
+    if not text:
+        print("the notice is empty", file=sys.stderr)
+        return 2
+    if len(text) > settings.max_message_chars:
+        print(f"the notice is {len(text):,} characters; the limit is {settings.max_message_chars:,}", file=sys.stderr)
+        return 2
+    url = settings.message_queue
+    if not url.startswith(("redis://", "rediss://")):
+        print("announce reaches the running servers through their queue: set FAQBOT_MESSAGE_QUEUE to the same "
+              "redis://... URL they use", file=sys.stderr)
+        return 2
+    import redis
+    from flask_socketio import SocketIO
+    try:
+        # Each faqbot process subscribes to Flask-SocketIO's channel; count them so nobody announces into a void.
+        listening = redis.Redis.from_url(url, socket_timeout=5).pubsub_numsub(CHANNEL)[0][1]
+    except redis.RedisError as exc:
+        print(f"cannot reach the queue at {url}: {exc}", file=sys.stderr)
+        return 1
+    # An emitter outside the servers: it must name Flask-SocketIO's channel, or the servers never hear it.
+    SocketIO(message_queue=url, channel=CHANNEL, async_mode="threading").emit("notice", {"text": text})
+    print(f"notice sent to {listening} faqbot process(es)")
+    return 0 if listening else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command of the command line."""
     args = _parser().parse_args(argv)
@@ -127,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.knowledge import KnowledgeError
     try:
         return {"serve": cmd_serve, "check": cmd_check, "ask": cmd_ask, "eval": cmd_eval,
-                "report": cmd_report}[command](args)
+                "report": cmd_report, "announce": cmd_announce}[command](args)
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)
         print("The knowledge base has problems: run `python run.py check` to see them all.", file=sys.stderr)

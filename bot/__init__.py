@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 from flask_socketio import SocketIO
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.config import PROJECT_DIR, Settings, load_settings
 from bot.engine import Service
@@ -51,13 +52,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     app.extensions["faqbot"] = bot
-    from bot import pages, routes
+    from bot import pages, routes, security
     app.register_blueprint(routes.blueprint)
     app.register_blueprint(pages.blueprint)
+    security.register(app, settings.allowed_origins)
+    # The chat's own pages open the socket from the bot's origin; widgets' hosts only when listed.
     socketio = SocketIO(app, async_mode=settings.async_mode,
-                        cors_allowed_origins=list(settings.allowed_origins) or None,
+                        cors_allowed_origins=security.origin_checker(settings.allowed_origins),
                         max_http_buffer_size=settings.max_body_bytes,
                         message_queue=settings.message_queue or None)
+    if settings.trust_proxy:
+        # Outermost, so Socket.IO's handshake (origin check, client address) sees the proxy's view too.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     from bot.events import register_events
     register_events(socketio, bot)
     if settings.live_reload:

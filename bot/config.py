@@ -75,8 +75,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("clinic_name", "", _text, "the clinic's name, shown in urgent messages (overrides the profile)"),
     Setting("team_number", "", _text, "the care team's 24-hour number (overrides the profile)"),
     Setting("allowed_origins", "", _origins,
-            "comma-separated sites allowed to embed the chat (CSP frame-ancestors, Socket.IO CORS)"),
-    Setting("message_queue", "", _text, "e.g. redis://127.0.0.1:6379/0: share Socket.IO state between processes"),
+            "comma-separated sites allowed to embed the chat (CSP frame-ancestors of /embed, Socket.IO CORS); "
+            "empty: only faqbot itself"),
+    Setting("message_queue", "", _text,
+            "e.g. redis://127.0.0.1:6379/0: share Socket.IO state between processes (and run.py announce)"),
+    Setting("trust_proxy", "false", _flag,
+            "behind one reverse proxy: take the client address and scheme from its X-Forwarded-For / -Proto"),
     Setting("max_message_chars", "1000", _positive_int, "longest message accepted, in characters"),
     Setting("max_body_bytes", "16384", _positive_int, "largest HTTP body or Socket.IO packet accepted, in bytes"),
     Setting("rate_per_minute", "30", _positive_int, "messages one client may send per minute"),
@@ -100,6 +104,7 @@ class Settings:
     team_number: str
     allowed_origins: tuple[str, ...]
     message_queue: str
+    trust_proxy: bool
     max_message_chars: int
     max_body_bytes: int
     rate_per_minute: int

@@ -19,9 +19,6 @@ MAX_GREETING = 300
 # The loader carries the numbers to call, so a chat that cannot load still says whom to call (safety item 8).
 SERVER_CONFIG_MARK = "/*@server-config@*/{}"
 COLOR = re.compile(r"#[0-9a-fA-F]{6}|#[0-9a-fA-F]{3}")
-# The pages load only their own scripts, styles and connections: no inline code, nothing third-party.
-PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-               "connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'")
 
 
 def _bot():
@@ -82,16 +79,6 @@ def _chat_context(*, embed: bool) -> dict:
         "suggestions_json": json.dumps(welcome.get("suggestions", [])),
         "max_chars": bot.settings.max_message_chars,
     }
-
-
-@blueprint.after_request
-def _headers(response: Response) -> Response:
-    # setdefault: a policy the app sets for every response (e.g. frame-ancestors) is not overwritten here.
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
-    return response
 
 
 @blueprint.get("/")

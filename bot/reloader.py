@@ -50,7 +50,9 @@ class Reloader:
         knowledge = self.service.engine.knowledge
         log.info("knowledge version %s is live (%d entries)", knowledge.version, len(knowledge.entries))
         if self.socketio is not None:
-            self.socketio.emit("knowledge", {"version": knowledge.version, "entries": len(knowledge.entries)})
+            # Every process watches the folder itself, so each tells only its own clients (not via the queue).
+            self.socketio.emit("knowledge", {"version": knowledge.version, "entries": len(knowledge.entries)},
+                               ignore_queue=True)
         return True
 
     def run(self) -> None:

@@ -69,8 +69,10 @@ def browser(chromium_path):
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    with live_server(env=serve_env(tmp_path_factory.mktemp("browser"), "threading")) as base:
+def server(tmp_path_factory, clinic_site):
+    env = serve_env(tmp_path_factory.mktemp("browser"), "threading")
+    env["FAQBOT_ALLOWED_ORIGINS"] = clinic_site  # the clinic's site may frame the chat
+    with live_server(env=env) as base:
         yield base
 
 
@@ -351,7 +353,7 @@ button{background:rgb(200,0,0)}</style></head>
 STYLE_PROPS = ["color", "fontSize", "fontFamily", "margin", "backgroundColor", "display", "lineHeight"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def clinic_site():
     """A clinic's own site on another origin (another port), serving one plain page."""
     class Handler(http.server.BaseHTTPRequestHandler):

@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from bot.pages import PAGE_POLICY, clean_color, clean_origin
+from bot.pages import clean_color, clean_origin
+from bot.security import PAGE_POLICY
 
 PAGES = ["/", "/embed", "/demo", "/embed?host=https://clinic.example&color=%23ffcc00&title=Hi"]
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
@@ -55,7 +56,7 @@ def test_chat_page_carries_the_emergency_number_and_offline_notice(app, client, 
 
 def test_pages_send_a_strict_policy(client):
     response = client.get("/")
-    assert response.headers["Content-Security-Policy"] == PAGE_POLICY
+    assert response.headers["Content-Security-Policy"] == PAGE_POLICY + "; frame-ancestors 'self'"
     assert "script-src 'self'" in PAGE_POLICY and "unsafe-inline" not in PAGE_POLICY
 
 
