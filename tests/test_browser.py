@@ -479,3 +479,25 @@ def test_thumbs_feedback_is_stored_as_entry_and_vote(tmp_path, open_page, axe_so
                 break
             page.wait_for_timeout(100)
         assert rows == [("remission-within-28-days", 1, 0)]
+
+
+def test_clinic_notice_reaches_an_open_chat(tmp_path, open_page):
+    from live import RedisServer, announce, need_redis_server
+    need_redis_server()
+    queue = RedisServer()
+    queue.start()
+    try:
+        env = dict(serve_env(tmp_path, "threading"), FAQBOT_MESSAGE_QUEUE=queue.url)
+        with live_server(env=env) as base:
+            page = open_page().page
+            page.goto(base + "/")
+            wait_connected(page)
+            page.wait_for_timeout(300)  # the socket upgrade settles before the notice is sent
+            result = announce(queue.url, "<b>Phone lines</b> are down until 4 pm")
+            assert result.returncode == 0, result.stderr
+            notice = page.locator(".faqbot-msg--notice")
+            notice.wait_for(timeout=10_000)
+            assert "<b>Phone lines</b> are down until 4 pm" in notice.inner_text(), "shown as text, not HTML"
+            assert notice.locator("b").count() == 0
+    finally:
+        queue.stop()

@@ -7,8 +7,7 @@ from contextlib import ExitStack
 import pytest
 import websocket
 
-from live import free_port, live_server
-from test_scaleout import RedisServer, announce, need_redis_server
+from live import RedisServer, announce, free_port, live_server, need_redis_server
 from test_serving import Chat, healthy, serve_env
 
 QUESTION = "how many patients went into remission"

@@ -12,54 +12,12 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-import redis
 
 from conftest import KNOWLEDGE, PROJECT
-from live import free_port, live_server
+from live import RedisServer, announce, live_server, need_redis_server
 from test_serving import Chat
 
 pytestmark = pytest.mark.redis
-
-
-class RedisServer:
-    """A throwaway redis-server on a loopback port: no persistence, stopped and started at will."""
-
-    def __init__(self, port: int | None = None):
-        self.port = port or free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port, socket_timeout=1)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError(f"redis-server did not start on port {self.port}") from None
-                time.sleep(0.05)
-            finally:
-                client.close()
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-def need_redis_server() -> None:
-    """Skip, saying why, where redis-server is absent; in CI its absence is a failure (.ci/run installs it)."""
-    if shutil.which("redis-server"):
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail("redis-server is not installed, and CI must run the Redis tests (.ci/run installs it)")
-    pytest.skip("redis-server is not installed (apt-get install redis-server); CI installs it and runs these tests")
 
 
 @pytest.fixture
@@ -69,13 +27,6 @@ def redis_server():
     server.start()
     yield server
     server.stop()
-
-
-def announce(queue_url: str, text: str) -> subprocess.CompletedProcess:
-    """Run `run.py announce` as an operator would."""
-    env = dict(os.environ, FAQBOT_MESSAGE_QUEUE=queue_url)
-    return subprocess.run([sys.executable, "run.py", "announce", text], cwd=PROJECT, env=env,
-                          capture_output=True, text=True, timeout=60)
 
 
 def health(url: str) -> dict:

@@ -237,7 +237,7 @@
       var badge = make("p", "faqbot-badge", "Urgent");
       node.appendChild(badge);
     }
-    node.appendChild(make("span", "faqbot-sr-only", msg.role === "error" ? "Problem: " : "Helper said: "));
+    node.appendChild(make("span", "faqbot-sr-only", msg.role === "error" ? "Problem: " : (type === "notice" ? "Notice from the clinic: " : "Helper said: ")));
     renderParagraphs(node, reply.text);
     if (type === "urgent" && config.emergency) {
       var call = make("a", "faqbot-call", "Call " + config.emergency);
@@ -475,6 +475,12 @@
       if (typeof data.offline === "string" && data.offline) { config.offline = data.offline; }
     });
     socket.on("reply", onReply);
+    // A notice from the clinic to every open chat (run.py announce): shown and read out as plain text.
+    socket.on("notice", function (data) {
+      if (!data || typeof data.text !== "string" || !data.text.trim()) { return; }
+      addMessage({ role: "bot", reply: { type: "notice", text: data.text.slice(0, 1000), citations: [],
+                                         suggestions: [] } }, false);
+    });
     socket.on("error", onError);
   }
 
