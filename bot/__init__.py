@@ -26,9 +26,10 @@ class Bot:
         self.records = Records(settings.data_dir, retention_days=settings.retention_days,
                                keep_raw=settings.keep_raw_messages)
 
-    def answer(self, message: str, *, conversation: str | None = None) -> dict[str, Any]:
+    def answer(self, message: str, *, conversation: str | None = None, locale: str | None = None) -> dict[str, Any]:
         """Reply to one message as the contract's reply object, and keep what staff need from it."""
-        reply = self.service.engine.responder.reply(message, conversation=conversation)
+        responder = self.service.engine.responder_for(locale)
+        reply = responder.reply(message, conversation=conversation)
         try:
             self.records.record(message, reply.type, reply.entry_id)
         except Exception:  # noqa: BLE001 - a full disk must not stop the bot answering

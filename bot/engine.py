@@ -1,8 +1,9 @@
 """The whole answering engine for one knowledge base: records, index, lexicon, profile, responder."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 from bot.config import Settings
 from bot.knowledge import Knowledge, KnowledgeError, Problem, checker_for, load_knowledge
@@ -21,6 +22,11 @@ class Engine:
     lexicon: Lexicon
     profile: Profile
     responder: Responder
+    responders: Mapping[str, Responder] = field(default_factory=dict)
+
+    def responder_for(self, locale: str | None) -> Responder:
+        """Return the responder of a locale profile (a widget's data-locale), or the default one."""
+        return self.responders.get(locale or "", self.responder)
 
 
 def documents(knowledge: Knowledge) -> list[Document]:
@@ -52,7 +58,15 @@ def build_engine(directory: str | Path, settings: Settings | None = None,
         raise KnowledgeError(problems)
     index = Index(documents(knowledge), knowledge.synonyms)
     responder = Responder(knowledge, index, lexicon, profile, conversations)
-    return Engine(knowledge, index, lexicon, profile, responder)
+    responders = {profile.locale: responder}
+    for name in knowledge.locales.get("profiles", {}):
+        if name not in responders:
+            other = compile_profile(knowledge.locales, checker_for(knowledge, "locales.yaml", []), locale=name,
+                                    clinic_name=profile.clinic_name if settings and settings.clinic_name else "",
+                                    team_number=profile.team_number if settings and settings.team_number else "")
+            if other is not None:
+                responders[name] = Responder(knowledge, index, lexicon, other, responder.conversations)
+    return Engine(knowledge, index, lexicon, profile, responder, responders)
 
 
 class Service:

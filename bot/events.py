@@ -6,7 +6,7 @@ import logging
 from flask import request
 from flask_socketio import SocketIO, emit
 
-from bot.limits import BadMessage, check_message
+from bot.limits import BadMessage, check_message, locale_of
 from bot.routes import client_key
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ def register_events(socketio: SocketIO, bot) -> None:
 
     @socketio.on("connect")
     def connect(auth=None):
-        _send("welcome", bot.service.engine.responder.welcome())
+        _send("welcome", bot.service.engine.responder_for(locale_of(auth)).welcome())
 
     @socketio.on("ask")
     def ask(data):
@@ -36,7 +36,7 @@ def register_events(socketio: SocketIO, bot) -> None:
         if not bot.limiter.allow(client_key()):
             _send("error", {"error": "too many messages: please wait a minute and try again"})
             return
-        _send("reply", bot.answer(message, conversation=conversation or request.sid))
+        _send("reply", bot.answer(message, conversation=conversation or request.sid, locale=locale_of(data)))
 
     @socketio.on("feedback")
     def feedback(data):

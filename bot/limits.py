@@ -35,6 +35,12 @@ def check_message(data: Any, max_chars: int) -> tuple[str, str | None]:
     return message, conversation or None
 
 
+def locale_of(data: Any) -> str | None:
+    """Return the locale profile a client asked for ("en-US"), or None; unknown names fall back to the default."""
+    locale = data.get("locale") if isinstance(data, dict) else None
+    return locale if isinstance(locale, str) and len(locale) <= 20 else None
+
+
 class RateLimiter:
     """A sliding one-minute window of messages per client key; memory bounded by the clients it tracks."""
 

@@ -25,10 +25,6 @@ def _bot():
     return current_app.extensions["faqbot"]
 
 
-def _profile():
-    return _bot().service.engine.profile
-
-
 def clean_color(raw: str | None) -> str:
     """Return a #rrggbb colour from a query or data value, or the default one."""
     raw = (raw or "").strip()
@@ -62,11 +58,13 @@ def _clean_text(raw: str | None, limit: int) -> str:
 def _chat_context(*, embed: bool) -> dict:
     """Gather what the chat page needs before it can reach the server: the welcome and the numbers to call."""
     bot = _bot()
-    profile = _profile()
-    welcome = bot.service.engine.responder.welcome()
     args = request.args if embed else {}
+    responder = bot.service.engine.responder_for(args.get("locale"))
+    profile = responder.profile
+    welcome = responder.welcome()
     locale = profile.locale
     return {
+        "locale": locale,
         "embed": embed,
         "lang": locale if locale.startswith("en") else "en",
         "title": _clean_text(args.get("title"), MAX_TITLE) or DEFAULT_TITLE,
@@ -96,8 +94,10 @@ def embed():
 @blueprint.get("/widget.js")
 def widget():
     """Serve the loader a clinic puts on its site, with the profile's numbers to call built in."""
-    profile = _profile()
-    config = json.dumps({"emergency": profile.emergency_number, "offline": profile.say("offline")})
+    engine = _bot().service.engine
+    numbers = {name: {"emergency": r.profile.emergency_number, "offline": r.profile.say("offline")}
+               for name, r in engine.responders.items()}
+    config = json.dumps(dict(numbers[engine.profile.locale], locales=numbers))
     # json.dumps leaves "<" alone; escape it so the text can never close a script element.
     config = config.replace("<", "\\u003c")
     source = (WEB_DIR / "widget.js").read_text(encoding="utf-8").replace(SERVER_CONFIG_MARK, config, 1)
@@ -115,4 +115,4 @@ def demo():
     snippet = (f'<script src="{base}/widget.js" async\n'
                f'        data-title="Questions?" data-color="#0b5cad" data-position="right"></script>')
     return render_template("demo.html", base=base, snippet=snippet,
-                           emergency_number=_profile().emergency_number)
+                           emergency_number=_bot().service.engine.profile.emergency_number)

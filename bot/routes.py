@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from bot.limits import BadMessage, check_message
+from bot.limits import BadMessage, check_message, locale_of
 
 blueprint = Blueprint("faqbot", __name__)
 
@@ -32,7 +32,7 @@ def ask():
         response = jsonify(error="too many messages: please wait a minute and try again")
         response.headers["Retry-After"] = str(bot.limiter.retry_after(key))
         return response, 429
-    return jsonify(bot.answer(message, conversation=conversation))
+    return jsonify(bot.answer(message, conversation=conversation, locale=locale_of(data)))
 
 
 @blueprint.post("/api/feedback")

@@ -27,6 +27,7 @@
     embed: app.getAttribute("data-embed") === "true",
     host: app.getAttribute("data-host") || "",
     color: app.getAttribute("data-color") || "",
+    locale: app.getAttribute("data-locale") || "",
     emergency: app.getAttribute("data-emergency") || "",
     offline: app.getAttribute("data-offline") || "",
     welcome: app.getAttribute("data-welcome") || "",
@@ -367,7 +368,7 @@
     waiting = { text: text, timer: window.setTimeout(onTimeout, REPLY_TIMEOUT_MS) };
     setTyping(true);
     if (socket && socket.connected) {
-      socket.emit("ask", { message: text, conversation: state.conversation });
+      socket.emit("ask", { message: text, conversation: state.conversation, locale: config.locale });
     } else {
       askOverHttp(text);
     }
@@ -378,7 +379,7 @@
     window.fetch("/api/ask", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ message: text, session: state.conversation }),
+      body: JSON.stringify({ message: text, session: state.conversation, locale: config.locale }),
       credentials: "omit",
       referrerPolicy: "no-referrer",
       cache: "no-store"
@@ -450,7 +451,7 @@
   function connect() {
     if (typeof window.io !== "function") { return; }  // the client did not load: HTTP only
     // Polling first, then upgrade: where websockets are blocked the chat stays on long-polling.
-    socket = window.io({ transports: ["polling", "websocket"], reconnection: true,
+    socket = window.io({ transports: ["polling", "websocket"], reconnection: true, auth: { locale: config.locale },
                          reconnectionDelay: 1000, reconnectionDelayMax: 5000, withCredentials: false });
     socket.on("connect", function () {
       everConnected = true;

@@ -124,8 +124,11 @@
   var fallback = document.createElement("p");
   fallback.className = "faqbot-w-fallback";
   fallback.hidden = true;
+  // The numbers of the clinic's locale profile (data-locale), else the server's default profile.
+  var numbers = (SERVER.locales && Object.prototype.hasOwnProperty.call(SERVER.locales, settings.locale))
+    ? SERVER.locales[settings.locale] : SERVER;
   fallback.textContent = "The chat could not load. " +
-    (SERVER.emergency ? "In an emergency, call " + SERVER.emergency + "." : "In an emergency, call your local emergency number.");
+    (numbers.emergency ? "In an emergency, call " + numbers.emergency + "." : "In an emergency, call your local emergency number.");
 
   var frame = null;
   var ready = false;
