@@ -40,10 +40,9 @@ def build_engine(directory: str | Path, settings: Settings | None = None,
     knowledge = load_knowledge(directory)
     problems: list[Problem] = []
     lexicon = compile_lexicon(knowledge.triage, checker_for(knowledge, "triage.yaml", problems))
+    clinic = {"clinic_name": settings.clinic_name, "team_number": settings.team_number} if settings else {}
     profile = compile_profile(knowledge.locales, checker_for(knowledge, "locales.yaml", problems),
-                              locale=settings.locale if settings else "",
-                              clinic_name=settings.clinic_name if settings else "",
-                              team_number=settings.team_number if settings else "")
+                              locale=settings.locale if settings else "", **clinic)
     if lexicon is not None:
         texts = [e.question for e in knowledge.entries] + [a for e in knowledge.entries for a in e.alternates]
         texts += [e.answer for e in knowledge.entries]
@@ -61,9 +60,9 @@ def build_engine(directory: str | Path, settings: Settings | None = None,
     responders = {profile.locale: responder}
     for name in knowledge.locales.get("profiles", {}):
         if name not in responders:
+            # Already validated above: only the numbers of another profile are compiled here.
             other = compile_profile(knowledge.locales, checker_for(knowledge, "locales.yaml", []), locale=name,
-                                    clinic_name=profile.clinic_name if settings and settings.clinic_name else "",
-                                    team_number=profile.team_number if settings and settings.team_number else "")
+                                    **clinic)
             if other is not None:
                 responders[name] = Responder(knowledge, index, lexicon, other, responder.conversations)
     return Engine(knowledge, index, lexicon, profile, responder, responders)

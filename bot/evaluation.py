@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sklearn.feature_extraction.text import TfidfVectorizer
+
 from bot.engine import Engine
+from bot.retrieval import STOP_WORDS
+from bot.text import normalize
 
 # The bar of the answering core: share of each expected type that must come out right.
 BARS = {"answer": 0.95, "fallback": 0.95, "urgent": 1.0, "advice": 0.90, "smalltalk": 0.90, "clarify": 0.0}
@@ -93,10 +97,6 @@ MISPLACED_MARGIN = 0.1
 
 def misplaced_alternates(engine: Engine) -> list[tuple[str, str, str, str]]:
     """Return (entry, alternate, other entry, its phrasing) where an alternate sits closer to another entry."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    from bot.retrieval import STOP_WORDS
-    from bot.text import normalize
     rows = [(e.id, p) for e in engine.knowledge.entries for p in (e.question,) + e.alternates]
     if len(rows) < 2:
         return []

@@ -80,8 +80,10 @@ def compile_profile(locales: Mapping[str, Any], checker: Any, *, locale: str = "
     messages_node = values["messages"]
     messages: dict[str, str] = {}
     for key in MESSAGE_KEYS:
-        text = checker.value(messages_node.get(key), messages_node.at(key), key, f"messages: {key}", "text") \
-            if key in messages_node else checker.add(messages_node.line, key, f"messages: {key}: missing")
+        if key not in messages_node:
+            checker.add(messages_node.line, key, f"messages: {key}: missing")
+            continue
+        text = checker.value(messages_node[key], messages_node.at(key), key, f"messages: {key}", "text")
         if text:
             _check_template(checker, messages_node.at(key), key, text)
             messages[key] = text
