@@ -35,12 +35,16 @@ from pathlib import Path
 import aiohttp
 import psutil
 import socketio
+import yaml
 
 PROJECT = Path(__file__).resolve().parent.parent
 MAX_CLIENTS = 5_000
 MAX_SECONDS = 120.0
 REPLY_TIMEOUT = 10.0
 SERVER_CORE, LOAD_CORE = 0, 1
+# --questions six: the fixed six of the first runs. --questions regression (the default): every message of the
+# shipped knowledge base's regression file in order (202: answers, off-topic, urgent, advice, smalltalk), so the
+# mix of reply types is the regression file's and the reply cache only helps from the second round on.
 QUESTIONS = [
     "how many patients went into remission",
     "what are living drugs",
@@ -49,7 +53,13 @@ QUESTIONS = [
     "who took part in the trial",
     "what are the side effects",
 ]
-TARGETS = ("echo", "faqbot", "faqbot-redis", "faqbot-redis-x2")
+TARGETS = ("echo", "faqbot", "faqbot-nocache", "faqbot-redis", "faqbot-redis-x2")
+
+
+def regression_messages() -> list[str]:
+    """Every message of the shipped knowledge base's regression questions, in file order."""
+    with open(PROJECT / "knowledge" / "regression.yaml", encoding="utf-8") as handle:
+        return [case["message"] for case in yaml.safe_load(handle)["questions"]]
 
 
 def free_port() -> int:
@@ -96,11 +106,13 @@ def redis_queue():
 
 
 @contextmanager
-def server(kind: str, *, how: str, queue: str | None, core: int | None, data_dir: Path):
+def server(kind: str, *, how: str, queue: str | None, core: int | None, data_dir: Path, cache: bool = True):
     """Start one server process (faqbot or echo) and yield (url, psutil process)."""
     port = free_port()
     env = dict(os.environ, PYTHONUNBUFFERED="1", FAQBOT_DATA_DIR=str(data_dir),
                FAQBOT_RATE_PER_MINUTE="100000000")  # every client is 127.0.0.1 here
+    if not cache:
+        env["FAQBOT_REPLY_CACHE"] = "0"
     if queue:
         env["FAQBOT_MESSAGE_QUEUE"] = queue
     if how == "gunicorn":
@@ -220,7 +232,7 @@ async def connect_all(urls: list[str], n: int, stats: Stats, concurrency: int = 
 
 
 async def socket_phase(urls: list[str], mode: str, n: int, rate: float, duration: float,
-                       servers: list[psutil.Process]) -> dict:
+                       servers: list[psutil.Process], messages: list[str]) -> dict:
     stats = Stats()
     rss_before = rss_mb(servers)
     started = time.perf_counter()
@@ -228,7 +240,7 @@ async def socket_phase(urls: list[str], mode: str, n: int, rate: float, duration
     connect_seconds = time.perf_counter() - started
     rss_connected = rss_mb(servers)
     stop = time.perf_counter() + duration
-    questions = itertools.cycle(QUESTIONS)
+    questions = itertools.cycle(messages)
 
     async def closed(client: Client) -> None:
         while time.perf_counter() < stop:
@@ -264,11 +276,12 @@ async def socket_phase(urls: list[str], mode: str, n: int, rate: float, duration
                    rss=(rss_before, rss_connected, rss_after))
 
 
-async def http_phase(urls: list[str], n: int, duration: float, servers: list[psutil.Process]) -> dict:
+async def http_phase(urls: list[str], n: int, duration: float, servers: list[psutil.Process],
+                     messages: list[str]) -> dict:
     stats = Stats()
     rss_before = rss_mb(servers)
     stop = time.perf_counter() + duration
-    questions = itertools.cycle(QUESTIONS)
+    questions = itertools.cycle(messages)
     targets = itertools.cycle(urls)
     connector = aiohttp.TCPConnector(limit=n)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=REPLY_TIMEOUT)) as s:
@@ -314,13 +327,14 @@ def run_target(target: str, args: argparse.Namespace, workdir: Path) -> dict:
         # One process: pinned to its own core. Two processes: one per core, so they share with the generator.
         cores = [SERVER_CORE] if processes == 1 else [0, 1]
         started = [stack.enter_context(server(kind, how=args.server, queue=queue, core=cores[i],
-                                              data_dir=workdir))
+                                              data_dir=workdir, cache=target != "faqbot-nocache"))
                    for i in range(processes)]
         urls = [url for url, _ in started]
         procs = [proc for _, proc in started]
+        messages = QUESTIONS if args.questions == "six" else regression_messages()
         if args.mode == "http":
-            return asyncio.run(http_phase(urls, args.clients, args.duration, procs))
-        return asyncio.run(socket_phase(urls, args.mode, args.clients, args.rate, args.duration, procs))
+            return asyncio.run(http_phase(urls, args.clients, args.duration, procs, messages))
+        return asyncio.run(socket_phase(urls, args.mode, args.clients, args.rate, args.duration, procs, messages))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -333,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"comma-separated, in order; ratios are to the first: {', '.join(TARGETS)}")
     parser.add_argument("--server", choices=("gunicorn", "run"), default="gunicorn",
                         help="gunicorn with one gevent worker (production) or `python run.py serve`")
+    parser.add_argument("--questions", choices=("regression", "six"), default="regression",
+                        help="what clients ask, in rotation: the shipped regression messages, or six fixed ones")
     args = parser.parse_args(argv)
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     unknown = [t for t in targets if t not in TARGETS]
@@ -343,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("taskset") and (os.cpu_count() or 1) > LOAD_CORE:
         os.sched_setaffinity(0, {LOAD_CORE})
     print(f"mode={args.mode} clients={args.clients} rate={args.rate}/s duration={args.duration}s "
-          f"server={args.server} cores={os.cpu_count()} taskset={'yes' if shutil.which('taskset') else 'no'}")
+          f"questions={args.questions} server={args.server} cores={os.cpu_count()} taskset={'yes' if shutil.which('taskset') else 'no'}")
     print(f"{'target':<16} {'conn':>6} {'sent':>7} {'replies':>7} {'errors':>6} {'msg/s':>8} {'p50 ms':>7} "
           f"{'p95 ms':>7} {'p99 ms':>8} {'RSS MB start/conn/end':>22} {'ratio':>6}")
     first = None

@@ -21,6 +21,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _count(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be a whole number, 0 or more")
+    return value
+
+
 def _origins(raw: str) -> tuple[str, ...]:
     origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
     for origin in origins:
@@ -90,6 +97,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reload_seconds", "0.5", _positive_float, "how often the knowledge directory is checked for edits"),
     Setting("live_reload", "true", _flag, "reload the knowledge base when its files change"),
     Setting("async_mode", "gevent", _text, "the Socket.IO server mode: gevent or threading"),
+    Setting("reply_cache", "4096", _count,
+            "replies remembered by their message's exact text (repeated and tapped questions); 0: none"),
 )
 
 
@@ -113,6 +122,7 @@ class Settings:
     reload_seconds: float
     live_reload: bool
     async_mode: str
+    reply_cache: int
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None,

@@ -8,7 +8,7 @@ from typing import Mapping
 from bot.config import Settings
 from bot.knowledge import Knowledge, KnowledgeError, Problem, checker_for, load_knowledge
 from bot.locales import Profile, compile_profile
-from bot.replies import Conversations, Responder
+from bot.replies import REPLY_CACHE, Conversations, Responder
 from bot.retrieval import Document, Index
 from bot.safety import Lexicon, compile_lexicon, example_failures, with_vocabulary
 
@@ -56,7 +56,8 @@ def build_engine(directory: str | Path, settings: Settings | None = None,
     if problems:
         raise KnowledgeError(problems)
     index = Index(documents(knowledge), knowledge.synonyms)
-    responder = Responder(knowledge, index, lexicon, profile, conversations)
+    cache = settings.reply_cache if settings else REPLY_CACHE
+    responder = Responder(knowledge, index, lexicon, profile, conversations, cache_size=cache)
     responders = {profile.locale: responder}
     for name in knowledge.locales.get("profiles", {}):
         if name not in responders:
@@ -64,7 +65,8 @@ def build_engine(directory: str | Path, settings: Settings | None = None,
             other = compile_profile(knowledge.locales, checker_for(knowledge, "locales.yaml", []), locale=name,
                                     **clinic)
             if other is not None:
-                responders[name] = Responder(knowledge, index, lexicon, other, responder.conversations)
+                responders[name] = Responder(knowledge, index, lexicon, other, responder.conversations,
+                                             cache_size=cache)
     return Engine(knowledge, index, lexicon, profile, responder, responders)
 
 

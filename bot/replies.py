@@ -16,6 +16,9 @@ from bot.text import normalize
 log = logging.getLogger(__name__)
 MAX_SUGGESTIONS = 3
 MAX_CONVERSATIONS = 10_000
+# Replies already decided, by the message's exact text: patients tap the same suggested questions and ask the
+# same few things in the same words, and a responder's knowledge never changes (a reload builds a new one).
+REPLY_CACHE = 4_096
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,9 @@ class Responder:
     """Turn one message into one reply: triage first, then retrieval, then the reply's words."""
 
     def __init__(self, knowledge: Knowledge, index: Index, lexicon: Lexicon, profile: Profile,
-                 conversations: Conversations | None = None):
+                 conversations: Conversations | None = None, *, cache_size: int = REPLY_CACHE):
+        self.cache_size = cache_size
+        self._decided: dict[str, tuple[Verdict, Reply]] = {}
         self.knowledge = knowledge
         self.index = index
         self.lexicon = lexicon
@@ -95,38 +100,45 @@ class Responder:
 
     def reply(self, message: str, *, conversation: str | None = None) -> Reply:
         """Answer one message, in the safety order of docs/safety.md."""
-        verdict = triage(message, self.lexicon)
+        decided = self._decided.get(message)
+        if decided is None:
+            decided, lasting = self._decide(message)
+            if lasting and self.cache_size:
+                if len(self._decided) >= self.cache_size:  # bounded: a stream of unique messages cannot grow it
+                    self._decided.clear()
+                self._decided[message] = decided
+        verdict, reply = decided
+        # What a conversation changes (an urgent reply earlier) is applied after the cache, never kept in it.
         if verdict.urgent:
             if conversation:
                 self.conversations.mark_urgent(conversation)
-            return self._urgent(verdict)
-        reply = self._after_triage(message, verdict)
-        if self.conversations.had_urgent(conversation):
+        elif self.conversations.had_urgent(conversation):
             reply = _prefixed(reply, self.profile.say("reminder"))
         return reply
+
+    def _decide(self, message: str) -> tuple[tuple[Verdict, Reply], bool]:
+        """Return (verdict, reply) for a message, and whether it may be reused (not when retrieval failed)."""
+        verdict = triage(message, self.lexicon)
+        if verdict.urgent:
+            return (verdict, self._urgent(verdict)), True
+        if verdict.category == "smalltalk":
+            return (verdict, Reply("smalltalk", self.profile.smalltalk_for(normalize(message).split()), "",
+                                   confidence=1.0, suggestions=self.starters, trigger=verdict.trigger)), True
+        try:
+            hits, lasting = self.index.search(message, limit=MAX_SUGGESTIONS + 1, cutoff=0.0), True
+        except Exception:  # noqa: BLE001 - a broken retriever must never break the chat
+            log.exception("retrieval failed; answering with the fallback")
+            hits, lasting = [], False
+        if verdict.category == "advice":
+            return (verdict, self._advice(hits, verdict)), lasting
+        reply = self._retrieved(hits)
+        if verdict.mentions and reply.type in ("answer", "clarify"):
+            reply = _prefixed(reply, self.profile.say("mention"))
+        return (verdict, reply), lasting
 
     def _urgent(self, verdict: Verdict) -> Reply:
         return Reply("urgent", self.profile.say(verdict.category), self.profile.say("disclaimer"),
                      confidence=1.0, trigger=verdict.trigger)
-
-    def _search(self, message: str) -> list[Hit]:
-        try:
-            return self.index.search(message, limit=MAX_SUGGESTIONS + 1, cutoff=0.0)
-        except Exception:  # noqa: BLE001 - a broken retriever must never break the chat
-            log.exception("retrieval failed; answering with the fallback")
-            return []
-
-    def _after_triage(self, message: str, verdict: Verdict) -> Reply:
-        if verdict.category == "smalltalk":
-            return Reply("smalltalk", self.profile.smalltalk_for(normalize(message).split()), "",
-                         confidence=1.0, suggestions=self.starters, trigger=verdict.trigger)
-        hits = self._search(message)
-        if verdict.category == "advice":
-            return self._advice(hits, verdict)
-        reply = self._retrieved(hits)
-        if verdict.mentions and reply.type in ("answer", "clarify"):
-            reply = _prefixed(reply, self.profile.say("mention"))
-        return reply
 
     def _retrieved(self, hits: list[Hit]) -> Reply:
         disclaimer = self.profile.say("disclaimer")

@@ -66,9 +66,6 @@ SHORTLIST = 100
 SELECTIVE_ROWS = 2000
 # Unknown words already checked for a near knowledge-base word (typos recur; the scan is the costly part).
 NEAR_CACHE = 20_000
-# Searches already answered, by their exact text: patients tap the same suggested questions and ask the same
-# few things in the same words, and an index never changes once built (a reload builds a new one).
-SEARCH_CACHE = 4_096
 # Below this many stored values, one product with the whole matrix costs less than picking the shortlist's rows.
 WHOLE_PRODUCT_NNZ = 250_000
 
@@ -217,7 +214,6 @@ class Index:
                                              shape=postings.shape)
         self.selective_chars.eliminate_zeros()
         self._near_cache: dict[str, bool] = {}
-        self._searched: dict[tuple[str, int, float], tuple[Hit, ...]] = {}
         self.vocabulary = sorted({w for text in phrasings + entries for w in text.split()})
         self._known = set(self.vocabulary)
         self._stems = {self._stem(w) for w in self.vocabulary}
@@ -267,15 +263,6 @@ class Index:
 
     def search(self, query: str, *, limit: int = 5, cutoff: float = 0.0) -> list[Hit]:
         """Return up to limit entries best matching the query, best first, each scoring at least cutoff."""
-        key = (query, limit, cutoff)
-        hits = self._searched.get(key)
-        if hits is None:
-            if len(self._searched) >= SEARCH_CACHE:  # bounded: a stream of unique questions cannot grow it
-                self._searched.clear()
-            hits = self._searched[key] = tuple(self._search(query, limit, cutoff))
-        return list(hits)
-
-    def _search(self, query: str, limit: int, cutoff: float) -> list[Hit]:
         # A question made only of common words ("can you get it now") is matched on all its words, as it
         # was indexed.
         content = _content(query, self.rewrite) or " ".join(w for w in normalize(query).split() if len(w) > 1)

@@ -63,3 +63,67 @@ def test_property_no_unicode_input_crashes_a_reply(engine, text):
     reply = engine.responder.reply(text).to_dict()
     assert reply["type"] in {"answer", "clarify", "fallback", "urgent", "advice", "smalltalk"}
     assert reply["text"]
+
+
+def test_reply_object_carries_every_field_but_the_trigger(engine):
+    from dataclasses import fields
+
+    from bot.replies import Reply
+    reply = engine.responder.reply("what are living drugs")
+    data = reply.to_dict()
+    assert list(data) == [f.name for f in fields(Reply) if f.name != "trigger"]
+    assert data["citations"][0] == {f: getattr(reply.citations[0], f)
+                                    for f in ("source", "title", "section", "quote", "url")}
+
+
+@pytest.fixture(scope="module")
+def fresh(engine):
+    """A responder over the same knowledge that remembers nothing."""
+    from bot.replies import Responder
+    return Responder(engine.knowledge, engine.index, engine.lexicon, engine.profile, cache_size=0)
+
+
+@given(message=st.one_of(st.sampled_from(["what are living drugs", "hello", "weather tomorrow", "remision rates",
+                                          "my dad has a fever of 39", "should I stop my tablets"]),
+                         st.text(max_size=60)))
+@settings(max_examples=80, deadline=None)
+def test_property_a_remembered_reply_is_the_fresh_one(engine, fresh, message):
+    first = engine.responder.reply(message)
+    assert engine.responder.reply(message) == first == fresh.reply(message)
+
+
+def test_remembered_replies_still_follow_the_conversation(engine):
+    from bot.replies import Responder
+    responder = Responder(engine.knowledge, engine.index, engine.lexicon, engine.profile)
+    before = responder.reply("what are living drugs", conversation="c1")
+    assert responder.reply("I can't breathe", conversation="c1").type == "urgent"
+    after = responder.reply("what are living drugs", conversation="c1")
+    assert after.text != before.text and after.text.endswith(before.text), "the reminder comes first"
+    assert responder.reply("what are living drugs", conversation="c2") == before
+    assert responder.reply("I can't breathe", conversation="c3").type == "urgent"
+    assert responder.conversations.had_urgent("c3"), "a remembered urgent reply still marks its conversation"
+
+
+def test_reply_cache_is_bounded_and_can_be_off(engine):
+    from bot.replies import Responder
+    small = Responder(engine.knowledge, engine.index, engine.lexicon, engine.profile, cache_size=3)
+    for number in range(10):
+        small.reply(f"question number {number}")
+    assert 1 <= len(small._decided) <= 3
+    off = Responder(engine.knowledge, engine.index, engine.lexicon, engine.profile, cache_size=0)
+    off.reply("what are living drugs")
+    assert off._decided == {}
+
+
+def test_a_failed_search_is_not_remembered(engine, monkeypatch):
+    from bot.replies import Responder
+    responder = Responder(engine.knowledge, engine.index, engine.lexicon, engine.profile)
+
+    class Broken:
+        def search(self, *args, **kwargs):
+            raise RuntimeError("index gone")
+
+    monkeypatch.setattr(responder, "index", Broken())
+    assert responder.reply("what are living drugs").type == "fallback"
+    monkeypatch.setattr(responder, "index", engine.index)
+    assert responder.reply("what are living drugs").type == "answer"
