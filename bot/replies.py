@@ -129,10 +129,10 @@ class Responder:
         except Exception:  # noqa: BLE001 - a broken retriever must never break the chat
             log.exception("retrieval failed; answering with the fallback")
             hits, lasting = [], False
-        if verdict.category == "advice":
-            return (verdict, self._advice(hits, verdict)), lasting
-        reply = self._retrieved(hits)
-        if verdict.mentions and reply.type in ("answer", "clarify"):
+        reply = self._advice(hits, verdict) if verdict.category == "advice" else self._retrieved(hits)
+        if verdict.mentions:
+            # A question that names a warning sign gets the call-now line whatever retrieval made of it: the
+            # knowledge base may not cover the sign at all (a fallback), and the person may be living it now.
             reply = _prefixed(reply, self.profile.say("mention"))
         return (verdict, reply), lasting
 

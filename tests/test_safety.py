@@ -139,18 +139,31 @@ def test_later_replies_remind_of_the_numbers(engine):
 
 
 def test_naming_a_sign_adds_a_call_now_line(engine, check_reply, monkeypatch):
+    from bot.replies import Responder
     from bot.retrieval import Hit
     entry = engine.knowledge.entries[0]
-    # Retrieval is pinned to a confident hit so the test checks how the reply is composed, whatever the index
-    # makes of the words (on the shipped knowledge base such questions often fall back: see the closing note).
+    responder = Responder(engine.knowledge, engine.index, engine.lexicon, engine.profile, cache_size=0)
+    # Retrieval pinned to a confident hit: the line goes ahead of the answer, which follows whole.
     monkeypatch.setattr(engine.index, "search", lambda *a, **k: [Hit(entry.id, 0.9, entry.question)])
-    reply = engine.responder.reply("is fever a side effect?").to_dict()
+    reply = responder.reply("is fever a side effect?").to_dict()
     check_reply(reply)
     assert reply["type"] == "answer"
     assert reply["text"].startswith(engine.profile.say("mention"))
     assert reply["text"].endswith(entry.answer)
-    plain = engine.responder.reply("what are living drugs").to_dict()
+    plain = responder.reply("what are living drugs").to_dict()
     assert not plain["text"].startswith(engine.profile.say("mention")), "no sign named, no call-now line"
+
+
+@pytest.mark.parametrize("message", ["is fever a side effect?", "do patients get a fever after this",
+                                     "can it cause a rash", "is shivering normal after this treatment",
+                                     "does confusion happen after car-t"])
+def test_general_questions_naming_a_sign_get_the_line_whatever_retrieval_finds(engine, check_reply, message):
+    # Unpinned: on the shipped knowledge base some of these are answered and some fall back (the article does not
+    # speak of fever or rashes); every one starts with the call-now line and none is treated as urgent.
+    reply = engine.responder.reply(message).to_dict()
+    check_reply(reply)
+    assert reply["type"] in ("answer", "clarify", "fallback")
+    assert reply["text"].startswith(engine.profile.say("mention")), reply["text"][:80]
 
 
 def test_advice_redirects_and_never_judges_a_number(engine, check_reply):
