@@ -153,14 +153,24 @@ class _Vectors:
         return features, weights
 
 
+def _spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Return the positions start..end-1 of every span, one after the other, without a Python loop."""
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    before = np.cumsum(lengths) - lengths  # where each span begins in the output
+    return np.repeat(starts - before, lengths) + np.arange(total)
+
+
 def _gather(postings: sp.csr_matrix, features: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
     """Return the dot product of a query (features, weights) with every column of a features x columns matrix."""
     if not len(features):
         return np.zeros(size, dtype=np.float64)
     starts, ends = postings.indptr[features], postings.indptr[features + 1]
-    columns = np.concatenate([postings.indices[a:b] for a, b in zip(starts, ends)])
-    values = np.concatenate([postings.data[a:b] * w for a, b, w in zip(starts, ends, weights)])
-    return np.bincount(columns, values, minlength=size)
+    spans = _spans(starts, ends)
+    values = postings.data[spans] * np.repeat(weights, ends - starts)
+    return np.bincount(postings.indices[spans], values, minlength=size)
 
 
 def _rows_dot(rows: sp.csr_matrix, chosen: np.ndarray, dense_query: np.ndarray) -> np.ndarray:
@@ -287,12 +297,13 @@ class Index:
             return []
         dense = np.zeros(self.chars.matrix.shape[1], dtype=np.float32)
         dense[char_features] = char_weights
-        rows = np.concatenate([np.arange(self.first[e], self.first[e + 1]) for e in shortlist])
+        # Every entry has at least one phrasing, so each shortlisted entry owns a non-empty run of rows.
+        starts, ends = self.first[shortlist], self.first[shortlist + 1]
+        rows = _spans(starts, ends)
         phrasing = _rows_dot(self.phrasing_chars, rows, dense)
-        best_phrasing = np.zeros(count)
-        np.maximum.at(best_phrasing, self.owners[rows], phrasing)
+        best_phrasing = np.maximum.reduceat(phrasing, np.cumsum(ends - starts) - (ends - starts))
         entry_char = _rows_dot(self.entry_chars, shortlist, dense)
-        score = (QUESTION_WEIGHT * best_phrasing[shortlist] + ENTRY_WORD_WEIGHT * word[shortlist]
+        score = (QUESTION_WEIGHT * best_phrasing + ENTRY_WORD_WEIGHT * word[shortlist]
                  + ENTRY_CHAR_WEIGHT * entry_char)
         if probability is not None:
             score += CLASSIFIER_WEIGHT * probability[shortlist]
