@@ -66,8 +66,10 @@ SHORTLIST = 100
 SELECTIVE_ROWS = 2000
 # Unknown words already checked for a near knowledge-base word (typos recur; the scan is the costly part).
 NEAR_CACHE = 20_000
-# Below this many stored values, one product with the whole matrix costs less than picking the shortlist's rows.
-WHOLE_PRODUCT_NNZ = 250_000
+# What reading one stored value costs, in values of a whole sparse product, walking postings; and the fixed cost
+# of copying rows out (_rows_dot): measured on the public benchmark and the synthetic 10,000-entry base.
+POSTINGS_COST = 8
+PICK_COST = 300_000
 
 
 @dataclass(frozen=True)
@@ -173,10 +175,21 @@ def _gather(postings: sp.csr_matrix, features: np.ndarray, weights: np.ndarray, 
     return np.bincount(postings.indices[spans], values, minlength=size)
 
 
-def _rows_dot(rows: sp.csr_matrix, chosen: np.ndarray, dense_query: np.ndarray) -> np.ndarray:
-    """Return the dot product of a dense query with the chosen rows of a rows x features matrix."""
-    if rows.nnz <= WHOLE_PRODUCT_NNZ:  # scipy's row indexing builds a new matrix: dearer than a small product
+def _rows_dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray, features: np.ndarray,
+              weights: np.ndarray, dense_query: np.ndarray) -> np.ndarray:
+    """Return the dot product of a query with the chosen rows of a rows x features matrix (postings: its transpose).
+
+    Three ways, priced in stored values read (costs measured on the public benchmark): a product with the whole
+    matrix; a walk of the query's postings (every row, but only the query's n-grams); or copying out the chosen
+    rows (scipy builds a new matrix: a fixed cost, then twice their values). The cheapest is taken.
+    """
+    whole = rows.nnz
+    walk = POSTINGS_COST * int((postings.indptr[features + 1] - postings.indptr[features]).sum())
+    pick = PICK_COST + 2 * int((rows.indptr[chosen + 1] - rows.indptr[chosen]).sum())
+    if whole <= walk and whole <= pick:
         return (rows @ dense_query)[chosen]
+    if walk <= pick:
+        return _gather(postings, features, weights, rows.shape[0])[chosen]
     return rows[chosen] @ dense_query
 
 
@@ -215,9 +228,11 @@ class Index:
         self.entry_words = words.matrix.T.tocsr()  # features x entries: postings
         self.phrasing_chars = self.chars.matrix[: len(phrasings)]  # rows x features
         self.entry_chars = self.chars.matrix[len(phrasings):]
+        self.entry_char_postings = self.entry_chars.T.tocsr()
         # Postings of the rarer character n-grams only: a cheap first pass that finds typo'd and reworded
         # matches without walking the n-grams that every row holds.
         postings = self.chars.matrix[: len(phrasings)].T.tocsr()
+        self.phrasing_char_postings = postings
         frequent = np.diff(postings.indptr) > SELECTIVE_ROWS
         keep = np.repeat(~frequent, np.diff(postings.indptr))
         self.selective_chars = sp.csr_matrix((postings.data * keep, postings.indices, postings.indptr),
@@ -300,9 +315,11 @@ class Index:
         # Every entry has at least one phrasing, so each shortlisted entry owns a non-empty run of rows.
         starts, ends = self.first[shortlist], self.first[shortlist + 1]
         rows = _spans(starts, ends)
-        phrasing = _rows_dot(self.phrasing_chars, rows, dense)
+        phrasing = _rows_dot(self.phrasing_chars, self.phrasing_char_postings, rows, char_features, char_weights,
+                             dense)
         best_phrasing = np.maximum.reduceat(phrasing, np.cumsum(ends - starts) - (ends - starts))
-        entry_char = _rows_dot(self.entry_chars, shortlist, dense)
+        entry_char = _rows_dot(self.entry_chars, self.entry_char_postings, shortlist, char_features,
+                               char_weights, dense)
         score = (QUESTION_WEIGHT * best_phrasing + ENTRY_WORD_WEIGHT * word[shortlist]
                  + ENTRY_CHAR_WEIGHT * entry_char)
         if probability is not None:
