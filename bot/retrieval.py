@@ -205,6 +205,8 @@ class Index:
         entries: list[str] = []  # content words of each entry's question and answer together
         self.ids: list[str] = []
         for number, doc in enumerate(documents):
+            if not doc.questions:  # search() relies on every entry owning at least one phrasing row
+                raise ValueError(f"document {doc.id!r} has no question to index")
             self.ids.append(doc.id)
             for question in doc.questions:
                 phrasings.append(_content(question, self.rewrite) or normalize(question))

@@ -99,3 +99,8 @@ def test_near_word_check_is_cached_and_unchanged(engine):
     first = index.coverage("remision patints")
     assert index.coverage("remision patints") == first
     assert "remision" in index._near_cache
+
+
+def test_a_document_without_a_question_is_refused():
+    with pytest.raises(ValueError, match="'silent' has no question"):
+        Index([Document("a", ("what is a",), "A is a letter."), Document("silent", (), "No question.")])
