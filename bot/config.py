@@ -99,7 +99,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("live_reload", "true", _flag, "reload the knowledge base when its files change"),
     Setting("async_mode", "gevent", _text, "the Socket.IO server mode: gevent or threading"),
     Setting("reply_cache", "4096", _count,
-            "replies remembered by their message's exact text (repeated and tapped questions); 0: none"),
+            "replies remembered by their message's normalised text (repeated and tapped questions); 0: none"),
 )
 
 

@@ -16,7 +16,7 @@ from bot.text import normalize
 log = logging.getLogger(__name__)
 MAX_SUGGESTIONS = 3
 MAX_CONVERSATIONS = 10_000
-# Replies already decided, by the message's exact text: patients tap the same suggested questions and ask the
+# Replies already decided, by the message's normalised text: patients tap the same suggested questions and ask the
 # same few things in the same words, and a responder's knowledge never changes (a reload builds a new one).
 REPLY_CACHE = 4_096
 
@@ -100,13 +100,16 @@ class Responder:
 
     def reply(self, message: str, *, conversation: str | None = None) -> Reply:
         """Answer one message, in the safety order of docs/safety.md."""
-        decided = self._decided.get(message)
+        # Triage and retrieval read only the message's normalised form, so "What are living drugs?" and "what
+        # are living drugs" are one entry.
+        key = normalize(message)
+        decided = self._decided.get(key)
         if decided is None:
             decided, lasting = self._decide(message)
             if lasting and self.cache_size:
                 if len(self._decided) >= self.cache_size:  # bounded: a stream of unique messages cannot grow it
                     self._decided.clear()
-                self._decided[message] = decided
+                self._decided[key] = decided
         verdict, reply = decided
         # What a conversation changes (an urgent reply earlier) is applied after the cache, never kept in it.
         if verdict.urgent:

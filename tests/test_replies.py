@@ -90,6 +90,9 @@ def fresh(engine):
 def test_property_a_remembered_reply_is_the_fresh_one(engine, fresh, message):
     first = engine.responder.reply(message)
     assert engine.responder.reply(message) == first == fresh.reply(message)
+    # Remembered by normalised text: a variant in case, spacing and punctuation gets what it would get fresh.
+    variant = f"  {message.upper()} ?! "
+    assert engine.responder.reply(variant) == fresh.reply(variant)
 
 
 def test_remembered_replies_still_follow_the_conversation(engine):
