@@ -41,7 +41,7 @@ _LONG_FORMS = {"whats": "what is", "hows": "how is", "whos": "who is", "wheres":
 
 def _plain(norm: str) -> str:
     """Return a normalised text with contractions written out, for the classifier."""
-    return " ".join(_LONG_FORMS.get(w, w) if EXPAND else w for w in norm.split())
+    return " ".join(_LONG_FORMS.get(w, w) for w in norm.split())
 
 
 STOP_WORDS = frozenset((ENGLISH_STOP_WORDS | _CONTRACTIONS) - _NUMBER_WORDS - _MEANINGFUL)
@@ -86,12 +86,6 @@ KNOWN_WORD_RATIO = 85
 # asks something else than "how"), learns which words tell close entries apart. Skipped for knowledge bases
 # bigger than CLASSIFIER_MAX_ENTRIES, where training costs more than it brings; its weight then goes to the rest.
 CLASSIFIER_C = 20.0
-# Each entry's question and answer together is one more training row for the classifier (see _train).
-ANSWER_ROW = True
-# Query words the knowledge base lacks are mapped to one it holds (same root, or a typo of it; see _fix).
-CORRECT = True
-# Contractions are written out for the classifier ("whats" -> "what is"; see _plain).
-EXPAND = True
 CLASSIFIER_MAX_ENTRIES = 2000
 # Exact scores are computed only for the entries that a cheap first pass ranks best: words, and the character
 # n-grams rare enough (in at most SELECTIVE_ROWS rows) that their postings are short.
@@ -220,7 +214,6 @@ class Index:
         self.originals: list[str] = []
         owners: list[int] = []
         entries: list[str] = []  # content words of each entry's question and answer together
-        wholes: list[str] = []  # each entry's question and answer, stop words kept, for the classifier
         self.ids: list[str] = []
         for number, doc in enumerate(documents):
             self.ids.append(doc.id)
@@ -231,7 +224,6 @@ class Index:
                 owners.append(number)
             whole = " ".join(doc.questions[:1] + (doc.answer,))
             entries.append(_content(whole, self.rewrite) or normalize(whole))
-            wholes.append(_plain(self.rewrite(normalize(whole))) if doc.answer else "")
         if not phrasings:
             raise ValueError("nothing to index: no documents with questions")
         self.owners = np.asarray(owners)
@@ -282,27 +274,20 @@ class Index:
         self._fix_cache: dict[str, str] = {}
         self.classifier = None
         if CLASSIFIER_WEIGHT > 0 and 2 <= count <= CLASSIFIER_MAX_ENTRIES:
-            self.classifier = self._train(plain, wholes)
+            self.classifier = self._train(plain)
 
-    def _train(self, plain: list[str], wholes: list[str]) -> tuple[_Vectors, _Vectors, np.ndarray, np.ndarray] | None:
-        """Fit the classifier on every phrasing; keep its weights as features x entries for one-query scoring.
-
-        Each entry's question and answer together is one more training row (ANSWER_ROW): with one phrasing per
-        entry the classifier otherwise learns only the question's words, not those a patient borrows from the
-        subject of the answer."""
-        extra = [n for n, text in enumerate(wholes) if text] if ANSWER_ROW else []
-        texts = plain + [wholes[n] for n in extra]
-        labels = np.concatenate([self.owners, np.asarray(extra, dtype=self.owners.dtype)])
+    def _train(self, plain: list[str]) -> tuple[_Vectors, _Vectors, np.ndarray, np.ndarray] | None:
+        """Fit the classifier on every phrasing; keep its weights as features x entries for one-query scoring."""
         words = _Vectors(TfidfVectorizer(analyzer="word", sublinear_tf=True, token_pattern=r"(?u)\b\w+\b",
-                                         dtype=np.float32), texts)
+                                         dtype=np.float32), plain)
         chars = _Vectors(TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True,
-                                         dtype=np.float32), texts)
+                                         dtype=np.float32), plain)
         features = sp.hstack([words.matrix, chars.matrix]).tocsr()
         model = LogisticRegression(C=CLASSIFIER_C, max_iter=300, tol=1e-3)
         with warnings.catch_warnings():
             # One phrasing per entry is a valid, if thin, training set: not the regression sklearn suspects.
             warnings.simplefilter("ignore", UserWarning)
-            model.fit(features, labels)
+            model.fit(features, self.owners)
         coefficients = np.zeros((features.shape[1], len(self.ids)), dtype=np.float32)
         coefficients[:, model.classes_] = model.coef_.T
         intercepts = np.full(len(self.ids), -np.inf, dtype=np.float32)
@@ -426,7 +411,7 @@ class Index:
 
     def _fix(self, word: str) -> str:
         """Map a word the knowledge base does not hold to one it does: same root, or a typo of it; else keep it."""
-        if word in self._known or "_" in word or not CORRECT:
+        if word in self._known or "_" in word:
             return word
         fixed = self._fix_cache.get(word)
         if fixed is None:
