@@ -98,6 +98,9 @@ NEAR_CACHE = 20_000
 # of copying rows out (_rows_dot): measured on the public benchmark and the synthetic 10,000-entry base.
 POSTINGS_COST = 8
 PICK_COST = 300_000
+# The first pass scores every phrasing with all the query's n-grams when that reads at most this many times the
+# values its rarer n-grams alone would (then the exact pass reuses it); else the rarer ones only.
+FUSE_COST = 4
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,11 @@ def _gather(postings: sp.csr_matrix, features: np.ndarray, weights: np.ndarray, 
     return np.bincount(postings.indices[spans], values, minlength=size)
 
 
+def _touched(postings: sp.csr_matrix, features: np.ndarray) -> int:
+    """Return how many stored values a walk of these features' postings reads."""
+    return int((postings.indptr[features + 1] - postings.indptr[features]).sum())
+
+
 def _rows_dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray, features: np.ndarray,
               weights: np.ndarray, dense_query: np.ndarray) -> np.ndarray:
     """Return the dot product of a query with the chosen rows of a rows x features matrix (postings: its transpose).
@@ -223,7 +231,7 @@ def _rows_dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray, 
     rows (scipy builds a new matrix: a fixed cost, then twice their values). The cheapest is taken.
     """
     whole = rows.nnz
-    walk = POSTINGS_COST * int((postings.indptr[features + 1] - postings.indptr[features]).sum())
+    walk = POSTINGS_COST * _touched(postings, features)
     pick = PICK_COST + 2 * int((rows.indptr[chosen + 1] - rows.indptr[chosen]).sum())
     if whole <= walk and whole <= pick:
         return (rows @ dense_query)[chosen]
@@ -358,8 +366,20 @@ class Index:
         if not len(word_features) and not len(char_features):
             return []
         word = _gather(self.entry_words, word_features, word_weights, count)
-        rough = word + np.bincount(self.owners, _gather(self.selective_chars, char_features, char_weights,
-                                                        len(self.owners)), minlength=count)
+        dense = np.zeros(self.chars.matrix.shape[1], dtype=np.float32)
+        dense[char_features] = char_weights
+        # The first pass needs a character score per phrasing. Where scoring every phrasing with all the query's
+        # n-grams costs little more than with its rarer ones only, it is done once and serves the exact pass too.
+        every_phrasing = None
+        whole = self.phrasing_chars.nnz
+        walk = POSTINGS_COST * _touched(self.phrasing_char_postings, char_features)
+        if min(whole, walk) <= FUSE_COST * POSTINGS_COST * _touched(self.selective_chars, char_features):
+            every_phrasing = (self.phrasing_chars @ dense if whole <= walk else
+                              _gather(self.phrasing_char_postings, char_features, char_weights, len(self.owners)))
+            rough_chars = every_phrasing
+        else:
+            rough_chars = _gather(self.selective_chars, char_features, char_weights, len(self.owners))
+        rough = word + np.bincount(self.owners, rough_chars, minlength=count)
         probability = None
         if self.classifier is not None:
             probability = self._probabilities(plain)
@@ -369,13 +389,14 @@ class Index:
             shortlist = shortlist[np.argpartition(-rough[shortlist], SHORTLIST)[:SHORTLIST]]
         if not len(shortlist):
             return []
-        dense = np.zeros(self.chars.matrix.shape[1], dtype=np.float32)
-        dense[char_features] = char_weights
         # Every entry has at least one phrasing, so each shortlisted entry owns a non-empty run of rows.
         starts, ends = self.first[shortlist], self.first[shortlist + 1]
         rows = _spans(starts, ends)
-        phrasing = _rows_dot(self.phrasing_chars, self.phrasing_char_postings, rows, char_features, char_weights,
-                             dense)
+        if every_phrasing is not None:
+            phrasing = every_phrasing[rows]
+        else:
+            phrasing = _rows_dot(self.phrasing_chars, self.phrasing_char_postings, rows, char_features,
+                                 char_weights, dense)
         best_phrasing = np.maximum.reduceat(phrasing, np.cumsum(ends - starts) - (ends - starts))
         entry_char = _rows_dot(self.entry_chars, self.entry_char_postings, shortlist, char_features,
                                char_weights, dense)
