@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -180,16 +181,30 @@ class _Vectors:
         self.analyze = vectorizer.build_analyzer()
         self.vocabulary = vectorizer.vocabulary_
         self.idf = vectorizer.idf_.astype(np.float32)
+        # Character n-grams within word boundaries come word by word, so a word's known n-grams are worked out
+        # once and remembered: patients' questions reuse a small stock of words.
+        self.by_word = vectorizer.analyzer == "char_wb"
+        self._word_features: dict[str, tuple[int, ...]] = {}
+
+    def _features_of(self, word: str) -> tuple[int, ...]:
+        features = self._word_features.get(word)
+        if features is None:
+            if len(self._word_features) >= NEAR_CACHE:  # bounded like the near-word cache
+                self._word_features.clear()
+            found = map(self.vocabulary.get, self.analyze(word))
+            features = self._word_features[word] = tuple(f for f in found if f is not None)
+        return features
 
     def __call__(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        counts: dict[int, int] = {}
-        vocabulary = self.vocabulary
-        for term in self.analyze(text):
-            feature = vocabulary.get(term)
-            if feature is not None:
-                counts[feature] = counts.get(feature, 0) + 1
-        if not counts:
+        if self.by_word:
+            found: list[int] = []
+            for word in text.split():
+                found.extend(self._features_of(word))
+        else:
+            found = [f for f in map(self.vocabulary.get, self.analyze(text)) if f is not None]
+        if not found:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        counts = Counter(found)
         features = np.fromiter(counts, dtype=np.int64, count=len(counts))
         weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts))))
         weights *= self.idf[features]

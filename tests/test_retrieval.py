@@ -81,17 +81,24 @@ def test_index_is_generic():
         Index([])
 
 
-@pytest.mark.parametrize("text", ["how many patients went into remission", "remision", "car_t cells", "zzz"])
-def test_one_query_vectors_match_scikit_learn(engine, text):
+@given(text=st.one_of(st.sampled_from(["how many patients went into remission", "remision", "car_t cells", "zzz",
+                                       "Remission  REMISSION\tremission"]), st.text(max_size=80)))
+@settings(max_examples=120, deadline=None)
+def test_property_one_query_vectors_match_scikit_learn(engine, text):
     import numpy as np
-    vectors = engine.index.chars
-    features, weights = vectors(text)
-    dense = np.zeros(vectors.matrix.shape[1], dtype=np.float32)
-    dense[features] = weights
     from sklearn.feature_extraction.text import TfidfVectorizer
-    fitted = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32)
-    fitted.vocabulary_, fitted.idf_ = vectors.vocabulary, vectors.idf
-    assert np.allclose(dense, fitted.transform([text]).toarray()[0], atol=1e-6)
+    for vectors, fitted in (
+            (engine.index.chars, TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True,
+                                                 dtype=np.float32)),
+            (engine.index.words, TfidfVectorizer(analyzer="word", sublinear_tf=True, token_pattern=r"(?u)\b\w+\b",
+                                                 dtype=np.float32))):
+        fitted.vocabulary_, fitted.idf_ = vectors.vocabulary, vectors.idf
+        expected = fitted.transform([text]).toarray()[0]
+        for _ in range(2):  # the second time from the per-word memory
+            features, weights = vectors(text)
+            dense = np.zeros(vectors.matrix.shape[1], dtype=np.float32)
+            dense[features] = weights
+            assert np.allclose(dense, expected, atol=1e-6)
 
 
 def test_near_word_check_is_cached_and_unchanged(engine):
