@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -255,6 +256,23 @@ def _rows_dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray, 
     return rows[chosen] @ dense_query
 
 
+class _Lengths:
+    """Words sorted by length, for finding the nearest to a typo among those of a length it could reach."""
+
+    def __init__(self, words: Iterable[str]):
+        self.words = sorted(words, key=len)  # stable: the given order within each length
+
+    def nearest(self, word: str) -> tuple[str, float, int] | None:
+        """Return rapidfuzz's best match at ratio KNOWN_WORD_RATIO or more, or None."""
+        # ratio = 2 * matches / (len(a) + len(b)) cannot reach the bar past this difference in length.
+        slack = int(len(word) * 2 * (100 - KNOWN_WORD_RATIO) / KNOWN_WORD_RATIO) + 1
+        first = bisect_left(self.words, len(word) - slack, key=len)
+        last = bisect_right(self.words, len(word) + slack, key=len)
+        if first >= last:
+            return None
+        return process.extractOne(word, self.words[first:last], scorer=fuzz.ratio, score_cutoff=KNOWN_WORD_RATIO)
+
+
 class Index:
     """A retrieval index built once from the knowledge base; searching it fits nothing."""
 
@@ -320,9 +338,13 @@ class Index:
         self.typical = float(np.median(own)) if len(own) and np.median(own) > 0 else 1.0
         self._known = set(self.vocabulary)
         self._stems = {self._stem(w) for w in self.vocabulary}
-        self._by_length: dict[int, list[str]] = {}
+        # Words by length (alphabetical within a length), all of them and per first letter, so a typo check
+        # reads one slice of the lengths it could reach: _Lengths.
+        self._lengths = _Lengths(self.vocabulary)
+        by_letter: dict[str, list[str]] = {}
         for word in self.vocabulary:
-            self._by_length.setdefault(len(word), []).append(word)
+            by_letter.setdefault(word[0], []).append(word)
+        self._lengths_by_letter = {letter: _Lengths(words) for letter, words in by_letter.items()}
         self._roots: dict[str, str] = {}
         for word in self.vocabulary:
             self._roots.setdefault(_root(word), word)
@@ -496,15 +518,9 @@ class Index:
 
     def _scan_nearest(self, word: str) -> str | None:
         """Return the knowledge-base word nearest this one (same first letter, ratio at least KNOWN_WORD_RATIO)."""
-        slack = int(len(word) * 2 * (100 - KNOWN_WORD_RATIO) / KNOWN_WORD_RATIO) + 1
-        best = None
-        for length in range(len(word) - slack, len(word) + slack + 1):
-            candidates = [c for c in self._by_length.get(length, ()) if c[0] == word[0]]
-            if candidates:
-                found = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=KNOWN_WORD_RATIO)
-                if found and (best is None or found[1] > best[1]):
-                    best = found
-        return best[0] if best else None
+        lengths = self._lengths_by_letter.get(word[0])
+        found = lengths.nearest(word) if lengths else None
+        return found[0] if found else None
 
     def _near(self, word: str) -> bool:
         """Tell whether a knowledge-base word is within KNOWN_WORD_RATIO of this one."""
@@ -516,11 +532,4 @@ class Index:
         return known
 
     def _scan_near(self, word: str) -> bool:
-        # ratio = 2 * matches / (len(a) + len(b)) cannot reach the bar past this difference in length.
-        slack = int(len(word) * 2 * (100 - KNOWN_WORD_RATIO) / KNOWN_WORD_RATIO) + 1
-        for length in range(len(word) - slack, len(word) + slack + 1):
-            candidates = self._by_length.get(length)
-            if candidates and process.extractOne(word, candidates, scorer=fuzz.ratio,
-                                                 score_cutoff=KNOWN_WORD_RATIO):
-                return True
-        return False
+        return self._lengths.nearest(word) is not None
