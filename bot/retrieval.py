@@ -322,7 +322,8 @@ class Index:
         self.phrasing_char_postings = postings
         frequent = np.diff(postings.indptr) > SELECTIVE_ROWS
         keep = np.repeat(~frequent, np.diff(postings.indptr))
-        self.selective_chars = sp.csr_matrix((postings.data * keep, postings.indices, postings.indptr),
+        # Copies of the structure: eliminate_zeros() compacts it in place, and the full postings above share it.
+        self.selective_chars = sp.csr_matrix((postings.data * keep, postings.indices.copy(), postings.indptr.copy()),
                                              shape=postings.shape)
         self.selective_chars.eliminate_zeros()
         self._near_cache: dict[str, bool] = {}

@@ -137,3 +137,23 @@ def test_a_question_unlike_the_knowledge_base_scores_lower_than_its_own():
     own = index.search("how do I brew green tea", limit=1)[0].score
     stray = index.search("green paint for the garden fence", limit=1)
     assert not stray or stray[0].score < own / 2
+
+
+@pytest.mark.parametrize("costs", [(10**9, 10**12), (0, 10**12), (10**9, 0)], ids=["whole", "walk", "pick"])
+def test_every_way_of_scoring_rows_gives_the_same_hits(engine, monkeypatch, costs):
+    import bot.retrieval as retrieval
+    from bot.engine import documents
+    # Few rows count as frequent here, so the first pass's postings differ from the full ones: building them
+    # once shared (and corrupted) the full postings' structure.
+    monkeypatch.setattr(retrieval, "SELECTIVE_ROWS", 3)
+    index = Index(documents(engine.knowledge), engine.knowledge.synonyms)
+    assert (index.phrasing_char_postings != index.phrasing_chars.T.tocsr()).nnz == 0
+    queries = [e.question for e in engine.knowledge.entries] + ["remision rates", "weather tomorrow"]
+    expected = [index.search(q, limit=3) for q in queries]
+    monkeypatch.setattr(retrieval, "POSTINGS_COST", costs[0])
+    monkeypatch.setattr(retrieval, "PICK_COST", costs[1])
+    monkeypatch.setattr(retrieval, "FUSE_COST", 0)  # the exact pass itself, not the fused first pass
+    got = [index.search(q, limit=3) for q in queries]
+    assert [[h.entry_id for h in hits] for hits in got] == [[h.entry_id for h in hits] for hits in expected]
+    for hits, want in zip(got, expected):
+        assert [h.score for h in hits] == pytest.approx([h.score for h in want], abs=1e-5)
