@@ -334,7 +334,8 @@ def run_target(target: str, args: argparse.Namespace, workdir: Path) -> dict:
         messages = QUESTIONS if args.questions == "six" else regression_messages()
         if args.mode == "http":
             return asyncio.run(http_phase(urls, args.clients, args.duration, procs, messages))
-        return asyncio.run(socket_phase(urls, args.mode, args.clients, args.rate, args.duration, procs, messages))
+        return asyncio.run(socket_phase(urls, args.mode, args.clients, args.rate, args.duration, procs,
+                                        messages))
 
 
 def main(argv: list[str] | None = None) -> int:
