@@ -98,7 +98,7 @@ SELECTIVE_ROWS = 2000
 NEAR_CACHE = 20_000
 # What reading one stored value costs, in values of a whole sparse product, walking postings; and the fixed cost
 # of copying rows out (_rows_dot): measured on the public benchmark and the synthetic 10,000-entry base.
-POSTINGS_COST = 8
+POSTINGS_COST = 4
 PICK_COST = 300_000
 # From this many stored values on, _gather hands the walk to scipy.
 SCIPY_GATHER = 20_000
