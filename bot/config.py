@@ -14,15 +14,22 @@ class ConfigError(ValueError):
     """A setting has a value faqbot cannot use; the message names the variable and the value."""
 
 
+def _whole(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+
+
 def _positive_int(raw: str) -> int:
-    value = int(raw)
+    value = _whole(raw)
     if value <= 0:
         raise ValueError("must be a whole number above 0")
     return value
 
 
 def _count(raw: str) -> int:
-    value = int(raw)
+    value = _whole(raw)
     if value < 0:
         raise ValueError("must be a whole number, 0 or more")
     return value
@@ -45,7 +52,10 @@ def _path(raw: str) -> Path:
 
 
 def _positive_float(raw: str) -> float:
-    value = float(raw)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("must be a number") from None
     if not value > 0:
         raise ValueError("must be a number above 0")
     return value
