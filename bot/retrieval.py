@@ -1,6 +1,7 @@
 """Hybrid retrieval: TF-IDF on words and character n-grams fused with a classifier, into a confidence in [0, 1]."""
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from bisect import bisect_left, bisect_right
@@ -269,10 +270,13 @@ class _Lengths:
 
     def nearest(self, word: str) -> tuple[str, float, int] | None:
         """Return rapidfuzz's best match at ratio KNOWN_WORD_RATIO or more, or None."""
-        # ratio = 2 * matches / (len(a) + len(b)) cannot reach the bar past this difference in length.
-        slack = int(len(word) * 2 * (100 - KNOWN_WORD_RATIO) / KNOWN_WORD_RATIO) + 1
-        first = bisect_left(self.words, len(word) - slack, key=len)
-        last = bisect_right(self.words, len(word) + slack, key=len)
+        # ratio = 200 * matches / (len(a) + len(b)) and matches <= the shorter length, so a word of length n can
+        # only reach the bar against lengths from n * r / (200 - r) to n * (200 - r) / r (r = the bar).
+        bar, size = KNOWN_WORD_RATIO, len(word)
+        shortest = math.ceil(size * bar / (200 - bar) - 1e-9)
+        longest = math.floor(size * (200 - bar) / bar + 1e-9)
+        first = bisect_left(self.words, shortest, key=len)
+        last = bisect_right(self.words, longest, key=len)
         if first >= last:
             return None
         return process.extractOne(word, self.words[first:last], scorer=fuzz.ratio, score_cutoff=KNOWN_WORD_RATIO)

@@ -157,3 +157,17 @@ def test_every_way_of_scoring_rows_gives_the_same_hits(engine, monkeypatch, cost
     assert [[h.entry_id for h in hits] for hits in got] == [[h.entry_id for h in hits] for hits in expected]
     for hits, want in zip(got, expected):
         assert [h.score for h in hits] == pytest.approx([h.score for h in want], abs=1e-5)
+
+
+@given(word=st.text(alphabet="abcde", min_size=1, max_size=14),
+       others=st.lists(st.text(alphabet="abcde", min_size=1, max_size=14), min_size=1, max_size=20))
+@settings(max_examples=300, deadline=None)
+def test_property_the_length_slice_loses_no_near_word(word, others):
+    from rapidfuzz import fuzz
+
+    from bot.retrieval import KNOWN_WORD_RATIO, _Lengths
+    near = [w for w in others if fuzz.ratio(word, w) >= KNOWN_WORD_RATIO]
+    found = _Lengths(others).nearest(word)
+    assert (found is not None) == bool(near)
+    if found:
+        assert found[1] == max(fuzz.ratio(word, w) for w in near)
