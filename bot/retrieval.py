@@ -244,9 +244,10 @@ def _touched(postings: sp.csr_matrix, features: np.ndarray) -> int:
     return int((postings.indptr[features + 1] - postings.indptr[features]).sum())
 
 
-def _rows_dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray, features: np.ndarray,
+def _rows_dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray | None, features: np.ndarray,
               weights: np.ndarray, dense_query: np.ndarray) -> np.ndarray:
-    """Return the dot product of a query with the chosen rows of a rows x features matrix (postings: its transpose).
+    """Return the dot product of a query with the chosen rows (None: every row) of a rows x features matrix
+    (postings: its transpose).
 
     Three ways, priced in stored values read (costs measured on the public benchmark): a product with the whole
     matrix; a walk of the query's postings (every row, but only the query's n-grams); or copying out the chosen
@@ -254,12 +255,14 @@ def _rows_dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray, 
     """
     whole = rows.nnz
     walk = POSTINGS_COST * _touched(postings, features)
-    pick = PICK_COST + 2 * int((rows.indptr[chosen + 1] - rows.indptr[chosen]).sum())
+    pick = float("inf") if chosen is None else PICK_COST + 2 * _touched(rows, chosen)
     if whole <= walk and whole <= pick:
-        return (rows @ dense_query)[chosen]
-    if walk <= pick:
-        return _gather(postings, features, weights, rows.shape[0])[chosen]
-    return rows[chosen] @ dense_query
+        every = rows @ dense_query
+    elif walk <= pick:
+        every = _gather(postings, features, weights, rows.shape[0])
+    else:
+        return rows[chosen] @ dense_query
+    return every if chosen is None else every[chosen]
 
 
 class _Lengths:
@@ -418,11 +421,10 @@ class Index:
         # The first pass needs a character score per phrasing. Where scoring every phrasing with all the query's
         # n-grams costs little more than with its rarer ones only, it is done once and serves the exact pass too.
         every_phrasing = None
-        whole = self.phrasing_chars.nnz
-        walk = POSTINGS_COST * _touched(self.phrasing_char_postings, char_features)
-        if min(whole, walk) <= FUSE_COST * POSTINGS_COST * _touched(self.selective_chars, char_features):
-            every_phrasing = (self.phrasing_chars @ dense if whole <= walk else
-                              _gather(self.phrasing_char_postings, char_features, char_weights, len(self.owners)))
+        cheapest = min(self.phrasing_chars.nnz, POSTINGS_COST * _touched(self.phrasing_char_postings, char_features))
+        if cheapest <= FUSE_COST * POSTINGS_COST * _touched(self.selective_chars, char_features):
+            every_phrasing = _rows_dot(self.phrasing_chars, self.phrasing_char_postings, None, char_features,
+                                       char_weights, dense)
             rough_chars = every_phrasing
         else:
             rough_chars = _gather(self.selective_chars, char_features, char_weights, len(self.owners))
