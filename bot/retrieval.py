@@ -15,6 +15,12 @@ from sklearn.linear_model import LogisticRegression
 from rapidfuzz import fuzz, process
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
+try:  # the C kernels behind scipy's row indexing and products, called without its checks and conversions
+    from scipy.sparse._sparsetools import csc_matvec as _csc_matvec, csr_matvec as _csr_matvec, \
+        csr_row_index as _csr_row_index
+except ImportError:  # pragma: no cover - a scipy that moved them: its public (slower) operations instead
+    _csc_matvec = _csr_matvec = _csr_row_index = None
+
 from bot.text import normalize
 
 # Number words carry meaning here ("nine in deep remission", "eleven patients"); keep them.
@@ -101,8 +107,9 @@ NEAR_CACHE = 20_000
 # of copying rows out (_rows_dot): measured on the public benchmark and the synthetic 10,000-entry base.
 POSTINGS_COST = 4
 PICK_COST = 300_000
-# From this many stored values on, _gather hands the walk to scipy.
-SCIPY_GATHER = 20_000
+# From this many stored values on, _gather hands the walk to scipy's C kernels (below it numpy's few calls cost
+# less than setting them up).
+SCIPY_GATHER = 2_000
 # The first pass scores every phrasing with all the query's n-grams when that reads at most this many times the
 # values its rarer n-grams alone would (then the exact pass reuses it); else the rarer ones only.
 FUSE_COST = 4
@@ -226,17 +233,34 @@ def _spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return np.repeat(starts - before, lengths) + np.arange(total)
 
 
+def _copy_rows(matrix: sp.csr_matrix, chosen: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Return (indptr, indices, data) of the chosen rows of a CSR matrix (lengths: their stored values)."""
+    kind = matrix.indices.dtype
+    indptr = np.zeros(len(chosen) + 1, dtype=kind)
+    np.cumsum(lengths, out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), dtype=kind)
+    data = np.empty(int(indptr[-1]), dtype=matrix.data.dtype)
+    _csr_row_index(len(chosen), chosen.astype(kind, copy=False), matrix.indptr.astype(kind, copy=False),
+                   matrix.indices, matrix.data, indices, data)
+    return indptr, indices, data
+
+
 def _gather(postings: sp.csr_matrix, features: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
     """Return the dot product of a query (features, weights) with every column of a features x columns matrix."""
     if not len(features):
         return np.zeros(size, dtype=np.float64)
     starts, ends = postings.indptr[features], postings.indptr[features + 1]
-    if int((ends - starts).sum()) >= SCIPY_GATHER:
-        # Long postings: scipy copies the query's rows out and multiplies in C, twice as fast as numpy here.
+    if int((ends - starts).sum()) < SCIPY_GATHER:  # short postings: numpy, no C call to set up
+        spans = _spans(starts, ends)
+        values = postings.data[spans] * np.repeat(weights, ends - starts)
+        return np.bincount(postings.indices[spans], values, minlength=size)
+    if _csr_row_index is None:
         return postings[features].T @ weights.astype(np.float64)
-    spans = _spans(starts, ends)  # short ones: numpy, without scipy's fixed cost per call
-    values = postings.data[spans] * np.repeat(weights, ends - starts)
-    return np.bincount(postings.indices[spans], values, minlength=size)
+    # Long ones: the query's postings copied out in C, then read as the columns of a matrix and multiplied.
+    indptr, indices, data = _copy_rows(postings, features, ends - starts)
+    out = np.zeros(size, dtype=data.dtype)
+    _csc_matvec(size, len(features), indptr, indices, data, weights.astype(data.dtype, copy=False), out)
+    return out
 
 
 def _touched(postings: sp.csr_matrix, features: np.ndarray) -> int:
@@ -260,8 +284,13 @@ def _rows_dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray |
         every = rows @ dense_query
     elif walk <= pick:
         every = _gather(postings, features, weights, rows.shape[0])
-    else:
+    elif _csr_row_index is None:
         return rows[chosen] @ dense_query
+    else:
+        indptr, indices, data = _copy_rows(rows, chosen, rows.indptr[chosen + 1] - rows.indptr[chosen])
+        out = np.zeros(len(chosen), dtype=data.dtype)
+        _csr_matvec(len(chosen), rows.shape[1], indptr, indices, data, dense_query.astype(data.dtype, copy=False), out)
+        return out
     return every if chosen is None else every[chosen]
 
 

@@ -1,6 +1,7 @@
 """Retrieval finds each entry from its own phrasings, survives typos, and gives no match for nonsense."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -171,3 +172,32 @@ def test_property_the_length_slice_loses_no_near_word(word, others):
     assert (found is not None) == bool(near)
     if found:
         assert found[1] == max(fuzz.ratio(word, w) for w in near)
+
+
+@pytest.mark.parametrize("way", ["numpy", "c", "public"])
+@given(seed=st.integers(0, 2**32 - 1), density=st.floats(0.0, 0.5))
+@settings(max_examples=60, deadline=None)
+def test_property_every_way_of_reading_postings_gives_the_dot_product(way, seed, density):
+    import scipy.sparse as sp
+
+    import bot.retrieval as retrieval
+    rng = np.random.default_rng(seed)
+    matrix = sp.random(40, 30, density=density, format="csr", dtype=np.float32, random_state=rng)
+    features = np.unique(rng.integers(0, 40, size=rng.integers(1, 12)))
+    weights = rng.random(len(features), dtype=np.float32)
+    chosen = np.unique(rng.integers(0, 30, size=rng.integers(1, 12)))
+    dense = np.zeros(40, dtype=np.float32)
+    dense[features] = weights
+    expected = matrix.T.toarray() @ dense  # columns x features, times the query
+    saved = retrieval.SCIPY_GATHER, retrieval.PICK_COST, retrieval._csr_row_index
+    try:  # module settings, not monkeypatch: Hypothesis runs many examples in one test call
+        retrieval.SCIPY_GATHER = 10**9 if way == "numpy" else 0
+        retrieval.PICK_COST = -10**9  # always copy the chosen rows out
+        if way == "public":
+            retrieval._csr_row_index = None
+        got = retrieval._gather(matrix, features, weights, 30)
+        picked = retrieval._rows_dot(matrix.T.tocsr(), matrix, chosen, features, weights, dense)
+    finally:
+        retrieval.SCIPY_GATHER, retrieval.PICK_COST, retrieval._csr_row_index = saved
+    assert np.allclose(got, expected, atol=1e-5)
+    assert np.allclose(picked, expected[chosen], atol=1e-5)
