@@ -475,7 +475,8 @@ class Index:
         else:
             phrasing = _rows_dot(self.phrasing_chars, self.phrasing_char_postings, rows, char_features,
                                  char_weights, dense)
-        best_phrasing = np.maximum.reduceat(phrasing, np.cumsum(ends - starts) - (ends - starts))
+        offsets = np.cumsum(ends - starts) - (ends - starts)  # where each shortlisted entry's rows begin in rows
+        best_phrasing = np.maximum.reduceat(phrasing, offsets)
         entry_char = _rows_dot(self.entry_chars, self.entry_char_postings, shortlist, char_features,
                                char_weights, dense)
         score = (QUESTION_WEIGHT * best_phrasing + ENTRY_WORD_WEIGHT * word[shortlist]
@@ -498,7 +499,7 @@ class Index:
             entry = shortlist[position]
             if score[position] <= 0 or score[position] < cutoff:
                 break
-            mine = self.owners[rows] == entry
+            mine = slice(offsets[position], offsets[position] + ends[position] - starts[position])
             matched = rows[mine][int(np.argmax(phrasing[mine]))]
             hits.append(Hit(self.ids[entry], float(min(1.0, score[position])), self.originals[matched]))
         return hits

@@ -201,3 +201,21 @@ def test_property_every_way_of_reading_postings_gives_the_dot_product(way, seed,
         retrieval.SCIPY_GATHER, retrieval.PICK_COST, retrieval._csr_row_index = saved
     assert np.allclose(got, expected, atol=1e-5)
     assert np.allclose(picked, expected[chosen], atol=1e-5)
+
+
+def test_each_hit_names_its_entrys_nearest_phrasing(engine):
+    index = engine.index
+    wrong = []
+    for entry in engine.knowledge.entries:
+        for phrasing in (entry.question,) + entry.alternates:
+            features, weights = index.chars(index.forms(phrasing)[1])
+            query = np.zeros(index.chars.matrix.shape[1], dtype=np.float32)
+            query[features] = weights
+            for hit in index.search(phrasing, limit=4):
+                number = index.ids.index(hit.entry_id)
+                first, last = index.first[number], index.first[number + 1]
+                scores = index.phrasing_chars[first:last] @ query
+                nearest = {index.originals[first + n] for n in np.flatnonzero(scores >= scores.max() - 1e-6)}
+                if hit.matched not in nearest:
+                    wrong.append((phrasing, hit.entry_id, hit.matched, nearest))
+    assert wrong == []
