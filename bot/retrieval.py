@@ -90,7 +90,8 @@ COVERAGE_POWER = 1.0
 UNKNOWN_WORD_FACTOR = 0.7
 ENTRY_COVERAGE_POWER = 0.5
 DOMAIN_POWER = 1.0
-# A word counts as known when rapidfuzz's ratio to a knowledge-base word reaches this (typos: "remision").
+# An unknown word of four letters or more is a typo of the knowledge-base word with its first letter that it is
+# nearest, if rapidfuzz's ratio between them reaches this ("remision": remission); it then counts as known.
 KNOWN_WORD_RATIO = 85
 # A logistic regression trained on each entry's own phrasings (question + alternates), stop words kept ("can I"
 # asks something else than "how"), learns which words tell close entries apart. Skipped for knowledge bases
@@ -101,8 +102,8 @@ CLASSIFIER_MAX_ENTRIES = 2000
 # n-grams rare enough (in at most SELECTIVE_ROWS rows) that their postings are short.
 SHORTLIST = 100
 SELECTIVE_ROWS = 2000
-# Unknown words already checked for a near knowledge-base word (typos recur; the scan is the costly part).
-NEAR_CACHE = 20_000
+# How many words' n-gram features and knowledge-base mappings are remembered (words recur; a typo scan is costly).
+WORD_CACHE = 20_000
 # What reading one stored value costs, in values of a whole sparse product, walking postings; and the fixed cost
 # of copying rows out (_rows_dot): measured on the public benchmark and the synthetic 10,000-entry base.
 POSTINGS_COST = 4
@@ -200,7 +201,7 @@ class _Vectors:
     def _features_of(self, word: str) -> tuple[int, ...]:
         features = self._word_features.get(word)
         if features is None:
-            if len(self._word_features) >= NEAR_CACHE:  # bounded like the near-word cache
+            if len(self._word_features) >= WORD_CACHE:  # bounded like the word-fix cache
                 self._word_features.clear()
             found = map(self.vocabulary.get, self.analyze(word))
             features = self._word_features[word] = tuple(f for f in found if f is not None)
@@ -362,7 +363,6 @@ class Index:
         self.selective_chars = sp.csr_matrix((postings.data * keep, postings.indices.copy(), postings.indptr.copy()),
                                              shape=postings.shape)
         self.selective_chars.eliminate_zeros()
-        self._near_cache: dict[str, bool] = {}
         self.vocabulary = sorted({w for text in phrasings + entries for w in text.split()})
         # Which entries hold each word (in a phrasing, the question or the answer): the share of a query's words
         # that an entry holds scales its score.
@@ -380,9 +380,8 @@ class Index:
         self.typical = float(np.median(own)) if len(own) and np.median(own) > 0 else 1.0
         self._known = set(self.vocabulary)
         self._stems = {self._stem(w) for w in self.vocabulary}
-        # Words by length (alphabetical within a length), all of them and per first letter, so a typo check
-        # reads one slice of the lengths it could reach: _Lengths.
-        self._lengths = _Lengths(self.vocabulary)
+        # Words by length (alphabetical within a length) per first letter, so a typo check reads one slice of the
+        # lengths it could reach: _Lengths.
         by_letter: dict[str, list[str]] = {}
         for word in self.vocabulary:
             by_letter.setdefault(word[0], []).append(word)
@@ -538,9 +537,9 @@ class Index:
             return 0.0
         known = 0
         for word in words:
-            if word in self._known or self._stem(word) in self._stems or "_" in word:
-                known += 1
-            elif len(word) >= 4 and self._near(word):
+            # held as it is, with another common ending, or mapped onto a knowledge-base word: the same root
+            # or a typo of it (the mapping the query's words get anyway)
+            if word in self._known or self._stem(word) in self._stems or self._fix(word) != word or "_" in word:
                 known += 1
         return known / len(words)
 
@@ -550,10 +549,10 @@ class Index:
             return word
         fixed = self._fix_cache.get(word)
         if fixed is None:
-            if len(self._fix_cache) >= NEAR_CACHE:
+            if len(self._fix_cache) >= WORD_CACHE:  # bounded: a stream of gibberish cannot grow it
                 self._fix_cache.clear()
             fixed = self._roots.get(_root(word))
-            if fixed is None and len(word) >= 5:
+            if fixed is None and len(word) >= 4:
                 fixed = self._scan_nearest(word)
             fixed = self._fix_cache[word] = fixed or word
         return fixed
@@ -563,15 +562,3 @@ class Index:
         lengths = self._lengths_by_letter.get(word[0])
         found = lengths.nearest(word) if lengths else None
         return found[0] if found else None
-
-    def _near(self, word: str) -> bool:
-        """Tell whether a knowledge-base word is within KNOWN_WORD_RATIO of this one."""
-        known = self._near_cache.get(word)
-        if known is None:
-            if len(self._near_cache) >= NEAR_CACHE:  # bounded: a stream of gibberish cannot grow it
-                self._near_cache.clear()
-            known = self._near_cache[word] = self._scan_near(word)
-        return known
-
-    def _scan_near(self, word: str) -> bool:
-        return self._lengths.nearest(word) is not None

@@ -102,11 +102,11 @@ def test_property_one_query_vectors_match_scikit_learn(engine, text):
             assert np.allclose(dense, expected, atol=1e-6)
 
 
-def test_near_word_check_is_cached_and_unchanged(engine):
+def test_typo_check_is_cached_and_unchanged(engine):
     index = engine.index
-    first = index.coverage("remision patints")
-    assert index.coverage("remision patints") == first
-    assert "remision" in index._near_cache
+    first = index.coverage("remision patints qwxzvb")
+    assert index.coverage("remision patints qwxzvb") == first == 2 / 3
+    assert index._fix_cache["remision"] == "remission" and index._fix_cache["qwxzvb"] == "qwxzvb"
 
 
 def test_a_document_without_a_question_is_refused():
