@@ -174,10 +174,9 @@ def _root(word: str) -> str:
     return word
 
 
-def _content(text: str, rewrite: Rewriter) -> str:
-    """Return the words of a text that carry meaning, normalised, rewritten and made singular."""
-    kept = [_singular(w) for w in rewrite(normalize(text)).split()
-            if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]
+def _content(norm: str) -> str:
+    """Return the words of a normalised (and rewritten) text that carry meaning, made singular."""
+    kept = [_singular(w) for w in norm.split() if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]
     return " ".join(kept)
 
 
@@ -331,12 +330,13 @@ class Index:
                 raise ValueError(f"document {doc.id!r} has no question to index")
             self.ids.append(doc.id)
             for question in doc.questions:
-                phrasings.append(_content(question, self.rewrite) or normalize(question))
-                plain.append(_plain(self.rewrite(normalize(question))))
+                norm = normalize(question)
+                phrasings.append(_content(self.rewrite(norm)) or norm)
+                plain.append(_plain(self.rewrite(norm)))
                 self.originals.append(question)
                 owners.append(number)
             whole = " ".join(doc.questions[:1] + (doc.answer,))
-            entries.append(_content(whole, self.rewrite) or normalize(whole))
+            entries.append(_content(self.rewrite(normalize(whole))) or normalize(whole))
         if not phrasings:
             raise ValueError("nothing to index: no documents with questions")
         self.owners = np.asarray(owners)
@@ -506,10 +506,12 @@ class Index:
     def forms(self, query: str) -> tuple[str, str, str]:
         """Return a query's content words as typed, the same mapped onto the knowledge base's words, and its
         plain form (stop words kept, mapped too) for the classifier."""
-        raw = _content(query, self.rewrite) or " ".join(w for w in normalize(query).split() if len(w) > 1)
+        norm = normalize(query)
+        rewritten = self.rewrite(norm)
+        raw = _content(rewritten) or " ".join(w for w in norm.split() if len(w) > 1)
         content = " ".join(self._fix(w) for w in raw.split())
         plain = " ".join(w if w in STOP_WORDS or _singular(w) in self._known else self._fix(_singular(w))
-                         for w in _plain(self.rewrite(normalize(query))).split())
+                         for w in _plain(rewritten).split())
         return raw, content, plain
 
     @staticmethod
