@@ -105,7 +105,8 @@ SELECTIVE_ROWS = 2000
 # How many words' n-gram features and knowledge-base mappings are remembered (words recur; a typo scan is costly).
 WORD_CACHE = 20_000
 # What reading one stored value costs, in values of a whole sparse product, walking postings; and the fixed cost
-# of copying rows out (_rows_dot): measured on the public benchmark and the synthetic 10,000-entry base.
+# of copying rows out (_rows_dot): measured on the public benchmark and the synthetic 10,000-entry base. (Since the
+# copies call scipy's C kernels directly, a fixed cost of 5,000 to 300,000 times the same; bench/README.md.)
 POSTINGS_COST = 4
 PICK_COST = 300_000
 # From this many stored values on, _gather hands the walk to scipy's C kernels (below it numpy's few calls cost
