@@ -290,7 +290,8 @@ def _rows_dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray |
     else:
         indptr, indices, data = _copy_rows(rows, chosen, rows.indptr[chosen + 1] - rows.indptr[chosen])
         out = np.zeros(len(chosen), dtype=data.dtype)
-        _csr_matvec(len(chosen), rows.shape[1], indptr, indices, data, dense_query.astype(data.dtype, copy=False), out)
+        query = dense_query.astype(data.dtype, copy=False)
+        _csr_matvec(len(chosen), rows.shape[1], indptr, indices, data, query, out)
         return out
     return every if chosen is None else every[chosen]
 
@@ -336,8 +337,8 @@ class Index:
                 plain.append(_plain(self.rewrite(norm)))
                 self.originals.append(question)
                 owners.append(number)
-            whole = " ".join(doc.questions[:1] + (doc.answer,))
-            entries.append(_content(self.rewrite(normalize(whole))) or normalize(whole))
+            whole = normalize(" ".join(doc.questions[:1] + (doc.answer,)))
+            entries.append(_content(self.rewrite(whole)) or whole)
         if not phrasings:
             raise ValueError("nothing to index: no documents with questions")
         self.owners = np.asarray(owners)
