@@ -105,7 +105,7 @@ class Responder:
         key = normalize(message)
         decided = self._decided.get(key)
         if decided is None:
-            decided, lasting = self._decide(message)
+            decided, lasting = self._decide(message, key)
             if lasting and self.cache_size:
                 if len(self._decided) >= self.cache_size:  # bounded: a stream of unique messages cannot grow it
                     self._decided.clear()
@@ -119,13 +119,14 @@ class Responder:
             reply = _prefixed(reply, self.profile.say("reminder"))
         return reply
 
-    def _decide(self, message: str) -> tuple[tuple[Verdict, Reply], bool]:
-        """Return (verdict, reply) for a message, and whether it may be reused (not when retrieval failed)."""
+    def _decide(self, message: str, norm: str) -> tuple[tuple[Verdict, Reply], bool]:
+        """Return (verdict, reply) for a message (norm: its normalised text), and whether it may be reused (not
+        when retrieval failed)."""
         verdict = triage(message, self.lexicon)
         if verdict.urgent:
             return (verdict, self._urgent(verdict)), True
         if verdict.category == "smalltalk":
-            return (verdict, Reply("smalltalk", self.profile.smalltalk_for(normalize(message).split()), "",
+            return (verdict, Reply("smalltalk", self.profile.smalltalk_for(norm.split()), "",
                                    confidence=1.0, suggestions=self.starters, trigger=verdict.trigger)), True
         try:
             hits, lasting = self.index.search(message, limit=MAX_SUGGESTIONS + 1, cutoff=0.0), True
