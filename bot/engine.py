@@ -8,7 +8,8 @@ from typing import Mapping
 from bot.config import Settings
 from bot.knowledge import Knowledge, KnowledgeError, Problem, checker_for, load_knowledge
 from bot.locales import Profile, compile_profile
-from bot.replies import REPLY_CACHE, Conversations, Responder
+from bot.conversations import Conversations
+from bot.replies import REPLY_CACHE, Responder
 from bot.retrieval import Document, Index
 from bot.safety import Lexicon, compile_lexicon, example_failures, with_vocabulary
 

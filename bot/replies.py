@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.conversations import Conversations
 from bot.knowledge import Entry, Knowledge
 from bot.locales import Profile
 from bot.retrieval import CLARIFY_MARGIN, FALLBACK_BELOW, Hit, Index
@@ -15,7 +14,6 @@ from bot.text import normalize
 
 log = logging.getLogger(__name__)
 MAX_SUGGESTIONS = 3
-MAX_CONVERSATIONS = 10_000
 # Replies already decided, by the message's normalised text: patients tap the same suggested questions and ask the
 # same few things in the same words, and a responder's knowledge never changes (a reload builds a new one).
 REPLY_CACHE = 4_096
@@ -51,30 +49,6 @@ class Reply:
                                "url": c.url} for c in self.citations],
                 "confidence": round(self.confidence, 3), "entry_id": self.entry_id,
                 "suggestions": list(self.suggestions)}
-
-
-class Conversations:
-    """What the bot remembers per conversation: only whether an urgent reply was given. Bounded, in memory."""
-
-    def __init__(self, limit: int = MAX_CONVERSATIONS):
-        self.limit = limit
-        self._urgent: OrderedDict[str, bool] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def mark_urgent(self, conversation: str) -> None:
-        with self._lock:
-            self._urgent[conversation] = True
-            self._urgent.move_to_end(conversation)
-            while len(self._urgent) > self.limit:
-                self._urgent.popitem(last=False)
-
-    def had_urgent(self, conversation: str | None) -> bool:
-        with self._lock:
-            return bool(conversation) and conversation in self._urgent
-
-    def forget(self, conversation: str) -> None:
-        with self._lock:
-            self._urgent.pop(conversation, None)
 
 
 class Responder:
@@ -113,10 +87,12 @@ class Responder:
         verdict, reply = decided
         # What a conversation changes (an urgent reply earlier) is applied after the cache, never kept in it.
         if verdict.urgent:
-            if conversation:
-                self.conversations.mark_urgent(conversation)
-        elif self.conversations.had_urgent(conversation):
+            self.conversations.remember(conversation, urgent=True)
+            return reply
+        if self.conversations.get(conversation).urgent:
             reply = _prefixed(reply, self.profile.say("reminder"))
+        if reply.entry_id:
+            self.conversations.remember(conversation, entry_id=reply.entry_id)
         return reply
 
     def _decide(self, message: str, norm: str) -> tuple[tuple[Verdict, Reply], bool]:

@@ -104,7 +104,7 @@ def test_remembered_replies_still_follow_the_conversation(engine):
     assert after.text != before.text and after.text.endswith(before.text), "the reminder comes first"
     assert responder.reply("what are living drugs", conversation="c2") == before
     assert responder.reply("I can't breathe", conversation="c3").type == "urgent"
-    assert responder.conversations.had_urgent("c3"), "a remembered urgent reply still marks its conversation"
+    assert responder.conversations.get("c3").urgent, "a remembered urgent reply still marks its conversation"
 
 
 def test_reply_cache_is_bounded_and_can_be_off(engine):
