@@ -12,6 +12,7 @@ from bot.config import PROJECT_DIR, Settings, load_settings
 from bot.engine import Service
 from bot.limits import RateLimiter
 from bot.records import Records
+from bot.report import low_confidence
 
 log = logging.getLogger(__name__)
 
@@ -28,21 +29,28 @@ class Bot:
 
     def answer(self, message: str, *, conversation: str | None = None, locale: str | None = None) -> dict[str, Any]:
         """Reply to one message as the contract's reply object, and keep what staff need from it."""
-        responder = self.service.engine.responder_for(locale)
-        reply = responder.reply(message, conversation=conversation)
+        engine = self.service.engine
+        reply = engine.responder_for(locale).reply(message, conversation=conversation)
         try:
-            self.records.record(message, reply.type, reply.entry_id)
+            self.records.record(message, reply.type, reply.entry_id, version=engine.knowledge.version,
+                                low_confidence=low_confidence(engine, reply.type, reply.confidence))
         except Exception:  # noqa: BLE001 - a full disk must not stop the bot answering
             log.exception("could not record the reply for staff")
         return reply.to_dict()
 
-    def vote(self, entry_id: Any, vote: Any) -> None:
-        """Count a thumbs up or down on one entry's answer; raise ValueError for anything else."""
-        if not isinstance(entry_id, str) or self.service.engine.knowledge.entry(entry_id) is None:
+    def vote(self, entry_id: Any, vote: Any, question: Any = None) -> None:
+        """Count a thumbs up or down on one entry's answer, with the question it answered; raise ValueError for
+        anything else."""
+        knowledge = self.service.engine.knowledge
+        entry = knowledge.entry(entry_id) if isinstance(entry_id, str) else None
+        if entry is None:
             raise ValueError("entry_id must be the id of an entry that was answered")
         if vote not in ("up", "down"):
             raise ValueError('vote must be "up" or "down"')
-        self.records.vote(entry_id, vote)
+        if question is not None and (not isinstance(question, str) or len(question) > self.settings.max_message_chars):
+            raise ValueError(f'"message" (the question voted on) must be text of at most '
+                             f'{self.settings.max_message_chars:,} characters')
+        self.records.vote(entry_id, vote, question=question, answer=entry.answer, version=knowledge.version)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -1,4 +1,5 @@
-"""What faqbot keeps for staff: unanswered questions (scrubbed), answers per entry, thumbs up and down."""
+"""What faqbot keeps for staff: unanswered and low-confidence questions (scrubbed), answers per entry and per day,
+thumbs up and down with the (scrubbed) question that was voted on."""
 from __future__ import annotations
 
 import sqlite3
@@ -11,6 +12,8 @@ from pathlib import Path
 from bot.privacy import scrub
 
 UNANSWERED_TYPES = ("fallback", "clarify")
+# An answer given with a confidence near the fallback threshold is kept beside the unanswered questions.
+LOW_CONFIDENCE = "low-confidence"
 VOTES = ("up", "down")
 PURGE_EVERY_SECONDS = 3600
 MAX_KEPT_CHARS = 500
@@ -26,7 +29,20 @@ CREATE TABLE IF NOT EXISTS unanswered (
 );
 CREATE TABLE IF NOT EXISTS usage (entry_id TEXT PRIMARY KEY, answers INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS feedback (entry_id TEXT PRIMARY KEY, up INTEGER NOT NULL, down INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS votes (
+    at TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    vote TEXT NOT NULL,             -- up or down
+    question TEXT,                  -- the question voted on, with personal details removed
+    answer TEXT,                    -- the answer it got, as the knowledge base said it then
+    version TEXT                    -- the knowledge version that answered
+);
+CREATE TABLE IF NOT EXISTS daily (day TEXT NOT NULL, type TEXT NOT NULL, count INTEGER NOT NULL,
+                                  PRIMARY KEY (day, type));
 """
+# Columns added to a table after its first release: a store made by an older faqbot gains them on open.
+_ADDED_COLUMNS = {"unanswered": (("version", "TEXT"),      # the knowledge version that last failed to answer it
+                                 ("entry_id", "TEXT"))}    # the entry a low-confidence answer gave
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,25 @@ class Unanswered:
     count: int
     first_seen: str
     last_seen: str
+    version: str = ""
+    entry_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Vote:
+    at: str
+    entry_id: str
+    vote: str
+    question: str
+    answer: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Day:
+    day: str
+    type: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -64,6 +99,11 @@ class Records:
         self._db = self._connect()
         with self._lock, self._db:
             self._db.executescript(_SCHEMA)
+            for table, columns in _ADDED_COLUMNS.items():
+                have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                for name, kind in columns:
+                    if name not in have:
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         self.purge()
 
     def _connect(self) -> sqlite3.Connection:
@@ -72,53 +112,85 @@ class Records:
         db.execute("PRAGMA synchronous=NORMAL")
         return db
 
-    def _write(self, sql: str, params: tuple) -> None:
+    def _write(self, *statements: tuple[str, tuple]) -> None:
+        """Run statements in one transaction."""
         with self._lock, self._db:
-            self._db.execute(sql, params)
+            for sql, params in statements:
+                self._db.execute(sql, params)
 
     def close(self) -> None:
         """Close the store's connection."""
         with self._lock:
             self._db.close()
 
-    def record(self, message: str, reply_type: str, entry_id: str | None) -> None:
-        """Keep what staff need from one reply: the scrubbed question if unanswered, the entry if answered."""
-        if reply_type in UNANSWERED_TYPES:
+    def record(self, message: str, reply_type: str, entry_id: str | None, *, version: str = "",
+               low_confidence: bool = False) -> None:
+        """Keep what staff need from one reply: the day's count by type, the scrubbed question if unanswered
+        (or answered with low confidence), the entry if answered."""
+        now = _now()
+        statements = [("INSERT INTO daily (day, type, count) VALUES (?, ?, 1) "
+                       "ON CONFLICT(day, type) DO UPDATE SET count = count + 1", (now[:10], reply_type))]
+        if reply_type in UNANSWERED_TYPES or low_confidence:
             text = scrub(" ".join(message.split()))[:MAX_KEPT_CHARS]
-            now = _now()
-            self._write(
-                "INSERT INTO unanswered (text, type, count, first_seen, last_seen, raw) VALUES (?, ?, 1, ?, ?, ?) "
+            kind = reply_type if reply_type in UNANSWERED_TYPES else LOW_CONFIDENCE
+            statements.append((
+                "INSERT INTO unanswered (text, type, count, first_seen, last_seen, raw, version, entry_id) "
+                "VALUES (?, ?, 1, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(text) DO UPDATE SET count = count + 1, last_seen = excluded.last_seen, "
-                "type = excluded.type",
-                (text, reply_type, now, now, message[:MAX_KEPT_CHARS] if self.keep_raw else None))
-        elif entry_id and reply_type in ("answer", "advice"):
-            self._write("INSERT INTO usage (entry_id, answers) VALUES (?, 1) "
-                        "ON CONFLICT(entry_id) DO UPDATE SET answers = answers + 1", (entry_id,))
+                "type = excluded.type, version = excluded.version, entry_id = excluded.entry_id",
+                (text, kind, now, now, message[:MAX_KEPT_CHARS] if self.keep_raw else None, version,
+                 entry_id if kind == LOW_CONFIDENCE else None)))
+        if entry_id and reply_type in ("answer", "advice"):
+            statements.append(("INSERT INTO usage (entry_id, answers) VALUES (?, 1) "
+                               "ON CONFLICT(entry_id) DO UPDATE SET answers = answers + 1", (entry_id,)))
+        self._write(*statements)
         if time.monotonic() - self._last_purge > PURGE_EVERY_SECONDS:
             self.purge()
 
-    def vote(self, entry_id: str, vote: str) -> None:
-        """Count a thumbs up or down on an entry's answer; nothing else about the person is kept."""
+    def vote(self, entry_id: str, vote: str, *, question: str | None = None, answer: str = "",
+             version: str = "") -> None:
+        """Count a thumbs up or down on an entry's answer, with the question voted on (personal details removed)
+        and the answer it got; nothing else about the person is kept."""
         if vote not in VOTES:
             raise ValueError(f"vote must be one of {VOTES}")
         up, down = (1, 0) if vote == "up" else (0, 1)
-        self._write("INSERT INTO feedback (entry_id, up, down) VALUES (?, ?, ?) ON CONFLICT(entry_id) DO UPDATE "
-                    "SET up = up + excluded.up, down = down + excluded.down", (entry_id, up, down))
+        kept = scrub(" ".join(question.split()))[:MAX_KEPT_CHARS] if question else ""
+        self._write(("INSERT INTO feedback (entry_id, up, down) VALUES (?, ?, ?) ON CONFLICT(entry_id) DO UPDATE "
+                     "SET up = up + excluded.up, down = down + excluded.down", (entry_id, up, down)),
+                    ("INSERT INTO votes (at, entry_id, vote, question, answer, version) VALUES (?, ?, ?, ?, ?, ?)",
+                     (_now(), entry_id, vote, kept, answer[:MAX_KEPT_CHARS], version)))
 
     def purge(self) -> int:
-        """Delete unanswered questions not seen within the retention period; return how many went."""
+        """Delete unanswered questions not seen, and votes not cast, within the retention period; return how many
+        unanswered questions went."""
         cutoff = (datetime.now(timezone.utc) - timedelta(days=self.retention_days)).isoformat(timespec="seconds")
         with self._lock, self._db:
             removed = self._db.execute("DELETE FROM unanswered WHERE last_seen < ?", (cutoff,)).rowcount
+            self._db.execute("DELETE FROM votes WHERE at < ?", (cutoff,))
         self._last_purge = time.monotonic()
         return removed
 
     def unanswered(self) -> list[Unanswered]:
-        """Return the unanswered questions, most asked first."""
+        """Return the unanswered and low-confidence questions, most asked first."""
         with self._lock:
-            rows = self._db.execute("SELECT text, type, count, first_seen, last_seen FROM unanswered "
-                              "ORDER BY count DESC, last_seen DESC").fetchall()
+            rows = self._db.execute("SELECT text, type, count, first_seen, last_seen, COALESCE(version, ''), "
+                                    "entry_id FROM unanswered ORDER BY count DESC, last_seen DESC").fetchall()
         return [Unanswered(*row) for row in rows]
+
+    def votes(self, vote: str | None = None) -> list[Vote]:
+        """Return the votes kept (all, or only "up" or "down"), newest first."""
+        where, params = ("WHERE vote = ?", (vote,)) if vote else ("", ())
+        with self._lock:
+            rows = self._db.execute("SELECT at, entry_id, vote, COALESCE(question, ''), COALESCE(answer, ''), "
+                                    f"COALESCE(version, '') FROM votes {where} ORDER BY at DESC, rowid DESC",
+                                    params).fetchall()
+        return [Vote(*row) for row in rows]
+
+    def daily(self) -> list[Day]:
+        """Return how many messages got each reply type, day by day, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT day, type, count FROM daily ORDER BY day, type").fetchall()
+        return [Day(*row) for row in rows]
 
     def usage(self) -> list[Usage]:
         """Return answers and votes per entry, most answered first."""

@@ -37,7 +37,7 @@ def ask():
 
 @blueprint.post("/api/feedback")
 def feedback():
-    """Count a thumbs up or down on an answer: entry id and vote only."""
+    """Count a thumbs up or down on an answer: entry id, vote and the question voted on (kept scrubbed)."""
     bot = _bot()
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
@@ -45,7 +45,7 @@ def feedback():
     if not bot.limiter.allow(client_key()):
         return jsonify(error="too many messages: please wait a minute and try again"), 429
     try:
-        bot.vote(data.get("entry_id"), data.get("vote"))
+        bot.vote(data.get("entry_id"), data.get("vote"), data.get("message"))
     except ValueError as exc:
         return jsonify(error=str(exc)), 400
     return jsonify(status="ok")

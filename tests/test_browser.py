@@ -479,6 +479,9 @@ def test_thumbs_feedback_is_stored_as_entry_and_vote(tmp_path, open_page, axe_so
                 break
             page.wait_for_timeout(100)
         assert rows == [("remission-within-28-days", 1, 0)]
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT entry_id, vote, question FROM votes").fetchall() == [
+                ("remission-within-28-days", "up", QUESTION)], "the vote carries the question it answered"
 
 
 def test_clinic_notice_reaches_an_open_chat(tmp_path, open_page):

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,7 +9,7 @@ import pytest
 from bot import create_app
 from bot.privacy import scrub
 from bot.records import Records
-from conftest import KNOWLEDGE, PROJECT, settings_for
+from conftest import KNOWLEDGE, settings_for
 
 PLANTED = {
     "email": "jane.doe@example.co.uk",
@@ -104,21 +102,63 @@ def test_answers_and_votes_are_counted(tmp_path):
     assert (usage.answers, usage.up, usage.down) == (1, 1, 1)
 
 
-def test_report_groups_and_suggests(tmp_path):
+def test_an_older_store_gains_the_new_columns(tmp_path):
+    with sqlite3.connect(tmp_path / "faqbot.sqlite3") as db:
+        db.execute("CREATE TABLE unanswered (text TEXT PRIMARY KEY, type TEXT NOT NULL, count INTEGER NOT NULL, "
+                   "first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, raw TEXT)")
+        db.execute("INSERT INTO unanswered VALUES ('kept from before', 'fallback', 4, '2026-01-01T00:00:00+00:00', "
+                   "'2099-01-01T00:00:00+00:00', NULL)")
     records = Records(tmp_path, retention_days=30)
-    for message in ["weather tomorrow", "weather tomorrow?", "whats the weather tomorrow",
-                    "how much does car t cost in the uk"]:
-        records.record(message, "fallback", None)
-    records.record("x", "answer", "the-study")
-    env = {"FAQBOT_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    text = subprocess.run([sys.executable, "run.py", "report"], cwd=PROJECT, env=env, capture_output=True,
-                          text=True, timeout=120).stdout
-    assert "asked 3 time(s): needs a new entry" in text
-    assert "add as an alternate of" in text
-    assert "the-study" in text
-    csv_text = subprocess.run([sys.executable, "run.py", "report", "--csv"], cwd=PROJECT, env=env,
-                              capture_output=True, text=True, timeout=120).stdout
-    lines = csv_text.strip().splitlines()
-    assert lines[0] == "kind,count,entry_id,suggestion,questions,up,down"
-    assert any(line.startswith("unanswered,3,") for line in lines)
-    assert any(line.startswith("usage,1,the-study") for line in lines)
+    records.record("asked now", "answer", "the-study", version="v2", low_confidence=True)
+    kept = {r.text: r for r in records.unanswered()}
+    assert kept["kept from before"].count == 4 and kept["kept from before"].version == ""
+    assert (kept["asked now"].type, kept["asked now"].version, kept["asked now"].entry_id) == \
+        ("low-confidence", "v2", "the-study")
+
+
+def test_each_reply_counts_for_its_day_and_a_group_keeps_its_latest_version(tmp_path):
+    records = Records(tmp_path, retention_days=30)
+    records.record("what is the weather", "fallback", None, version="v1")
+    records.record("what is the weather", "clarify", None, version="v2")
+    records.record("a question", "answer", "the-study", version="v2")
+    records.record("i cannot breathe", "urgent", None, version="v2")
+    (row,) = records.unanswered()
+    assert (row.count, row.type, row.version, row.entry_id) == (2, "clarify", "v2", None)
+    assert row.first_seen <= row.last_seen
+    today = datetime.now(timezone.utc).date().isoformat()
+    assert {(d.day, d.type, d.count) for d in records.daily()} == {
+        (today, "fallback", 1), (today, "clarify", 1), (today, "answer", 1), (today, "urgent", 1)}
+    assert not any(d.type == "urgent" for d in records.unanswered()), "urgent messages are never kept as text"
+
+
+def test_a_vote_keeps_the_scrubbed_question_and_the_answer_it_got(tmp_path):
+    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE))
+    client = app.test_client()
+    reply = client.post("/api/ask", json={"message": "how many patients went into remission"}).get_json()
+    question = f"how many patients went into remission? my email is {PLANTED['email']}"
+    assert client.post("/api/feedback", json={"entry_id": reply["entry_id"], "vote": "down",
+                                              "message": question}).status_code == 200
+    socket = app.extensions["socketio"].test_client(app)
+    socket.emit("feedback", {"entry_id": reply["entry_id"], "vote": "up"})  # older chats send no question
+    socket.disconnect()
+    bot = app.extensions["faqbot"]
+    (down,) = bot.records.votes("down")
+    assert PLANTED["email"] not in down.question and down.question.startswith("how many patients went")
+    assert down.answer == bot.service.engine.knowledge.entry(reply["entry_id"]).answer
+    assert down.version == bot.service.engine.knowledge.version
+    assert [v.question for v in bot.records.votes("up")] == [""]
+    for bad in (5, ["x"], "x" * 1001):
+        body = {"entry_id": reply["entry_id"], "vote": "down", "message": bad}
+        assert "message" in client.post("/api/feedback", json=body).get_json()["error"]
+
+
+def test_old_votes_are_purged_with_the_questions(tmp_path):
+    records = Records(tmp_path, retention_days=7)
+    records.vote("the-study", "down", question="old one")
+    records.vote("the-study", "down", question="new one")
+    old = (datetime.now(timezone.utc) - timedelta(days=8)).isoformat(timespec="seconds")
+    with sqlite3.connect(records.path) as db:
+        db.execute("UPDATE votes SET at = ? WHERE question = 'old one'", (old,))
+    records.purge()
+    assert [v.question for v in records.votes()] == ["new one"]
+    assert records.usage()[0].down == 2, "the counts stay"

@@ -180,7 +180,8 @@
     return group;
   }
 
-  // Thumbs up or down on an answer: only the entry id and the vote leave the browser.
+  // Thumbs up or down on an answer: the entry id, the vote and the question it answered leave the browser (the
+  // question went to the server already; it is kept with personal details removed, for staff to see wrong answers).
   function renderFeedback(msg) {
     var box = make("div", "faqbot-feedback");
     if (msg.vote) {
@@ -207,6 +208,9 @@
     msg.vote = value;
     save();
     var payload = { entry_id: msg.reply.entry_id, vote: value };
+    for (var i = index - 1; i >= 0; i--) {
+      if (state.messages[i].role === "user") { payload.message = state.messages[i].text; break; }
+    }
     if (socket && socket.connected) {
       socket.emit("feedback", payload);
     } else {
