@@ -61,9 +61,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     app.extensions["faqbot"] = bot
-    from bot import pages, routes, security
+    from bot import console, pages, routes, security
     app.register_blueprint(routes.blueprint)
     app.register_blueprint(pages.blueprint)
+    console.register(app, bot)
     security.register(app, settings.allowed_origins)
     # The chat's own pages open the socket from the bot's origin; widgets' hosts only when listed.
     socketio = SocketIO(app, async_mode=settings.async_mode,
