@@ -26,6 +26,10 @@ ALTERNATE_SHARE = 0.5
 SHARED_WORDS = 0.5
 NEW_ENTRY = "new entry"
 SHOWN_QUESTIONS = 10
+# The report reads the most asked questions and newest thumbs down up to these counts (grouping compares every
+# pair of questions); the rest are counted, not shown.
+MAX_QUESTIONS = 1_000
+MAX_THUMBS_DOWN = 200
 
 
 def thresholds(engine) -> tuple[float, float]:
@@ -70,6 +74,7 @@ class Report:
     thumbs_down: tuple[Vote, ...]
     usage: tuple[Usage, ...]
     daily: tuple[Day, ...] = field(default=())
+    left_out: int = 0               # questions beyond MAX_QUESTIONS, not grouped
 
     @property
     def open_groups(self) -> list[Group]:
@@ -86,7 +91,8 @@ class Report:
                                  "version": v.version} for v in self.thumbs_down],
                 "usage": [{"entry_id": u.entry_id, "answers": u.answers, "up": u.up, "down": u.down}
                           for u in self.usage],
-                "daily": [{"day": d.day, "type": d.type, "count": d.count} for d in self.daily]}
+                "daily": [{"day": d.day, "type": d.type, "count": d.count} for d in self.daily],
+                "left_out": self.left_out}
 
 
 class _Words:
@@ -129,14 +135,21 @@ def _clear_home(questions: list[str], engine, words: _Words) -> tuple[str | None
     return (tops[0] if len(set(tops)) == 1 else None), candidates
 
 
-def covered(question: str, engine) -> str:
-    """Say how the current knowledge base covers a question ("" when it does not yet)."""
-    norm = normalize(question)
+def phrasings(engine) -> dict[str, str]:
+    """Return how each entry is asked (its question and alternates, normalised), mapped to what covers it."""
+    known: dict[str, str] = {}
     for entry in engine.knowledge.entries:
-        if norm == normalize(entry.question):
-            return f"is the question of {entry.id}"
-        if any(norm == normalize(a) for a in entry.alternates):
-            return f"added as an alternate of {entry.id}"
+        for alternate in entry.alternates:
+            known.setdefault(normalize(alternate), f"added as an alternate of {entry.id}")
+        known[normalize(entry.question)] = f"is the question of {entry.id}"
+    return known
+
+
+def covered(question: str, engine, known: dict[str, str] | None = None) -> str:
+    """Say how the current knowledge base covers a question ("" when it does not yet)."""
+    known = phrasings(engine) if known is None else known
+    if normalize(question) in known:
+        return known[normalize(question)]
     reply = engine.responder.reply(question)
     if reply.type == "answer" and not low_confidence(engine, reply.type, reply.confidence):
         return f"now answered by {reply.entry_id}"
@@ -152,6 +165,7 @@ def group_questions(rows: list[Unanswered], engine) -> list[Group]:
     similarity = (matrix @ matrix.T).toarray()
     order = np.argsort([-r.count for r in rows], kind="stable")
     words = _Words(engine)
+    known = phrasings(engine)
     taken: set[int] = set()
     groups = []
     for i in order:
@@ -167,7 +181,7 @@ def group_questions(rows: list[Unanswered], engine) -> list[Group]:
             suggestion = f"add as an alternate of {entry.id} ({entry.question})"
         else:
             suggestion = NEW_ENTRY
-        reasons = [covered(q, engine) for q in questions]
+        reasons = [covered(q, engine, known) for q in questions]
         latest = max(members, key=lambda m: m.last_seen)
         groups.append(Group(
             questions=tuple(questions), count=sum(m.count for m in members),
@@ -180,8 +194,10 @@ def group_questions(rows: list[Unanswered], engine) -> list[Group]:
 
 def build(records: Records, engine) -> Report:
     """Build the report from the records against the knowledge base in force."""
-    return Report(engine.knowledge.version, tuple(group_questions(records.unanswered(), engine)),
-                  tuple(records.votes("down")), tuple(records.usage()), tuple(records.daily()))
+    rows = records.unanswered()
+    return Report(engine.knowledge.version, tuple(group_questions(rows[:MAX_QUESTIONS], engine)),
+                  tuple(records.votes("down")[:MAX_THUMBS_DOWN]), tuple(records.usage()), tuple(records.daily()),
+                  left_out=max(0, len(rows) - MAX_QUESTIONS))
 
 
 def _day(stamp: str) -> str:
@@ -208,6 +224,8 @@ def report_text(report: Report) -> str:
             lines.append(f"     ... and {len(group.questions) - SHOWN_QUESTIONS} more")
     if not open_groups:
         lines.append("  (nothing to do)")
+    if report.left_out:
+        lines.append(f"\n(and {report.left_out} question(s) asked less often, not grouped here)")
     lines.append(f"\nAlready covered (done): {len(done)} group(s)")
     for group in done:
         lines.append(f"  - done: {group.questions[0]!r} {group.done} (asked {group.count} time(s), "

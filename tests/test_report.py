@@ -126,3 +126,14 @@ def test_the_report_command(tmp_path):
     assert lines[0].startswith("kind,count,entry_id,suggestion,questions,up,down,status,first_seen")
     assert any(line.startswith("unanswered,3,,new entry,") for line in lines)
     assert any(line.startswith("usage,1,the-study") for line in lines)
+
+
+def test_only_the_most_asked_questions_are_grouped(records, engine, monkeypatch):
+    import bot.report
+    monkeypatch.setattr(bot.report, "MAX_QUESTIONS", 2)
+    for message, times in [("weather tomorrow", 3), ("how to make pancakes", 2), ("what time is it", 1)]:
+        for _ in range(times):
+            records.record(message, "fallback", None)
+    report = build(records, engine)
+    assert [g.questions for g in report.groups] == [("weather tomorrow",), ("how to make pancakes",)]
+    assert report.left_out == 1 and "(and 1 question(s) asked less often, not grouped here)" in report_text(report)

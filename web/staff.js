@@ -271,7 +271,8 @@
     var open = data.groups.filter(function (g) { return !g.done; });
     var done = data.groups.filter(function (g) { return g.done; });
     box.appendChild(make("p", null, open.length + " group(s) of questions to act on, " + done.length +
-      " already covered, " + data.thumbs_down.length + " thumbs down (knowledge version " + data.version + ")."));
+      " already covered, " + data.thumbs_down.length + " thumbs down (knowledge version " + data.version + ")." +
+      (data.left_out ? " " + data.left_out + " question(s) asked less often are not grouped here." : "")));
 
     var charts = box.appendChild(make("div", "staff-charts"));
     charts.appendChild(dailyChart(data.daily));
