@@ -32,7 +32,7 @@ class Bot:
         engine = self.service.engine
         reply = engine.responder_for(locale).reply(message, conversation=conversation)
         try:
-            self.records.record(message, reply.type, reply.entry_id, version=engine.knowledge.version,
+            self.records.record(message, reply.type, reply.entry_id, knowledge_version=engine.knowledge.version,
                                 low_confidence=low_confidence(engine, reply.type, reply.confidence))
         except Exception:  # noqa: BLE001 - a full disk must not stop the bot answering
             log.exception("could not record the reply for staff")
@@ -50,7 +50,7 @@ class Bot:
         if question is not None and (not isinstance(question, str) or len(question) > self.settings.max_message_chars):
             raise ValueError(f'"message" (the question voted on) must be text of at most '
                              f'{self.settings.max_message_chars:,} characters')
-        self.records.vote(entry_id, vote, question=question, answer=entry.answer, version=knowledge.version)
+        self.records.vote(entry_id, vote, question=question, knowledge_version=knowledge.version, answer=entry.answer)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -30,19 +30,20 @@ CREATE TABLE IF NOT EXISTS unanswered (
 CREATE TABLE IF NOT EXISTS usage (entry_id TEXT PRIMARY KEY, answers INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS feedback (entry_id TEXT PRIMARY KEY, up INTEGER NOT NULL, down INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS votes (
-    at TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     entry_id TEXT NOT NULL,
     vote TEXT NOT NULL,             -- up or down
+    at TEXT NOT NULL,
     question TEXT,                  -- the question voted on, with personal details removed
-    answer TEXT,                    -- the answer it got, as the knowledge base said it then
-    version TEXT                    -- the knowledge version that answered
+    knowledge_version TEXT,         -- the knowledge version that answered
+    answer TEXT                     -- the answer it got, as the knowledge base said it then
 );
 CREATE TABLE IF NOT EXISTS daily (day TEXT NOT NULL, type TEXT NOT NULL, count INTEGER NOT NULL,
                                   PRIMARY KEY (day, type));
 """
 # Columns added to a table after its first release: a store made by an older faqbot gains them on open.
-_ADDED_COLUMNS = {"unanswered": (("version", "TEXT"),      # the knowledge version that last failed to answer it
-                                 ("entry_id", "TEXT"))}    # the entry a low-confidence answer gave
+_ADDED_COLUMNS = {"unanswered": (("knowledge_version", "TEXT"),  # the knowledge base that last failed to answer it
+                                 ("entry_id", "TEXT"))}           # the entry a low-confidence answer gave
 
 
 @dataclass(frozen=True)
@@ -52,18 +53,20 @@ class Unanswered:
     count: int
     first_seen: str
     last_seen: str
-    version: str = ""
-    entry_id: str | None = None
+    knowledge_version: str | None = None
+    entry_id: str | None = None  # the entry a low-confidence answer gave
 
 
 @dataclass(frozen=True)
-class Vote:
-    at: str
+class Voted:
+    """One thumbs up or down, with the question voted on (scrubbed) and the answer it got."""
+
     entry_id: str
     vote: str
-    question: str
-    answer: str
-    version: str
+    question: str | None = None
+    knowledge_version: str | None = None
+    at: str = ""
+    answer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ class Records:
         with self._lock:
             self._db.close()
 
-    def record(self, message: str, reply_type: str, entry_id: str | None, *, version: str = "",
+    def record(self, message: str, reply_type: str, entry_id: str | None, *, knowledge_version: str | None = None,
                low_confidence: bool = False) -> None:
         """Keep what staff need from one reply: the day's count by type, the scrubbed question if unanswered
         (or answered with low confidence), the entry if answered."""
@@ -134,11 +137,11 @@ class Records:
             text = scrub(" ".join(message.split()))[:MAX_KEPT_CHARS]
             kind = reply_type if reply_type in UNANSWERED_TYPES else LOW_CONFIDENCE
             statements.append((
-                "INSERT INTO unanswered (text, type, count, first_seen, last_seen, raw, version, entry_id) "
+                "INSERT INTO unanswered (text, type, count, first_seen, last_seen, raw, knowledge_version, entry_id) "
                 "VALUES (?, ?, 1, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(text) DO UPDATE SET count = count + 1, last_seen = excluded.last_seen, "
-                "type = excluded.type, version = excluded.version, entry_id = excluded.entry_id",
-                (text, kind, now, now, message[:MAX_KEPT_CHARS] if self.keep_raw else None, version,
+                "type = excluded.type, knowledge_version = excluded.knowledge_version, entry_id = excluded.entry_id",
+                (text, kind, now, now, message[:MAX_KEPT_CHARS] if self.keep_raw else None, knowledge_version,
                  entry_id if kind == LOW_CONFIDENCE else None)))
         if entry_id and reply_type in ("answer", "advice"):
             statements.append(("INSERT INTO usage (entry_id, answers) VALUES (?, 1) "
@@ -147,18 +150,19 @@ class Records:
         if time.monotonic() - self._last_purge > PURGE_EVERY_SECONDS:
             self.purge()
 
-    def vote(self, entry_id: str, vote: str, *, question: str | None = None, answer: str = "",
-             version: str = "") -> None:
+    def vote(self, entry_id: str, vote: str, *, question: str | None = None, knowledge_version: str | None = None,
+             answer: str | None = None) -> None:
         """Count a thumbs up or down on an entry's answer, with the question voted on (personal details removed)
         and the answer it got; nothing else about the person is kept."""
         if vote not in VOTES:
             raise ValueError(f"vote must be one of {VOTES}")
         up, down = (1, 0) if vote == "up" else (0, 1)
-        kept = scrub(" ".join(question.split()))[:MAX_KEPT_CHARS] if question else ""
+        kept = scrub(" ".join(question.split()))[:MAX_KEPT_CHARS] if question else None
         self._write(("INSERT INTO feedback (entry_id, up, down) VALUES (?, ?, ?) ON CONFLICT(entry_id) DO UPDATE "
                      "SET up = up + excluded.up, down = down + excluded.down", (entry_id, up, down)),
-                    ("INSERT INTO votes (at, entry_id, vote, question, answer, version) VALUES (?, ?, ?, ?, ?, ?)",
-                     (_now(), entry_id, vote, kept, answer[:MAX_KEPT_CHARS], version)))
+                    ("INSERT INTO votes (entry_id, vote, at, question, knowledge_version, answer) "
+                     "VALUES (?, ?, ?, ?, ?, ?)",
+                     (entry_id, vote, _now(), kept, knowledge_version, answer[:MAX_KEPT_CHARS] if answer else None)))
 
     def purge(self) -> int:
         """Delete unanswered questions not seen, and votes not cast, within the retention period; return how many
@@ -173,18 +177,16 @@ class Records:
     def unanswered(self) -> list[Unanswered]:
         """Return the unanswered and low-confidence questions, most asked first."""
         with self._lock:
-            rows = self._db.execute("SELECT text, type, count, first_seen, last_seen, COALESCE(version, ''), "
-                                    "entry_id FROM unanswered ORDER BY count DESC, last_seen DESC").fetchall()
+            rows = self._db.execute("SELECT text, type, count, first_seen, last_seen, knowledge_version, entry_id "
+                                    "FROM unanswered ORDER BY count DESC, last_seen DESC, text").fetchall()
         return [Unanswered(*row) for row in rows]
 
-    def votes(self, vote: str | None = None) -> list[Vote]:
-        """Return the votes kept (all, or only "up" or "down"), newest first."""
-        where, params = ("WHERE vote = ?", (vote,)) if vote else ("", ())
+    def votes(self) -> list[Voted]:
+        """Return the single votes still kept, oldest first."""
         with self._lock:
-            rows = self._db.execute("SELECT at, entry_id, vote, COALESCE(question, ''), COALESCE(answer, ''), "
-                                    f"COALESCE(version, '') FROM votes {where} ORDER BY at DESC, rowid DESC",
-                                    params).fetchall()
-        return [Vote(*row) for row in rows]
+            rows = self._db.execute("SELECT entry_id, vote, question, knowledge_version, at, answer FROM votes "
+                                    "ORDER BY id").fetchall()
+        return [Voted(*row) for row in rows]
 
     def daily(self) -> list[Day]:
         """Return how many messages got each reply type, day by day, oldest first."""

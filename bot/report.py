@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from bot.records import LOW_CONFIDENCE, Day, Records, Unanswered, Usage, Vote
+from bot.records import LOW_CONFIDENCE, Day, Records, Unanswered, Usage, Voted
 from bot.retrieval import CLARIFY_MARGIN, FALLBACK_BELOW, STOP_WORDS
 from bot.text import normalize
 
@@ -71,7 +71,7 @@ class Report:
 
     version: str
     groups: tuple[Group, ...]
-    thumbs_down: tuple[Vote, ...]
+    thumbs_down: tuple[Voted, ...]  # newest first
     usage: tuple[Usage, ...]
     daily: tuple[Day, ...] = field(default=())
     left_out: int = 0               # questions beyond MAX_QUESTIONS, not grouped
@@ -87,8 +87,9 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON for the staff console."""
         return {"version": self.version, "groups": [g.to_dict() for g in self.groups],
-                "thumbs_down": [{"at": v.at, "entry_id": v.entry_id, "question": v.question, "answer": v.answer,
-                                 "version": v.version} for v in self.thumbs_down],
+                "thumbs_down": [{"at": v.at, "entry_id": v.entry_id, "question": v.question or "",
+                                 "answer": v.answer or "", "version": v.knowledge_version or ""}
+                                for v in self.thumbs_down],
                 "usage": [{"entry_id": u.entry_id, "answers": u.answers, "up": u.up, "down": u.down}
                           for u in self.usage],
                 "daily": [{"day": d.day, "type": d.type, "count": d.count} for d in self.daily],
@@ -186,7 +187,8 @@ def group_questions(rows: list[Unanswered], engine) -> list[Group]:
         groups.append(Group(
             questions=tuple(questions), count=sum(m.count for m in members),
             kinds=tuple(dict.fromkeys(m.type for m in members)),
-            first_seen=min(m.first_seen for m in members), last_seen=latest.last_seen, version=latest.version,
+            first_seen=min(m.first_seen for m in members), last_seen=latest.last_seen,
+            version=latest.knowledge_version or "",
             entry_id=entry_id, suggestion=suggestion, done=reasons[0] if all(reasons) else "",
             candidates=candidates))
     return sorted(groups, key=lambda g: (bool(g.done), -g.count))
@@ -195,8 +197,9 @@ def group_questions(rows: list[Unanswered], engine) -> list[Group]:
 def build(records: Records, engine) -> Report:
     """Build the report from the records against the knowledge base in force."""
     rows = records.unanswered()
+    thumbs_down = [v for v in reversed(records.votes()) if v.vote == "down"]
     return Report(engine.knowledge.version, tuple(group_questions(rows[:MAX_QUESTIONS], engine)),
-                  tuple(records.votes("down")[:MAX_THUMBS_DOWN]), tuple(records.usage()), tuple(records.daily()),
+                  tuple(thumbs_down[:MAX_THUMBS_DOWN]), tuple(records.usage()), tuple(records.daily()),
                   left_out=max(0, len(rows) - MAX_QUESTIONS))
 
 
@@ -232,9 +235,9 @@ def report_text(report: Report) -> str:
                      f"last seen {_day(group.last_seen)})")
     lines.append(f"\nThumbs down: {len(report.thumbs_down)}")
     for vote in report.thumbs_down:
-        lines.append(f"  {_day(vote.at)} {vote.entry_id} (knowledge version {vote.version or 'unknown'})")
+        lines.append(f"  {_day(vote.at)} {vote.entry_id} (knowledge version {vote.knowledge_version or 'unknown'})")
         lines.append(f"     asked:  {vote.question or '(the question was not sent)'}")
-        lines.append(f"     answer: {vote.answer}")
+        lines.append(f"     answer: {vote.answer or '(not kept)'}")
     lines.append("\nAnswers and feedback per entry:")
     lines.append(f"  {'entry':<40} {'answers':>8} {'up':>5} {'down':>5}")
     lines += [f"  {u.entry_id:<40} {u.answers:>8} {u.up:>5} {u.down:>5}" for u in report.usage]
@@ -266,8 +269,8 @@ def report_csv(report: Report) -> str:
                      "status": f"done: {g.done}" if g.done else "open", "first_seen": g.first_seen,
                      "last_seen": g.last_seen, "version": g.version})
     for v in report.thumbs_down:
-        rows.append({"kind": "thumbs-down", "count": 1, "entry_id": v.entry_id, "questions": v.question,
-                     "down": 1, "last_seen": v.at, "version": v.version, "answer": v.answer})
+        rows.append({"kind": "thumbs-down", "count": 1, "entry_id": v.entry_id, "questions": v.question or "",
+                     "down": 1, "last_seen": v.at, "version": v.knowledge_version or "", "answer": v.answer or ""})
     for u in report.usage:
         rows.append({"kind": "usage", "count": u.answers, "entry_id": u.entry_id, "up": u.up, "down": u.down})
     for row in rows:

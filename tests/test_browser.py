@@ -521,7 +521,7 @@ def staff_server(tmp_path_factory):
     env = dict(serve_env(folder, "threading"), FAQBOT_STAFF_TOKEN=STAFF_TOKEN)
     records = Records(Path(env["FAQBOT_DATA_DIR"]), retention_days=30)
     for message in ["is it painful", "does it hurt", PLANTED_HTML, "weather tomorrow", "weather tomorrow?"]:
-        records.record(message, "fallback", None, version="seeded")
+        records.record(message, "fallback", None, knowledge_version="seeded")
     for _ in range(3):
         records.record(QUESTION, "answer", "remission-within-28-days")
     records.vote("remission-within-28-days", "down", question="how many got better", answer="Nine of eleven.")

@@ -109,21 +109,21 @@ def test_an_older_store_gains_the_new_columns(tmp_path):
         db.execute("INSERT INTO unanswered VALUES ('kept from before', 'fallback', 4, '2026-01-01T00:00:00+00:00', "
                    "'2099-01-01T00:00:00+00:00', NULL)")
     records = Records(tmp_path, retention_days=30)
-    records.record("asked now", "answer", "the-study", version="v2", low_confidence=True)
+    records.record("asked now", "answer", "the-study", knowledge_version="v2", low_confidence=True)
     kept = {r.text: r for r in records.unanswered()}
-    assert kept["kept from before"].count == 4 and kept["kept from before"].version == ""
-    assert (kept["asked now"].type, kept["asked now"].version, kept["asked now"].entry_id) == \
+    assert kept["kept from before"].count == 4 and kept["kept from before"].knowledge_version is None
+    assert (kept["asked now"].type, kept["asked now"].knowledge_version, kept["asked now"].entry_id) == \
         ("low-confidence", "v2", "the-study")
 
 
 def test_each_reply_counts_for_its_day_and_a_group_keeps_its_latest_version(tmp_path):
     records = Records(tmp_path, retention_days=30)
-    records.record("what is the weather", "fallback", None, version="v1")
-    records.record("what is the weather", "clarify", None, version="v2")
-    records.record("a question", "answer", "the-study", version="v2")
-    records.record("i cannot breathe", "urgent", None, version="v2")
+    records.record("what is the weather", "fallback", None, knowledge_version="v1")
+    records.record("what is the weather", "clarify", None, knowledge_version="v2")
+    records.record("a question", "answer", "the-study", knowledge_version="v2")
+    records.record("i cannot breathe", "urgent", None, knowledge_version="v2")
     (row,) = records.unanswered()
-    assert (row.count, row.type, row.version, row.entry_id) == (2, "clarify", "v2", None)
+    assert (row.count, row.type, row.knowledge_version, row.entry_id) == (2, "clarify", "v2", None)
     assert row.first_seen <= row.last_seen
     today = datetime.now(timezone.utc).date().isoformat()
     assert {(d.day, d.type, d.count) for d in records.daily()} == {
@@ -142,11 +142,12 @@ def test_a_vote_keeps_the_scrubbed_question_and_the_answer_it_got(tmp_path):
     socket.emit("feedback", {"entry_id": reply["entry_id"], "vote": "up"})  # older chats send no question
     socket.disconnect()
     bot = app.extensions["faqbot"]
-    (down,) = bot.records.votes("down")
+    down, up = bot.records.votes()
+    assert (down.vote, up.vote) == ("down", "up")
     assert PLANTED["email"] not in down.question and down.question.startswith("how many patients went")
     assert down.answer == bot.service.engine.knowledge.entry(reply["entry_id"]).answer
-    assert down.version == bot.service.engine.knowledge.version
-    assert [v.question for v in bot.records.votes("up")] == [""]
+    assert down.knowledge_version == bot.service.engine.knowledge.version
+    assert up.question is None
     for bad in (5, ["x"], "x" * 1001):
         body = {"entry_id": reply["entry_id"], "vote": "down", "message": bad}
         assert "message" in client.post("/api/feedback", json=body).get_json()["error"]

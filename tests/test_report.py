@@ -28,7 +28,7 @@ def group_of(report, question):
 def test_groups_carry_first_and_last_seen_and_the_knowledge_version(records, engine):
     for message, version in [("weather tomorrow", "v1"), ("weather tomorrow?", "v1"),
                              ("whats the weather tomorrow", "v2"), ("how to make pancakes", "v2")]:
-        records.record(message, "fallback", None, version=version)
+        records.record(message, "fallback", None, knowledge_version=version)
     with sqlite3.connect(records.path) as db:  # asked on three days
         for day, text in [("01", "weather tomorrow"), ("02", "weather tomorrow?"), ("03", "whats the weather tomorrow")]:
             db.execute("UPDATE unanswered SET first_seen = ?, last_seen = ? WHERE text = ?",
@@ -76,7 +76,7 @@ def test_low_confidence_answers_are_reported_with_the_entry_they_got(records, en
     fallback_below, _ = thresholds(engine)
     assert low_confidence(engine, "answer", fallback_below * 1.1)
     assert not low_confidence(engine, "answer", 0.9) and not low_confidence(engine, "clarify", 0.0)
-    records.record("how was the donor chosen", "answer", "why-donor-cells-matter", version="v1",
+    records.record("how was the donor chosen", "answer", "why-donor-cells-matter", knowledge_version="v1",
                    low_confidence=True)
     group = build(records, engine).groups[0]
     assert group.kinds == ("low-confidence",) and group.done == ""
@@ -85,7 +85,7 @@ def test_low_confidence_answers_are_reported_with_the_entry_they_got(records, en
 
 def test_thumbs_down_show_the_question_and_the_answer(records, engine):
     records.vote("the-study", "down", question="who paid for it, I'm jane@x.org", answer="The study had 11.",
-                 version="v7")
+                 knowledge_version="v7")
     records.vote("the-study", "up", question="how many patients")
     report = build(records, engine)
     (down,) = report.thumbs_down
@@ -96,7 +96,7 @@ def test_thumbs_down_show_the_question_and_the_answer(records, engine):
 
 
 def test_csv_rows_and_no_formulas(records, engine):
-    records.record("=HYPERLINK(\"http://evil\") weather", "fallback", None, version="v1")
+    records.record("=HYPERLINK(\"http://evil\") weather", "fallback", None, knowledge_version="v1")
     records.record("x", "answer", "the-study")
     records.vote("the-study", "down", question="-1+1 who paid", answer="The study had 11.")
     rows = list(csv.DictReader(io.StringIO(report_csv(build(records, engine)))))
@@ -112,7 +112,7 @@ def test_the_report_command(tmp_path):
     records = Records(tmp_path, retention_days=30)
     for message in ["weather tomorrow", "weather tomorrow?", "whats the weather tomorrow",
                     "what is base editing exactly"]:
-        records.record(message, "fallback", None, version="abc")
+        records.record(message, "fallback", None, knowledge_version="abc")
     records.record("x", "answer", "the-study")
     env = {"FAQBOT_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     text = subprocess.run([sys.executable, "run.py", "report"], cwd=PROJECT, env=env, capture_output=True,
