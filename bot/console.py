@@ -3,11 +3,13 @@ charts, CSV export. Off (404) unless FAQBOT_STAFF_TOKEN is set; read-only; never
 from __future__ import annotations
 
 import hmac
+import logging
 from datetime import datetime, timezone
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, TimestampSigner
+from werkzeug.exceptions import HTTPException
 
 from bot import routes
 from bot.config import PROJECT_DIR
@@ -16,6 +18,7 @@ from bot.limits import BadMessage, RateLimiter, check_message
 from bot.report import build, report_csv, thresholds
 from bot.security import own_origin
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("console", __name__, url_prefix="/staff", template_folder=str(PROJECT_DIR / "web" / "templates"))
 
 COOKIE = "faqbot_staff"
@@ -120,6 +123,18 @@ def private(response: Response) -> Response:
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Vary"] = "Cookie, Authorization"
     return response
+
+
+@blueprint.errorhandler(Exception)
+def failure(exc: Exception):
+    """Say in JSON what the console could not do (a staff database that cannot be read, say); the chat is unaffected."""
+    if isinstance(exc, HTTPException):
+        return exc
+    log.exception("the staff console failed on %s", request.path)
+    message = f"the console could not do that: {type(exc).__name__}: {exc}"[:300]
+    if request.path.startswith("/staff/api/"):
+        return jsonify(error=message), 500
+    return Response(message, status=500, mimetype="text/plain")
 
 
 @blueprint.get("")

@@ -202,3 +202,22 @@ def test_the_status_names_pending_errors_by_file_and_line(tmp_path, kb_copy):
     assert all(p["where"].startswith(f"{kb_copy.name}/") for p in status["pending_errors"])
     assert any(p["where"] == f"{kb_copy.name}/entries.yaml:{number}" for p in status["pending_errors"])
     assert status["health"]["knowledge"]["pending_errors"], "the same as /api/health says"
+
+
+def test_behind_a_trusted_https_proxy_the_cookie_is_secure(tmp_path):
+    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE, staff_token=TOKEN, trust_proxy=True))
+    response = app.test_client().post("/staff/sign-in", data={"token": TOKEN},
+                                      headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    assert "Secure" in [p.strip() for p in response.headers["Set-Cookie"].split(";")]
+
+
+def test_a_staff_database_that_fails_is_a_json_error_and_the_chat_answers_on(staff_app, staff, monkeypatch):
+    import sqlite3
+
+    def broken():
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(staff_app.extensions["faqbot"].records, "unanswered", broken)
+    response = staff.get("/staff/api/report", headers=BEARER)
+    assert response.status_code == 500 and "disk I/O error" in response.get_json()["error"]
+    assert staff.post("/api/ask", json={"message": "how many patients went into remission"}).status_code == 200
