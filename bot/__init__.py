@@ -38,7 +38,7 @@ class Bot:
             log.exception("could not record the reply for staff")
         return reply.to_dict()
 
-    def vote(self, entry_id: Any, vote: Any, question: Any = None) -> None:
+    def vote(self, entry_id: Any, vote: Any, *, question: Any = None) -> None:
         """Count a thumbs up or down on one entry's answer, with the question it answered; raise ValueError for
         anything else."""
         knowledge = self.service.engine.knowledge

@@ -44,7 +44,7 @@ def register_events(socketio: SocketIO, bot) -> None:
             _send("error", {"error": 'send {"entry_id": "...", "vote": "up" or "down"}'})
             return
         try:
-            bot.vote(data.get("entry_id"), data.get("vote"), data.get("message"))
+            bot.vote(data.get("entry_id"), data.get("vote"), question=data.get("message"))
         except ValueError as exc:
             _send("error", {"error": str(exc)})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,9 @@ GROUP_SIMILARITY = 0.4
 LOW_CONFIDENCE_FACTOR = 2.0
 # A suggested home must be clear: the entry scores at least this share of the fallback threshold, leads the
 # runner-up by the clarify margin, is the best entry for every question of the group, and holds at least this
-# share of the question's words. Otherwise staff are told a new entry is needed.
+# share of the question's words, each word weighted by how rare it is among the entries (a word every entry has,
+# or a stem like "doe" of "does", says little; a word of one entry, or of none, like "hurt", says most).
+# Otherwise staff are told a new entry is needed.
 ALTERNATE_SHARE = 0.5
 SHARED_WORDS = 0.5
 NEW_ENTRY = "new entry"
@@ -96,12 +99,13 @@ class Report:
                 "left_out": self.left_out}
 
 
-class _Words:
+class Words:
     """The content words of questions and entries, as retrieval maps them onto the knowledge base's words."""
 
     def __init__(self, engine):
         self.engine = engine
         self._entries: dict[str, set[str]] = {}
+        self._weights: dict[str, float] | None = None
 
     def of(self, text: str) -> list[str]:
         return self.engine.index.forms(text)[1].split()
@@ -113,8 +117,21 @@ class _Words:
             self._entries[entry_id] = {w for t in texts for w in self.of(t)}
         return self._entries[entry_id]
 
+    def weight(self, word: str) -> float:
+        """Return a word's inverse entry frequency (smoothed as scikit-learn's idf); a word of no entry weighs as
+        much as a word of one (unknown filler such as "exactly" must not outweigh the words that matched)."""
+        if self._weights is None:
+            counts: dict[str, int] = {}
+            for entry in self.engine.knowledge.entries:
+                for w in self.of_entry(entry.id):
+                    counts[w] = counts.get(w, 0) + 1
+            total = len(self.engine.knowledge.entries)
+            self._weights = {w: math.log((1 + total) / (1 + n)) + 1 for w, n in counts.items()}
+            self._weights[""] = math.log((1 + total) / 2) + 1
+        return self._weights.get(word, self._weights[""])
 
-def _clear_home(questions: list[str], engine, words: _Words) -> tuple[str | None, tuple[tuple[str, float], ...]]:
+
+def clear_home(questions: list[str], engine, words: Words) -> tuple[str | None, tuple[tuple[str, float], ...]]:
     """Return the entry the questions clearly belong to (or None), and the first question's best entries."""
     fallback_below, margin = thresholds(engine)
     tops = []
@@ -128,9 +145,10 @@ def _clear_home(questions: list[str], engine, words: _Words) -> tuple[str | None
         top = hits[0]
         lead = top.score - (hits[1].score if len(hits) > 1 else 0.0)
         asked = words.of(question)
-        shared = [w for w in asked if w in words.of_entry(top.entry_id)]
+        held = words.of_entry(top.entry_id)
+        shared = sum(words.weight(w) for w in asked if w in held)
         if (top.score < ALTERNATE_SHARE * fallback_below or lead < margin
-                or not asked or len(shared) < SHARED_WORDS * len(asked)):
+                or not asked or shared < SHARED_WORDS * sum(words.weight(w) for w in asked)):
             return None, candidates
         tops.append(top.entry_id)
     return (tops[0] if len(set(tops)) == 1 else None), candidates
@@ -165,7 +183,7 @@ def group_questions(rows: list[Unanswered], engine) -> list[Group]:
     matrix = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).fit_transform(texts)
     similarity = (matrix @ matrix.T).toarray()
     order = np.argsort([-r.count for r in rows], kind="stable")
-    words = _Words(engine)
+    words = Words(engine)
     known = phrasings(engine)
     taken: set[int] = set()
     groups = []
@@ -176,7 +194,7 @@ def group_questions(rows: list[Unanswered], engine) -> list[Group]:
         taken.update(chosen)
         members = [rows[j] for j in chosen]
         questions = [m.text for m in members]
-        entry_id, candidates = _clear_home(questions, engine, words)
+        entry_id, candidates = clear_home(questions, engine, words)
         if entry_id:
             entry = engine.knowledge.entry(entry_id)
             suggestion = f"add as an alternate of {entry.id} ({entry.question})"

@@ -45,7 +45,7 @@ def feedback():
     if not bot.limiter.allow(client_key()):
         return jsonify(error="too many messages: please wait a minute and try again"), 429
     try:
-        bot.vote(data.get("entry_id"), data.get("vote"), data.get("message"))
+        bot.vote(data.get("entry_id"), data.get("vote"), question=data.get("message"))
     except ValueError as exc:
         return jsonify(error=str(exc)), 400
     return jsonify(status="ok")

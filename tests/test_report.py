@@ -45,6 +45,7 @@ def test_groups_carry_first_and_last_seen_and_the_knowledge_version(records, eng
 
 @pytest.mark.parametrize("question, home", [
     ("how to make pancakes", None),        # matches a car-t entry a little, on no shared word
+    ("does it hurt", None),                # shares only "does" (a stem "doe") with how-the-cells-work
     ("what time is it", None),
     ("weather tomorrow", None),
     ("what is base editing exactly", "base-editing-universal-cells"),
@@ -137,3 +138,28 @@ def test_only_the_most_asked_questions_are_grouped(records, engine, monkeypatch)
     report = build(records, engine)
     assert [g.questions for g in report.groups] == [("weather tomorrow",), ("how to make pancakes",)]
     assert report.left_out == 1 and "(and 1 question(s) asked less often, not grouped here)" in report_text(report)
+
+
+@pytest.fixture(scope="module")
+def other_engine():
+    from bot.config import load_settings
+    from bot.engine import build_engine
+    from conftest import OTHER_KB
+    return build_engine(OTHER_KB, load_settings({"knowledge": OTHER_KB}, environ={}))
+
+
+@pytest.mark.parametrize("which", ["engine", "other_engine"])
+def test_suggestions_on_the_regression_questions_are_never_wrong(request, which):
+    # Each in-scope regression question, as if it had gone unanswered, may only be offered to its own entry;
+    # off-topic ones almost never get a home.
+    from bot.report import Words, clear_home
+    engine = request.getfixturevalue(which)
+    words = Words(engine)
+    cases = engine.knowledge.regression
+    homes = {c: clear_home([c.message], engine, words)[0] for c in cases if c.type in ("answer", "fallback")}
+    in_scope = [c for c in homes if c.type == "answer"]
+    wrong = [(c.message, homes[c]) for c in in_scope if homes[c] not in (None, c.entry)]
+    assert wrong == []
+    assert sum(homes[c] == c.entry for c in in_scope) >= 0.8 * len(in_scope), "most get their entry"
+    off_topic = [c for c in homes if c.type == "fallback"]
+    assert sum(homes[c] is not None for c in off_topic) <= 0.05 * len(off_topic)
