@@ -51,11 +51,14 @@ def test_planted_personal_details_reach_no_file(tmp_path):
     for message in messages:
         assert client.post("/api/ask", json={"message": message}).get_json()["type"] == "fallback"
         socket.emit("ask", {"message": message})
+        # The question sent with a thumbs down is kept too, scrubbed the same way.
+        socket.emit("feedback", {"entry_id": "the-study", "vote": "down", "message": message})
     socket.disconnect()
     files = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
     assert files, "the unanswered questions were recorded somewhere"
     kept = Records(tmp_path / "data", retention_days=30).unanswered()
     assert len(kept) == len(messages) and all(r.count == 2 for r in kept)
+    assert len([v for v in Records(tmp_path / "data", retention_days=30).votes() if v.question]) == len(messages)
     for path in files:
         content = path.read_bytes()
         for kind, detail in PLANTED.items():

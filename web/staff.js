@@ -6,6 +6,8 @@
   var SVG = "http://www.w3.org/2000/svg";
   var TYPES = ["answer", "advice", "clarify", "fallback", "urgent", "smalltalk"];
   var TOP_ENTRIES = 15;
+  var KINDS = { fallback: "not answered", clarify: "asked which entry was meant",
+    "low-confidence": "answered with low confidence" };
 
   function make(tag, className, text) {
     var node = document.createElement(tag);
@@ -290,7 +292,8 @@
       box.appendChild(table("Unanswered and low-confidence questions, most asked first",
         ["Asked", "Questions", "What happened", "First seen", "Last seen", "Knowledge version", "Suggestion"],
         open.map(function (g) {
-          return [g.count, questionList(g.questions), g.kinds.join(", "), day(g.first_seen), day(g.last_seen),
+          var kinds = g.kinds.map(function (k) { return KINDS[k] || k; }).join(", ");
+          return [g.count, questionList(g.questions), kinds, day(g.first_seen), day(g.last_seen),
             g.version || "unknown", g.suggestion];
         })));
     }
