@@ -538,7 +538,7 @@ def sign_in(page, base: str) -> None:
     page.goto(base + "/staff")
     page.get_by_label("Staff token").fill(STAFF_TOKEN)
     page.get_by_role("button", name="Sign in").click()
-    page.locator("#chart-daily svg rect").first.wait_for(timeout=15_000)
+    page.locator("#chart-daily svg").wait_for(timeout=15_000)
     page.locator("#status .staff-facts").wait_for()
 
 
@@ -609,3 +609,28 @@ def test_staff_console_runs_under_the_policy_and_is_never_framed(staff_server, c
         frame = page.locator("#staff-frame").element_handle().content_frame()
         assert frame is None or "Staff console" not in (frame.evaluate("document.body && document.body.innerText")
                                                         or ""), f"framed from {host}"
+
+
+def test_staff_console_shows_a_held_back_edit_by_file_and_line(tmp_path, open_page):
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(PROJECT / "knowledge", knowledge)
+    env = dict(serve_env(tmp_path, "threading"), FAQBOT_STAFF_TOKEN=STAFF_TOKEN, FAQBOT_KNOWLEDGE=str(knowledge),
+               FAQBOT_LIVE_RELOAD="true", FAQBOT_RELOAD_SECONDS="0.2")
+    with live_server(env=env) as base:
+        page = open_page().page
+        sign_in(page, base)
+        assert "Serving normally" in page.locator("#status").inner_text()
+        entries = knowledge / "entries.yaml"
+        lines = entries.read_text(encoding="utf-8").splitlines()
+        number = next(i for i, line in enumerate(lines) if line.strip().startswith("- id:")) + 1
+        lines[number - 1] = lines[number - 1].replace("- id:", "- id: Not An Id #")
+        entries.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        for _ in range(50):
+            page.reload()
+            page.locator("#status .staff-facts").wait_for()
+            if "Needs attention" in page.locator("#status").inner_text():
+                break
+            page.wait_for_timeout(200)
+        status = page.locator("#status").inner_text()
+        assert "Needs attention" in status
+        assert page.locator("#status .staff-problems code").first.inner_text() == f"knowledge/entries.yaml:{number}"

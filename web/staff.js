@@ -86,9 +86,13 @@
   function renderStatus(data) {
     var box = clear(document.getElementById("status"));
     var health = data.health || {};
-    var degraded = health.status !== "ok";
+    var degraded = health.status !== "ok" || data.pending_errors.length > 0;
     box.appendChild(make("p", degraded ? "staff-badge staff-badge--bad" : "staff-badge staff-badge--ok",
-      degraded ? "Needs attention: " + (health.status || "unknown") : "Serving normally"));
+      degraded ? "Needs attention: an edit is held back or something is not working" : "Serving normally"));
+    if (health.reasons && health.reasons.length) {
+      var reasons = box.appendChild(make("ul", "staff-problems"));
+      health.reasons.forEach(function (r) { reasons.appendChild(make("li", null, r)); });
+    }
     box.appendChild(definitions([
       ["Knowledge version", data.knowledge.version],
       ["Entries", data.knowledge.entries],
