@@ -138,6 +138,7 @@ def failure(exc: Exception):
 
 
 @blueprint.get("")
+@blueprint.get("/")
 def console_page():
     """Serve the console to signed-in staff, and the sign-in page to everyone else."""
     if not _console().signed_in():

@@ -47,7 +47,7 @@ def signed_in(app, base_url="http://localhost"):
     return client, response
 
 
-@pytest.mark.parametrize("method, path", API + [("get", "/staff"), ("post", "/staff/sign-in")])
+@pytest.mark.parametrize("method, path", API + [("get", "/staff"), ("get", "/staff/"), ("post", "/staff/sign-in")])
 def test_the_console_is_off_without_a_token(client, method, path):
     assert call(client, method, path, headers=BEARER).status_code == 404
 
