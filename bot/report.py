@@ -59,13 +59,15 @@ class Group:
     suggestion: str
     done: str = ""                  # why the group needs nothing more, when the current knowledge base covers it
     candidates: tuple[tuple[str, float], ...] = ()  # the best entries for its first question, with their scores
+    answered_with: tuple[str, ...] = ()  # the entries its low-confidence answers gave
 
     def to_dict(self) -> dict[str, Any]:
         """Return the group as JSON for the staff console."""
         return {"questions": list(self.questions), "count": self.count, "kinds": list(self.kinds),
                 "first_seen": self.first_seen, "last_seen": self.last_seen, "version": self.version,
                 "entry_id": self.entry_id, "suggestion": self.suggestion, "done": self.done,
-                "candidates": [{"entry_id": e, "score": round(s, 3)} for e, s in self.candidates]}
+                "candidates": [{"entry_id": e, "score": round(s, 3)} for e, s in self.candidates],
+                "answered_with": list(self.answered_with)}
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,7 @@ def group_questions(rows: list[Unanswered], engine) -> list[Group]:
             first_seen=min(m.first_seen for m in members), last_seen=latest.last_seen,
             version=latest.knowledge_version or "",
             entry_id=entry_id, suggestion=suggestion, done=reasons[0] if all(reasons) else "",
-            candidates=candidates))
+            candidates=candidates, answered_with=tuple(dict.fromkeys(m.entry_id for m in members if m.entry_id))))
     return sorted(groups, key=lambda g: (bool(g.done), -g.count))
 
 
@@ -227,7 +229,8 @@ def _day(stamp: str) -> str:
 
 def _kinds(group: Group) -> str:
     names = {"fallback": "not answered", "clarify": "asked which entry was meant",
-             LOW_CONFIDENCE: "answered with low confidence"}
+             LOW_CONFIDENCE: "answered with low confidence" + (f" by {', '.join(group.answered_with)}"
+                                                                if group.answered_with else "")}
     return ", ".join(names.get(k, k) for k in group.kinds)
 
 
@@ -265,7 +268,7 @@ def report_text(report: Report) -> str:
 
 
 CSV_COLUMNS = ("kind", "count", "entry_id", "suggestion", "questions", "up", "down", "status", "first_seen",
-               "last_seen", "version", "answer", "reply_types")
+               "last_seen", "version", "answer", "reply_types", "answered_with")
 
 
 def _cell(value: Any) -> Any:
@@ -282,7 +285,8 @@ def report_csv(report: Report) -> str:
     writer.writerow(CSV_COLUMNS)
     rows = []
     for g in report.groups:
-        rows.append({"kind": "unanswered", "reply_types": " ".join(g.kinds), "count": g.count, "entry_id": g.entry_id or "",
+        rows.append({"kind": "unanswered", "reply_types": " ".join(g.kinds), "answered_with": " ".join(g.answered_with),
+                     "count": g.count, "entry_id": g.entry_id or "",
                      "suggestion": g.suggestion, "questions": " | ".join(g.questions),
                      "status": f"done: {g.done}" if g.done else "open", "first_seen": g.first_seen,
                      "last_seen": g.last_seen, "version": g.version})

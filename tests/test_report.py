@@ -81,7 +81,10 @@ def test_low_confidence_answers_are_reported_with_the_entry_they_got(records, en
                    low_confidence=True)
     group = build(records, engine).groups[0]
     assert group.kinds == ("low-confidence",) and group.done == ""
-    assert "answered with low confidence" in report_text(build(records, engine))
+    assert group.answered_with == ("why-donor-cells-matter",)
+    assert "answered with low confidence by why-donor-cells-matter" in report_text(build(records, engine))
+    (row,) = [r for r in csv.DictReader(io.StringIO(report_csv(build(records, engine)))) if r["kind"] == "unanswered"]
+    assert (row["reply_types"], row["answered_with"]) == ("low-confidence", "why-donor-cells-matter")
 
 
 def test_thumbs_down_show_the_question_and_the_answer(records, engine):

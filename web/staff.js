@@ -296,7 +296,9 @@
       box.appendChild(table("Unanswered and low-confidence questions, most asked first",
         ["Asked", "Questions", "What happened", "First seen", "Last seen", "Knowledge version", "Suggestion"],
         open.map(function (g) {
-          var kinds = g.kinds.map(function (k) { return KINDS[k] || k; }).join(", ");
+          var kinds = g.kinds.map(function (k) {
+            return (KINDS[k] || k) + (k === "low-confidence" && g.answered_with.length ? " by " + g.answered_with.join(", ") : "");
+          }).join(", ");
           return [g.count, questionList(g.questions), kinds, day(g.first_seen), day(g.last_seen),
             g.version || "unknown", g.suggestion];
         })));
