@@ -235,12 +235,14 @@ class Responder:
         for quote in entry.quotes:
             source = self.knowledge.sources[quote.source]
             section = source.section(quote.section)
-            paragraphs = [collapse_space(p) for p in _PARAGRAPHS.split(section.text if section else "") if p.strip()]
+            paragraphs = _passages(section.text if section else "")
             for at, paragraph in enumerate(paragraphs):
                 if quote.text not in paragraph:
                     continue
                 if paragraph == quote.text:
-                    paragraph = paragraphs[at + 1] if at + 1 < len(paragraphs) else ""
+                    # The next passage says more; a lead-in ("Key findings included:") says nothing on its own.
+                    after = [p for p in paragraphs[at + 1:] if not p.endswith(":")]
+                    paragraph = after[0] if after else ""
                 if paragraph and paragraph not in shown and all(c.quote != paragraph for c in picked):
                     picked.append(Citation(source.id, source.title, quote.section, paragraph, source.url))
                 break
@@ -268,6 +270,18 @@ class Responder:
     def _related(self, entry: Entry) -> tuple[str, ...]:
         related = [self.entries[r].question for r in entry.related if r in self.entries]
         return tuple(related[:MAX_SUGGESTIONS])
+
+
+def _passages(text: str) -> list[str]:
+    """Split a section into its paragraphs, each item of a bulleted list a passage of its own."""
+    passages = []
+    for block in _PARAGRAPHS.split(text):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        if lines and all(line[:2] in ("- ", "* ") for line in lines):
+            passages += [collapse_space(line[2:]) for line in lines]
+        elif lines:
+            passages.append(collapse_space(block))
+    return passages
 
 
 def _prefixed(reply: Reply, line: str) -> Reply:
