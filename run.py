@@ -77,7 +77,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(line)
     warnings = [line for line, warn in report if warn]
     print(f"ok: {len(knowledge.entries)} entries, {len(knowledge.regression)} regression questions, "
-          f"version {knowledge.version}, {len(warnings)} warning(s)")
+          f"{len(knowledge.dialogues)} dialogues, version {knowledge.version}, {len(warnings)} warning(s)")
     return 0
 
 
