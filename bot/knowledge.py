@@ -502,15 +502,22 @@ def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source]) -
     return entries, set(seen_ids) | {e.id for e in entries}
 
 
+def _top_list(data: Any, checker: _Checker, key: str, what: str) -> list | None:
+    """Return the list an optional file starts with; None when the file is absent or the list is missing or
+    not a list (reported)."""
+    if data is None:
+        return None
+    items = _top(data, checker, key)
+    if items is not None and not isinstance(items, list):
+        checker.add(data.at(key), "", f"{key}: expected a list of {what}, found {_kind(items)}")
+        return None
+    return items
+
+
 def _load_synonyms(data: Any, checker: _Checker) -> list[tuple[str, ...]]:
     groups: list[tuple[str, ...]] = []
-    if data is None:
-        return groups
-    items = _top(data, checker, "synonyms")
+    items = _top_list(data, checker, "synonyms", "groups")
     if items is None:
-        return groups
-    if not isinstance(items, list):
-        checker.add(data.at("synonyms"), "", f"synonyms: expected a list of groups, found {_kind(items)}")
         return groups
     owner: dict[str, int] = {}
     for index, group in enumerate(items):
@@ -568,13 +575,8 @@ _DIALOGUE_SPEC = {"turns": ("list", True)}
 def _load_dialogues(data: Any, checker: _Checker, entry_ids: set[str] | None) -> list[Dialogue]:
     """Read the multi-turn regression file: dialogues of MIN_TURNS or more turns, each turn a checked message."""
     dialogues: list[Dialogue] = []
-    if data is None:
-        return dialogues
-    items = _top(data, checker, "dialogues")
+    items = _top_list(data, checker, "dialogues", "dialogues")
     if items is None:
-        return dialogues
-    if not isinstance(items, list):
-        checker.add(data.at("dialogues"), "", f"dialogues: expected a list of dialogues, found {_kind(items)}")
         return dialogues
     for index, node in enumerate(items):
         line = items.at(index)

@@ -306,9 +306,10 @@ def test_a_knowledge_base_without_dialogues_has_no_multi_turn_eval(capsys):
 
 
 def test_the_dialogues_do_not_touch_the_running_conversations(engine):
-    before = len(engine.responder.conversations._states)
+    from bot.conversations import NO_STATE
     evaluate_dialogues(engine)
-    assert len(engine.responder.conversations._states) == before
+    assert all(engine.responder.conversations.get(f"dialogue-{n}") == NO_STATE
+               for n in range(len(engine.knowledge.dialogues)))
     assert evaluate(engine).passes
 
 
