@@ -6,6 +6,7 @@
   var SVG = "http://www.w3.org/2000/svg";
   var TYPES = ["answer", "advice", "clarify", "fallback", "urgent", "smalltalk"];
   var TOP_ENTRIES = 15;
+  var COLOURED = TYPES.concat(["answers", "up", "down"]);
   var KINDS = { fallback: "not answered", clarify: "asked which entry was meant",
     "low-confidence": "answered with low confidence" };
 
@@ -22,6 +23,8 @@
     if (text !== undefined) { node.textContent = String(text); }
     return node;
   }
+
+  function colour(name) { return "staff-c-" + (COLOURED.indexOf(name) >= 0 ? name : "other"); }
 
   function clear(node) {
     while (node.firstChild) { node.removeChild(node.firstChild); }
@@ -180,7 +183,7 @@
     var list = make("ul", "staff-legend");
     types.forEach(function (type) {
       var item = list.appendChild(make("li"));
-      item.appendChild(make("span", "staff-swatch staff-c-" + type));
+      item.appendChild(make("span", "staff-swatch " + colour(type)));
       item.appendChild(document.createTextNode(type));
     });
     return list;
@@ -189,7 +192,9 @@
   function dailyChart(daily) {
     var days = [];
     var counts = {};
+    var types = TYPES.slice();
     daily.forEach(function (d) {
+      if (types.indexOf(d.type) < 0) { types.push(d.type); }  // a reply type added later still counts
       if (!counts[d.day]) { counts[d.day] = {}; days.push(d.day); }
       counts[d.day][d.type] = (counts[d.day][d.type] || 0) + d.count;
     });
@@ -207,14 +212,14 @@
     var present = [];
     days.forEach(function (d, i) {
       var y = 10 + plot;
-      TYPES.forEach(function (type) {
+      types.forEach(function (type) {
         var n = counts[d][type] || 0;
         if (!n) { return; }
         if (present.indexOf(type) < 0) { present.push(type); }
         var h = plot * n / top;
         y -= h;
         svg.appendChild(shape("rect", { x: left + i * step + (step - bar) / 2, y: y, width: bar, height: h,
-          "class": "staff-c-" + type }));
+          "class": colour(type) }));
       });
       if (days.length <= 10 || i % Math.ceil(days.length / 10) === 0) {
         svg.appendChild(shape("text", { x: left + i * step + step / 2, y: height - 10, "text-anchor": "middle",
@@ -224,11 +229,11 @@
     var summary = days.length ? "Messages per day from " + days[0] + " to " + days[days.length - 1] +
       ", at most " + top + " in a day, by reply type" : "No messages yet";
     var rows = days.map(function (d, i) {
-      return [d].concat(TYPES.map(function (t) { return counts[d][t] || 0; })).concat([totals[i]]);
+      return [d].concat(types.map(function (t) { return counts[d][t] || 0; })).concat([totals[i]]);
     });
     var fig = figure("chart-daily", "Questions over time", summary, svg,
-      table("Messages per day by reply type", ["Day"].concat(TYPES).concat(["All"]), rows));
-    fig.insertBefore(legend(present.length ? present : TYPES), svg.nextSibling);
+      table("Messages per day by reply type", ["Day"].concat(types).concat(["All"]), rows));
+    fig.insertBefore(legend(present.length ? present : types), svg.nextSibling);
     return fig;
   }
 
@@ -249,7 +254,7 @@
         var n = r.values[s] || 0;
         var w = (width - left - 40) * n / top;
         svg.appendChild(shape("rect", { x: left, y: y + 3 + j * 14, width: Math.max(w, n ? 2 : 0), height: 11,
-          "class": "staff-c-" + s }));
+          "class": colour(s) }));
         svg.appendChild(shape("text", { x: left + w + 4, y: y + 12 + j * 14, "class": "staff-svg-text" }, n));
       });
     });
