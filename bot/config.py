@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 PREFIX = "FAQBOT_"
+
+
+def package_dir(package: str) -> Path:
+    """Return the folder of one of faqbot's data packages (bot.web, bot.shipped_knowledge), installed or editable."""
+    return Path(str(files(package)))
 
 
 class ConfigError(ValueError):
@@ -51,6 +56,16 @@ def _path(raw: str) -> Path:
     return Path(raw).expanduser()
 
 
+def _knowledge(raw: str) -> Path:
+    # Empty: the knowledge base shipped inside the package (in a checkout, its knowledge/ folder).
+    return _path(raw) if raw.strip() else package_dir("bot.shipped_knowledge")
+
+
+def _directory(raw: str) -> Path:
+    # Fixed when the settings are read, so a later change of working directory cannot move the records.
+    return _path(raw).absolute()
+
+
 def _positive_float(raw: str) -> float:
     try:
         value = float(raw)
@@ -85,9 +100,9 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("knowledge", str(PROJECT_DIR / "knowledge"), _path, "the knowledge directory"),
-    Setting("data_dir", str(PROJECT_DIR / "data"), _path,
-            "where faqbot keeps the unanswered-question log and counts"),
+    Setting("knowledge", "", _knowledge, "the knowledge directory; empty: the knowledge base shipped with faqbot"),
+    Setting("data_dir", "data", _directory,
+            "where faqbot keeps the unanswered-question log and counts (relative to the working directory)"),
     Setting("locale", "en-GB", _locale, "the safety profile of knowledge/locales.yaml: en-GB or en-US"),
     Setting("clinic_name", "", _text, "the clinic's name, shown in urgent messages (overrides the profile)"),
     Setting("team_number", "", _text, "the care team's 24-hour number (overrides the profile)"),
@@ -164,6 +179,6 @@ def describe_settings() -> str:
     """Return the settings table as Markdown rows (used to keep the README honest)."""
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for s in SETTINGS:
-        default = s.default.replace(str(PROJECT_DIR), ".") if s.default else "(empty)"
+        default = s.default or "(empty)"
         rows.append(f"| `{PREFIX}{s.name.upper()}` | `{default}` | {s.help} |")
     return "\n".join(rows)

@@ -74,10 +74,14 @@ def build_engine(directory: str | Path, settings: Settings | None = None,
 class Service:
     """The engine in force, swapped whole when an edit loads cleanly; a broken edit keeps the last good one."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, engine: Engine | None = None):
         self.settings = settings
-        self.conversations = Conversations()
-        self.engine = build_engine(settings.knowledge, settings, self.conversations)
+        if engine is None:
+            self.conversations = Conversations()
+            engine = build_engine(settings.knowledge, settings, self.conversations)
+        else:  # built already from the same knowledge and settings (tests share one engine)
+            self.conversations = engine.responder.conversations
+        self.engine = engine
         self.pending: tuple[Problem, ...] = ()
 
     def reload(self) -> tuple[Problem, ...]:

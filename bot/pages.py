@@ -5,11 +5,13 @@ import json
 import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory
 
-from bot.config import PROJECT_DIR
+from bot.config import package_dir
 
-WEB_DIR = PROJECT_DIR / "web"
+WEB_DIR = package_dir("bot.web")
+# What /static/ serves from the web folder: scripts and styles only (never templates, package files or notes).
+STATIC_SUFFIXES = (".js", ".css")
 blueprint = Blueprint("pages", __name__, template_folder=str(WEB_DIR / "templates"))
 
 DEFAULT_TITLE = "Questions?"
@@ -77,6 +79,13 @@ def _chat_context(*, embed: bool) -> dict:
         "suggestions_json": json.dumps(welcome.get("suggestions", [])),
         "max_chars": bot.settings.max_message_chars,
     }
+
+
+def static_file(filename: str):
+    """Serve one of the chat's scripts or styles from the package's web folder."""
+    if not filename.endswith(STATIC_SUFFIXES) or filename.startswith("templates/"):
+        abort(404)
+    return send_from_directory(WEB_DIR, filename)
 
 
 @blueprint.get("/")

@@ -27,6 +27,15 @@ def test_a_bad_value_names_the_variable(variable, value, says):
     assert variable in str(caught.value) and repr(value) in str(caught.value) and says in str(caught.value)
 
 
+def test_default_places_are_the_shipped_knowledge_and_the_working_directory(tmp_path, monkeypatch):
+    from conftest import KNOWLEDGE
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings.knowledge.resolve() == KNOWLEDGE.resolve(), "in a checkout the shipped base is knowledge/"
+    assert settings.data_dir == tmp_path / "data", "records go where the bot runs, never into the code"
+    assert load_settings(environ={"FAQBOT_DATA_DIR": "records"}).data_dir == tmp_path / "records"
+
+
 def test_zero_turns_the_reply_cache_off():
     assert load_settings(environ={"FAQBOT_REPLY_CACHE": "0"}).reply_cache == 0
 
@@ -37,7 +46,8 @@ def test_an_unknown_override_is_refused():
 
 
 def test_every_setting_is_in_the_readme():
-    from bot.config import PROJECT_DIR, PREFIX
-    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    from bot.config import PREFIX
+    from conftest import PROJECT
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
     missing = [PREFIX + s.name.upper() for s in SETTINGS if f"`{PREFIX}{s.name.upper()}`" not in readme]
     assert missing == []
