@@ -73,12 +73,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, engine: Engine | None
     app.extensions["faqbot"] = bot
     app.register_blueprint(routes.blueprint)
     app.register_blueprint(pages.blueprint)
-    security.register(app, settings.allowed_origins)
     # The chat's own pages open the socket from the bot's origin; widgets' hosts only when listed.
     socketio = SocketIO(app, async_mode=settings.async_mode,
                         cors_allowed_origins=security.origin_checker(settings.allowed_origins),
                         max_http_buffer_size=settings.max_body_bytes,
                         message_queue=settings.message_queue or None)
+    security.register(app, settings.allowed_origins)  # around Socket.IO's middleware: its answers too
     if settings.trust_proxy:
         # Outermost, so Socket.IO's handshake (origin check, client address) sees the proxy's view too.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)

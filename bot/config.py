@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
 
 PREFIX = "FAQBOT_"
+HOSTNAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\]")
 
 
 def package_dir(package: str) -> Path:
@@ -40,12 +43,34 @@ def _count(raw: str) -> int:
     return value
 
 
+def clean_origin(raw: str | None) -> str:
+    """Return scheme://host[:port] when raw is exactly an http(s) origin, else an empty string."""
+    raw = (raw or "").strip()
+    if len(raw) > 200:
+        return ""
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or parts.username or parts.password or "#" in raw or "?" in raw \
+            or not HOSTNAME.fullmatch(parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"):
+        return ""
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 def _origins(raw: str) -> tuple[str, ...]:
-    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
-    for origin in origins:
-        if origin != "*" and not origin.startswith(("http://", "https://")):
-            raise ValueError(f"{origin!r} is not an origin like https://clinic.example")
-    return origins
+    origins = []
+    for entry in (o.strip() for o in raw.split(",")):
+        if not entry:
+            continue
+        origin = "*" if entry == "*" else clean_origin(entry)
+        if not origin:
+            raise ValueError(f"{entry!r} is not an origin like https://clinic.example (scheme and host, "
+                             "an optional port, nothing after)")
+        origins.append(origin)
+    return tuple(origins)
 
 
 def _locale(raw: str) -> str:

@@ -36,6 +36,23 @@ def test_default_places_are_the_shipped_knowledge_and_the_working_directory(tmp_
     assert load_settings(environ={"FAQBOT_DATA_DIR": "records"}).data_dir == tmp_path / "records"
 
 
+@pytest.mark.parametrize("value", ["https://clinic.example/path", "https://", "ftp://clinic.example",
+                                   "https://user@clinic.example", "https://clinic.example:99999",
+                                   "https://clinic.example?x=1", "https://clinic example", "https://clinic.example#top",
+                                   "https://clinic.example/,javascript:alert(1)", "https://<script>"])
+def test_allowed_origins_must_each_be_an_origin(value):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"FAQBOT_ALLOWED_ORIGINS": value})
+    assert "FAQBOT_ALLOWED_ORIGINS" in str(caught.value) and "is not an origin" in str(caught.value)
+
+
+def test_allowed_origins_are_kept_in_the_form_browsers_send():
+    raw = " https://Clinic.Example/ ,http://127.0.0.1:8000,"
+    assert load_settings(environ={"FAQBOT_ALLOWED_ORIGINS": raw}).allowed_origins == (
+        "https://clinic.example", "http://127.0.0.1:8000")
+    assert load_settings(environ={"FAQBOT_ALLOWED_ORIGINS": "*"}).allowed_origins == ("*",)
+
+
 def test_zero_turns_the_reply_cache_off():
     assert load_settings(environ={"FAQBOT_REPLY_CACHE": "0"}).reply_cache == 0
 

@@ -76,3 +76,36 @@ def test_wrong_method_and_unknown_api_are_json(client):
     assert client.get("/api/ask").status_code == 405
     assert "error" in client.get("/api/ask").get_json()
     assert client.get("/api/nothing").status_code == 404
+
+
+@pytest.mark.parametrize("depth", [40, 5_000])
+def test_json_nested_too_deeply_is_a_400(client, depth):
+    body = '{"message": "hello", "extra": ' + "[" * depth + "]" * depth + "}"
+    response = client.post("/api/ask", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested" in response.get_json()["error"]
+    response = client.post("/api/feedback", data="[" * depth + "]" * depth, content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_chunked_body_over_the_limit_is_413_not_cut(client):
+    import io
+    body = ('{"message": "' + "a" * 40_000 + '"}').encode()
+    # A body without a length, as the WSGI servers hand over a chunked one (test_serving sends a real one).
+    chunked = {"wsgi.input_terminated": True}
+    response = client.post("/api/ask", input_stream=io.BytesIO(body), environ_overrides=chunked,
+                           headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert "too large" in response.get_json()["error"]
+    small = b'{"message": "how many patients went into remission"}'
+    response = client.post("/api/ask", input_stream=io.BytesIO(small), environ_overrides=chunked,
+                           headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"})
+    assert response.status_code == 200 and response.get_json()["type"] == "answer"
+
+
+@pytest.mark.parametrize("method, path, allowed", [("get", "/api/ask", "POST"), ("put", "/api/feedback", "POST"),
+                                                   ("post", "/api/health", "GET"), ("post", "/", "GET")])
+def test_405_says_which_methods_are_allowed(client, method, path, allowed):
+    response = getattr(client, method)(path)
+    assert response.status_code == 405
+    assert allowed in {m.strip() for m in response.headers.get("Allow", "").split(",")}

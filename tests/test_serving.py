@@ -177,6 +177,21 @@ def test_oversized_http_body_is_413(limited_server):
     assert healthy(limited_server)
 
 
+def test_chunked_http_body_over_the_limit_is_413(limited_server):
+    import http.client
+    from urllib.parse import urlsplit
+    body = b'{"message": "' + b"a" * 40_000 + b'"}'
+    connection = http.client.HTTPConnection(urlsplit(limited_server).netloc, timeout=10)
+    try:
+        connection.request("POST", "/api/ask", body=iter([body[i:i + 4096] for i in range(0, len(body), 4096)]),
+                           headers={"Content-Type": "application/json"}, encode_chunked=True)
+        response = connection.getresponse()
+        assert response.status == 413 and b"too large" in response.read()
+    finally:
+        connection.close()
+    assert healthy(limited_server)
+
+
 def test_rate_limit_is_shared_by_http_and_socket_and_ignores_a_forged_forwarded_for(limited_server):
     statuses = []
     for n in range(12):
