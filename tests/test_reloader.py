@@ -90,3 +90,22 @@ def test_live_server_edit_while_a_client_keeps_asking(kb_copy, tmp_path):
     assert seen[-1][1] == "The second answer.", "the broken edit changed nothing"
     assert health["knowledge"]["pending_errors"]
     assert statuses and all(s == 200 for s in statuses), [s for s in statuses if s != 200][:3]
+
+
+def test_reloader_watches_only_the_knowledge_files(kb_copy, tmp_path):
+    from bot.reloader import Reloader
+    app = create_app(settings_for(tmp_path, knowledge=kb_copy))
+    service = app.extensions["faqbot"].service
+    reloader = Reloader(service)
+    before = service.engine
+    # An editor's swap and backup files, a note, a new folder: none of them is knowledge, none reloads.
+    for name in (".entries.yaml.swp", "entries.yaml~", "#entries.yaml#", "4913", "notes.txt", "README.md"):
+        (kb_copy / name).write_text("scratch", encoding="utf-8")
+        assert reloader.check() is False, name
+    (kb_copy / "drafts").mkdir()
+    assert reloader.check() is False
+    assert service.engine is before, "nothing was rebuilt"
+    # A knowledge file that appears or goes is a change.
+    (kb_copy / "synonyms.yaml").unlink()
+    assert reloader.check() is True
+    assert service.engine is not before
