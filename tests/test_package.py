@@ -112,3 +112,13 @@ def test_installed_commands_check_and_answer(venv, empty_folder):
     assert asked.returncode == 0, asked.stderr
     assert json.loads(asked.stdout)["type"] == "answer"
     assert list(empty_folder.iterdir()) == [], "check and ask keep nothing"
+
+
+@pytest.mark.parametrize("module", ["bot", "bot.text", "bot.config", "bot.privacy"])
+def test_light_modules_import_only_what_they_use(module):
+    # A fresh interpreter: this one has long imported the whole stack.
+    code = (f"import sys, {module}; heavy = ('flask', 'flask_socketio', 'sklearn', 'scipy', 'numpy', 'gevent', "
+            "'yaml', 'rapidfuzz'); print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))")
+    result = run([sys.executable, "-c", code], cwd=PROJECT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", f"import {module} pulled in {result.stdout.strip()}"
