@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import shutil
 import subprocess
@@ -479,6 +480,32 @@ def test_thumbs_feedback_is_stored_as_entry_and_vote(tmp_path, open_page, axe_so
                 break
             page.wait_for_timeout(100)
         assert rows == [("remission-within-28-days", 1, 0)]
+
+
+def test_votes_are_sent_past_the_kept_messages(server, open_page):
+    p = open_page()
+    page = p.page
+    page.route("**/socket.io/**", lambda route: route.abort())  # over HTTP, so each vote is a request seen here
+    votes = []
+
+    def record(route):
+        votes.append(json.loads(route.request.post_data))
+        route.fulfill(status=200, json={"status": "ok"})
+
+    page.route("**/api/feedback", record)
+    page.goto(server + "/")
+    # A long conversation as the tab kept it: the next question and answer push it past the 120 kept messages.
+    page.evaluate("""() => { const key = 'faqbot:chat:v1', s = JSON.parse(sessionStorage.getItem(key));
+        for (let i = 0; s.messages.length < 120; i++) { s.messages.push({role: 'user', text: 'earlier ' + i}); }
+        sessionStorage.setItem(key, JSON.stringify(s)); }""")
+    page.reload()
+    answer = ask_in(page, QUESTION)
+    answer.locator(".faqbot-vote[data-vote='up']").click()
+    answer.locator(".faqbot-feedback-done").wait_for(timeout=5_000)
+    page.wait_for_function("() => document.querySelector('#faqbot-status').textContent.includes('Thank you')")
+    assert votes == [{"entry_id": "remission-within-28-days", "vote": "up"}]
+    page.reload()
+    assert page.locator(".faqbot-feedback-done").count() == 1, "the vote is kept with its message"
 
 
 def test_clinic_notice_reaches_an_open_chat(tmp_path, open_page):
