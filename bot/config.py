@@ -13,9 +13,17 @@ PREFIX = "FAQBOT_"
 HOSTNAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\]")
 
 
+# Where the data packages sit in a source checkout: top-level folders, mapped into the package when installed.
+CHECKOUT_FOLDERS = {"bot.web": "web", "bot.shipped_knowledge": "knowledge"}
+
+
 def package_dir(package: str) -> Path:
     """Return the folder of one of faqbot's data packages (bot.web, bot.shipped_knowledge), installed or editable."""
-    return Path(str(files(package)))
+    try:
+        return Path(str(files(package)))
+    except ModuleNotFoundError:
+        # A checkout run by an interpreter it is not installed in (PYTHONPATH=., another venv's gunicorn).
+        return Path(__file__).resolve().parent.parent / CHECKOUT_FOLDERS[package]
 
 
 class ConfigError(ValueError):

@@ -166,10 +166,8 @@ SCAM = {"title": "Hospital Pharmacy", "greeting": "Your results are ready: call 
     ("https://clinic.example", "iframe", True),                 # the widget's iframe on the listed site
 ])
 def test_embed_takes_title_and_greeting_only_from_an_allowed_framing_page(tmp_path, engine, host, dest, shown):
-    from bot import create_app
-    from conftest import KNOWLEDGE, settings_for
-    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE, allowed_origins="https://clinic.example"),
-                     engine=engine)
+    from conftest import app_for
+    app = app_for(tmp_path, engine, allowed_origins="https://clinic.example")
     query = dict(SCAM, **({"host": host} if host else {}))
     headers = {"Sec-Fetch-Dest": dest} if dest else {}
     html = app.test_client().get("/embed", query_string=query, headers=headers).get_data(as_text=True)

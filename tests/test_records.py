@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot import create_app
+from bot.cli import main
 from bot.privacy import scrub
 from bot.records import Records
-from conftest import KNOWLEDGE, PROJECT, settings_for
+from conftest import app_for
 
 PLANTED = {
     "email": "jane.doe@example.co.uk",
@@ -38,8 +36,8 @@ def test_scrub_keeps_ordinary_questions(text):
     assert scrub(text) == text
 
 
-def test_planted_personal_details_reach_no_file(tmp_path):
-    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE))
+def test_planted_personal_details_reach_no_file(tmp_path, engine):
+    app = app_for(tmp_path, engine)
     client = app.test_client()
     socket = app.extensions["socketio"].test_client(app)
     # Off-topic messages (so they are recorded as unanswered) carrying every kind of detail. Messages with
@@ -86,8 +84,8 @@ def test_retention_purges_old_rows(tmp_path):
     assert [r.text for r in records.unanswered()] == ["new question"]
 
 
-def test_answers_and_votes_are_counted(tmp_path):
-    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE))
+def test_answers_and_votes_are_counted(tmp_path, engine):
+    app = app_for(tmp_path, engine)
     client = app.test_client()
     reply = client.post("/api/ask", json={"message": "how many patients went into remission"}).get_json()
     entry = reply["entry_id"]
@@ -104,21 +102,20 @@ def test_answers_and_votes_are_counted(tmp_path):
     assert (usage.answers, usage.up, usage.down) == (1, 1, 1)
 
 
-def test_report_groups_and_suggests(tmp_path):
+def test_report_groups_and_suggests(tmp_path, monkeypatch, capsys):
     records = Records(tmp_path, retention_days=30)
     for message in ["weather tomorrow", "weather tomorrow?", "whats the weather tomorrow",
                     "how much does car t cost in the uk"]:
         records.record(message, "fallback", None)
     records.record("x", "answer", "the-study")
-    env = {"FAQBOT_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    text = subprocess.run([sys.executable, "run.py", "report"], cwd=PROJECT, env=env, capture_output=True,
-                          text=True, timeout=120).stdout
+    monkeypatch.setenv("FAQBOT_DATA_DIR", str(tmp_path))
+    assert main(["report"]) == 0
+    text = capsys.readouterr().out
     assert "asked 3 time(s): needs a new entry" in text
     assert "add as an alternate of" in text
     assert "the-study" in text
-    csv_text = subprocess.run([sys.executable, "run.py", "report", "--csv"], cwd=PROJECT, env=env,
-                              capture_output=True, text=True, timeout=120).stdout
-    lines = csv_text.strip().splitlines()
+    assert main(["report", "--csv"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "kind,count,entry_id,suggestion,questions,up,down"
     assert any(line.startswith("unanswered,3,") for line in lines)
     assert any(line.startswith("usage,1,the-study") for line in lines)

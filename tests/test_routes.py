@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import create_app
-from conftest import KNOWLEDGE, settings_for
+from conftest import app_for
 
 
 def test_ask_answers_with_a_cited_reply(client, check_reply):
@@ -54,8 +53,8 @@ def test_oversized_body_is_413(client):
     assert "too large" in response.get_json()["error"]
 
 
-def test_rate_limit_is_429(tmp_path):
-    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE, rate_per_minute=3))
+def test_rate_limit_is_429(tmp_path, engine):
+    app = app_for(tmp_path, engine, rate_per_minute=3)
     client = app.test_client()
     codes = [client.post("/api/ask", json={"message": "hello"}).status_code for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
