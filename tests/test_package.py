@@ -130,3 +130,11 @@ def test_an_uninstalled_checkout_finds_its_folders():
     result = run([sys.executable, "-S", "-c", code], cwd=PROJECT, env=dict(clean_env(), PYTHONPATH=str(PROJECT)))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(PROJECT / "web"), str(PROJECT / "knowledge")]
+
+
+def test_the_editable_install_maps_web_and_knowledge_into_the_package():
+    from importlib.util import find_spec
+    for package, folder in (("bot.web", "web"), ("bot.shipped_knowledge", "knowledge")):
+        spec = find_spec(package)
+        assert spec is not None, "faqbot is not installed from this checkout: run python -m pip install -e '.[test]'"
+        assert Path(spec.origin) == PROJECT / folder / "__init__.py"
