@@ -15,7 +15,7 @@ def _parser(prog: str = "faqbot") -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the chat server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
-    serve.add_argument("--knowledge", help="the knowledge directory (default: FAQBOT_KNOWLEDGE or knowledge/)")
+    serve.add_argument("--knowledge", help="the knowledge directory (default: FAQBOT_KNOWLEDGE, else the shipped one)")
     check = commands.add_parser("check", help="validate the knowledge base and report every problem")
     check.add_argument("--knowledge")
     ask = commands.add_parser("ask", help="answer one question in the terminal")

@@ -10,9 +10,8 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 PREFIX = "FAQBOT_"
+# A host name of an origin (letters, digits, hyphens and dots) or an IPv6 address in brackets.
 HOSTNAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\]")
-
-
 # Where the data packages sit in a source checkout: top-level folders, mapped into the package when installed.
 CHECKOUT_FOLDERS = {"bot.web": "web", "bot.shipped_knowledge": "knowledge"}
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.text import remove_invisible
+
 _MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
            r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
 # A capitalised word of a name: "Jane", "O'Neill", "Jones-Smith" (not an acronym such as ALL or CAR-T).
@@ -41,15 +43,16 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"\b((?i:i'm|im|i am|this is))\s+(?:(?i:{_TITLE}))?{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}"),
      r"\1 [name]"),
 )
-# Invisible characters that reorder or hide text (bidi overrides, zero-width marks): a trap in a terminal or sheet.
-_FORMAT = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_SPACES = "\t\n\r\x0b\x0c"
 
 
 def strip_controls(text: str) -> str:
-    """Return text without control, escape and bidi-override characters; line breaks and tabs become spaces."""
-    text = _FORMAT.sub("", text)
-    return "".join(" " if ch in "\t\n\r\x0b\x0c" else ch for ch in text
-                   if ch in "\t\n\r\x0b\x0c" or unicodedata.category(ch) != "Cc")
+    """Return text without control, escape and bidi-override characters; line breaks and tabs become spaces.
+
+    Invisible marks that reorder or hide text are a trap in a terminal or a spreadsheet, so they go too.
+    """
+    text = remove_invisible(text)
+    return "".join(" " if ch in _SPACES else ch for ch in text if ch in _SPACES or unicodedata.category(ch) != "Cc")
 
 
 def scrub(text: str) -> str:
