@@ -126,7 +126,8 @@ def test_light_modules_import_only_what_they_use(module):
 
 def test_an_uninstalled_checkout_finds_its_folders():
     # -S: no site-packages, so no editable install either; only the checkout on the path (PYTHONPATH=.).
-    code = "from bot.config import package_dir; print(package_dir('bot.web')); print(package_dir('bot.shipped_knowledge'))"
+    code = ("from bot.config import package_dir; "
+            "print(package_dir('bot.web')); print(package_dir('bot.shipped_knowledge'))")
     result = run([sys.executable, "-S", "-c", code], cwd=PROJECT, env=dict(clean_env(), PYTHONPATH=str(PROJECT)))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(PROJECT / "web"), str(PROJECT / "knowledge")]
