@@ -12,14 +12,15 @@ from itsdangerous import BadSignature, TimestampSigner
 from werkzeug.exceptions import HTTPException
 
 from bot import routes
-from bot.config import PROJECT_DIR
+from bot.config import package_dir
 from bot.evaluation import BARS, LABELS, evaluate
 from bot.limits import BadMessage, RateLimiter, check_message
 from bot.report import build, report_csv, thresholds
 from bot.security import own_origin
 
 log = logging.getLogger(__name__)
-blueprint = Blueprint("console", __name__, url_prefix="/staff", template_folder=str(PROJECT_DIR / "web" / "templates"))
+blueprint = Blueprint("console", __name__, url_prefix="/staff",
+                      template_folder=str(package_dir("bot.web") / "templates"))
 
 COOKIE = "faqbot_staff"
 # A signed-in console lasts a working shift; then the token is asked for again.

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bot.privacy import scrub
+from bot.privacy import scrub, strip_controls
 
 UNANSWERED_TYPES = ("fallback", "clarify")
 # An answer given with a confidence near the fallback threshold is kept beside the unanswered questions.
@@ -141,7 +141,7 @@ class Records:
                 "VALUES (?, ?, 1, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(text) DO UPDATE SET count = count + 1, last_seen = excluded.last_seen, "
                 "type = excluded.type, knowledge_version = excluded.knowledge_version, entry_id = excluded.entry_id",
-                (text, kind, now, now, message[:MAX_KEPT_CHARS] if self.keep_raw else None, knowledge_version,
+                (text, kind, now, now, strip_controls(message)[:MAX_KEPT_CHARS] if self.keep_raw else None, knowledge_version,
                  entry_id if kind == LOW_CONFIDENCE else None)))
         if entry_id and reply_type in ("answer", "advice"):
             statements.append(("INSERT INTO usage (entry_id, answers) VALUES (?, 1) "

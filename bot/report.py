@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from bot.privacy import strip_controls
 from bot.records import LOW_CONFIDENCE, Day, Records, Unanswered, Usage, Voted
 from bot.retrieval import CLARIFY_MARGIN, FALLBACK_BELOW, STOP_WORDS
 from bot.text import normalize
@@ -33,6 +34,8 @@ SHOWN_QUESTIONS = 10
 # pair of questions); the rest are counted, not shown.
 MAX_QUESTIONS = 1_000
 MAX_THUMBS_DOWN = 200
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); such cells get a leading "'".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def thresholds(engine) -> tuple[float, float]:
@@ -243,7 +246,7 @@ def report_text(report: Report) -> str:
         lines.append(f"\n{number}. asked {group.count} time(s), {_kinds(group)}; first seen {_day(group.first_seen)},"
                      f" last seen {_day(group.last_seen)}, knowledge version {group.version or 'unknown'}")
         lines.append(f"   suggestion: {group.suggestion}")
-        lines += [f"     - {q}" for q in group.questions[:SHOWN_QUESTIONS]]
+        lines += [f"     - {strip_controls(q)}" for q in group.questions[:SHOWN_QUESTIONS]]
         if len(group.questions) > SHOWN_QUESTIONS:
             lines.append(f"     ... and {len(group.questions) - SHOWN_QUESTIONS} more")
     if not open_groups:
@@ -252,13 +255,13 @@ def report_text(report: Report) -> str:
         lines.append(f"\n(and {report.left_out} question(s) asked less often, not grouped here)")
     lines.append(f"\nAlready covered (done): {len(done)} group(s)")
     for group in done:
-        lines.append(f"  - done: {group.questions[0]!r} {group.done} (asked {group.count} time(s), "
+        lines.append(f"  - done: {strip_controls(group.questions[0])!r} {group.done} (asked {group.count} time(s), "
                      f"last seen {_day(group.last_seen)})")
     lines.append(f"\nThumbs down: {len(report.thumbs_down)}")
     for vote in report.thumbs_down:
         lines.append(f"  {_day(vote.at)} {vote.entry_id} (knowledge version {vote.knowledge_version or 'unknown'})")
-        lines.append(f"     asked:  {vote.question or '(the question was not sent)'}")
-        lines.append(f"     answer: {vote.answer or '(not kept)'}")
+        lines.append(f"     asked:  {strip_controls(vote.question or '(the question was not sent)')}")
+        lines.append(f"     answer: {strip_controls(vote.answer or '(not kept)')}")
     lines.append("\nAnswers and feedback per entry:")
     lines.append(f"  {'entry':<40} {'answers':>8} {'up':>5} {'down':>5}")
     lines += [f"  {u.entry_id:<40} {u.answers:>8} {u.up:>5} {u.down:>5}" for u in report.usage]
@@ -271,11 +274,12 @@ CSV_COLUMNS = ("kind", "count", "entry_id", "suggestion", "questions", "up", "do
                "last_seen", "version", "answer", "reply_types", "answered_with")
 
 
-def _cell(value: Any) -> Any:
-    """Keep a spreadsheet from running a patient's text as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+def inert_cell(value: object) -> object:
+    """Return a CSV cell that a spreadsheet shows as text: no control characters, no formula."""
+    if not isinstance(value, str):
+        return value
+    value = strip_controls(value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def report_csv(report: Report) -> str:
@@ -296,7 +300,7 @@ def report_csv(report: Report) -> str:
     for u in report.usage:
         rows.append({"kind": "usage", "count": u.answers, "entry_id": u.entry_id, "up": u.up, "down": u.down})
     for row in rows:
-        writer.writerow([_cell(row.get(column, "")) for column in CSV_COLUMNS])
+        writer.writerow([inert_cell(row.get(column, "")) for column in CSV_COLUMNS])
     return out.getvalue()
 
 

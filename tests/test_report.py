@@ -5,14 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
 from bot.records import Records
 from bot.report import NEW_ENTRY, build, low_confidence, report_csv, report_text, thresholds
-from conftest import PROJECT
 
 
 @pytest.fixture
@@ -110,26 +107,6 @@ def test_csv_rows_and_no_formulas(records, engine):
     assert rows[0]["status"] == "open" and rows[0]["version"] == "v1" and rows[0]["reply_types"] == "fallback"
     assert rows[1]["questions"] == "'-1+1 who paid" and rows[1]["answer"] == "The study had 11."
     assert (rows[2]["entry_id"], rows[2]["count"], rows[2]["down"]) == ("the-study", "1", "1")
-
-
-def test_the_report_command(tmp_path):
-    records = Records(tmp_path, retention_days=30)
-    for message in ["weather tomorrow", "weather tomorrow?", "whats the weather tomorrow",
-                    "what is base editing exactly"]:
-        records.record(message, "fallback", None, knowledge_version="abc")
-    records.record("x", "answer", "the-study")
-    env = {"FAQBOT_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    text = subprocess.run([sys.executable, "run.py", "report"], cwd=PROJECT, env=env, capture_output=True,
-                          text=True, timeout=120).stdout
-    assert "asked 3 time(s), not answered;" in text and "suggestion: new entry" in text
-    assert "suggestion: add as an alternate of base-editing-universal-cells" in text
-    assert "the-study" in text
-    csv_text = subprocess.run([sys.executable, "run.py", "report", "--csv"], cwd=PROJECT, env=env,
-                              capture_output=True, text=True, timeout=120).stdout
-    lines = csv_text.strip().splitlines()
-    assert lines[0].startswith("kind,count,entry_id,suggestion,questions,up,down,status,first_seen")
-    assert any(line.startswith("unanswered,3,,new entry,") for line in lines)
-    assert any(line.startswith("usage,1,the-study") for line in lines)
 
 
 def test_only_the_most_asked_questions_are_grouped(records, engine, monkeypatch):

@@ -87,6 +87,8 @@
     if (!saved || typeof saved.conversation !== "string" || !Array.isArray(saved.messages)) {
       saved = { conversation: newId(), messages: [] };
     }
+    saved.messages = saved.messages.filter(function (m) { return m && typeof m === "object"; });
+    saved.messages.forEach(function (m) { if (typeof m.id !== "string") { m.id = newId(); } });
     return saved;
   }
 
@@ -218,14 +220,26 @@
     return box;
   }
 
+  function keep(msg) {
+    // Each message carries its own id: the log on screen can hold more than the MAX_KEPT messages stored.
+    if (typeof msg.id !== "string") { msg.id = newId(); }
+    state.messages.push(msg);
+  }
+
+  function findMessage(id) {
+    for (var i = state.messages.length - 1; i >= 0; i--) {
+      if (state.messages[i].id === id) { return state.messages[i]; }
+    }
+    return null;
+  }
+
   function vote(node, value) {
-    var index = Array.prototype.indexOf.call(el.log.children, node);
-    var msg = state.messages[index];
+    var msg = findMessage(node.getAttribute("data-message"));
     if (!msg || !msg.reply || msg.vote) { return; }
     msg.vote = value;
     save();
     var payload = { entry_id: msg.reply.entry_id, vote: value };
-    for (var i = index - 1; i >= 0; i--) {
+    for (var i = state.messages.indexOf(msg) - 1; i >= 0; i--) {
       if (state.messages[i].role === "user") { payload.message = state.messages[i].text; break; }
     }
     if (socket && socket.connected) {
@@ -288,6 +302,7 @@
     var node;
     if (msg.role === "user") {
       node = make("div", "faqbot-msg faqbot-msg--user");
+      node.setAttribute("data-message", msg.id);
       node.appendChild(make("span", "faqbot-sr-only", "You said: "));
       renderParagraphs(node, msg.text);
       return node;
@@ -295,6 +310,7 @@
     var reply = msg.reply || {};
     var type = typeof reply.type === "string" ? reply.type.replace(/[^a-z]/g, "") : "answer";
     node = make("div", "faqbot-msg faqbot-msg--bot faqbot-msg--" + (msg.role === "error" ? "error" : type));
+    node.setAttribute("data-message", msg.id);
     if (type === "urgent") {
       var badge = make("p", "faqbot-badge", "Urgent");
       node.appendChild(badge);
@@ -348,7 +364,7 @@
 
   function addMessage(msg, announceUrgent) {
     removeOldChips();
-    state.messages.push(msg);
+    keep(msg);
     save();
     var urgent = msg.reply && msg.reply.type === "urgent";
     if (urgent && announceUrgent) {
@@ -501,7 +517,7 @@
     setTyping(false);
     clearAlert();
     state = { conversation: newId(), messages: [] };
-    welcomeMessages().forEach(function (m) { state.messages.push(m); });
+    welcomeMessages().forEach(keep);
     save();
     renderAll();
     showDisclaimer(config.disclaimer);
@@ -580,7 +596,7 @@
 
   applyColor(config.color);
   if (!state.messages.length) {
-    welcomeMessages().forEach(function (m) { state.messages.push(m); });
+    welcomeMessages().forEach(keep);
     save();
   }
   renderAll();
