@@ -11,7 +11,7 @@ import pytest
 from bot import console as console_module
 from bot import create_app
 from bot.config import ConfigError, load_settings
-from conftest import KNOWLEDGE, settings_for
+from conftest import app_for, settings_for
 
 TOKEN = "test-staff-token-0123456789"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -30,9 +30,9 @@ def call(client, method, path, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def staff_app(tmp_path_factory):
-    return create_app(settings_for(tmp_path_factory.mktemp("console"), knowledge=KNOWLEDGE, staff_token=TOKEN,
-                                   staff_rate_per_minute=100_000, rate_per_minute=100_000))
+def staff_app(tmp_path_factory, engine):
+    return app_for(tmp_path_factory.mktemp("console"), engine, staff_token=TOKEN, staff_rate_per_minute=100_000,
+                   rate_per_minute=100_000)
 
 
 @pytest.fixture
@@ -140,8 +140,8 @@ def test_the_console_is_never_framed(staff, path):
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
-def test_the_console_is_rate_limited(tmp_path):
-    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE, staff_token=TOKEN, staff_rate_per_minute=3))
+def test_the_console_is_rate_limited(tmp_path, engine):
+    app = app_for(tmp_path, engine, staff_token=TOKEN, staff_rate_per_minute=3)
     client = app.test_client()
     codes = [client.post("/staff/sign-in", data={"token": "guess-number-%012d" % i}).status_code for i in range(3)]
     assert codes == [401, 401, 401]
@@ -204,8 +204,8 @@ def test_the_status_names_pending_errors_by_file_and_line(tmp_path, kb_copy):
     assert status["health"]["knowledge"]["pending_errors"], "the same as /api/health says"
 
 
-def test_behind_a_trusted_https_proxy_the_cookie_is_secure(tmp_path):
-    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE, staff_token=TOKEN, trust_proxy=True))
+def test_behind_a_trusted_https_proxy_the_cookie_is_secure(tmp_path, engine):
+    app = app_for(tmp_path, engine, staff_token=TOKEN, trust_proxy=True)
     response = app.test_client().post("/staff/sign-in", data={"token": TOKEN},
                                       headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
     assert "Secure" in [p.strip() for p in response.headers["Set-Cookie"].split(";")]
