@@ -24,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--knowledge")
     evaluate = commands.add_parser("eval", help="run the knowledge base's regression questions")
     evaluate.add_argument("--knowledge")
+    evaluate.add_argument("--tune", action="store_true",
+                          help="choose the fallback threshold and clarify margin on the regression questions "
+                               "and write them to the knowledge base's settings.yaml")
     report = commands.add_parser("report", help="what patients asked that the bot could not answer, and usage")
     report.add_argument("--csv", action="store_true", help="print the report as CSV")
     report.add_argument("--knowledge")
@@ -101,8 +104,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import evaluate
-    result = evaluate(_engine(args))
+    from bot.evaluation import evaluate, tune, write_settings
+    engine = _engine(args)
+    if not args.tune:
+        result = evaluate(engine)
+        print(result.table())
+        return 0 if result.passes else 1
+    before = engine.knowledge.thresholds
+    chosen, result = tune(engine)
+    path = write_settings(engine.knowledge.directory, chosen)
+    print(f"fallback_below {before.fallback_below} -> {chosen.fallback_below}, "
+          f"clarify_margin {before.clarify_margin} -> {chosen.clarify_margin}: written to {path}")
     print(result.table())
     return 0 if result.passes else 1
 

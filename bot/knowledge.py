@@ -15,7 +15,7 @@ from bot.text import collapse_space, normalize, unify_quotes
 MAX_FILE_BYTES = 2_000_000
 MIN_ALTERNATES = 4
 REQUIRED_FILES = ("sources.yaml", "entries.yaml", "triage.yaml", "locales.yaml")
-OPTIONAL_FILES = ("synonyms.yaml", "regression.yaml")
+OPTIONAL_FILES = ("synonyms.yaml", "regression.yaml", "settings.yaml")
 REPLY_TYPES = ("answer", "clarify", "fallback", "urgent", "advice", "smalltalk")
 ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -104,6 +104,22 @@ class Case:
     line: int
 
 
+# When settings.yaml is absent (or leaves a value out): confidences are calibrated probabilities that the first
+# entry is right (bot/retrieval.py), so these mean the same on any knowledge base; `run.py eval --tune` picks a
+# knowledge base's own on its regression questions.
+DEFAULT_FALLBACK_BELOW = 0.5
+DEFAULT_CLARIFY_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A knowledge base's reply thresholds (settings.yaml, `retrieval:`)."""
+
+    fallback_below: float = DEFAULT_FALLBACK_BELOW  # a first entry under this confidence: the fallback
+    clarify_margin: float = DEFAULT_CLARIFY_MARGIN  # a second entry this close to the first: ask which one
+    line: int = 0  # where settings.yaml sets them (0: defaults)
+
+
 @dataclass(frozen=True)
 class Knowledge:
     """A whole, validated knowledge base."""
@@ -118,6 +134,7 @@ class Knowledge:
     version: str
     loaded_at: str
     files: Mapping[str, str] = field(default_factory=dict)
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
     def entry(self, entry_id: str) -> Entry | None:
         """Return the entry with this id, or None."""
@@ -547,6 +564,30 @@ def _load_regression(data: Any, checker: _Checker, entry_ids: set[str] | None) -
     return cases
 
 
+_THRESHOLD_SPEC = {"fallback_below": ("number", False), "clarify_margin": ("number", False)}
+
+
+def _load_settings(data: Any, checker: _Checker) -> Thresholds:
+    """Read settings.yaml's `retrieval:` block; defaults for what it leaves out (or when there is no file)."""
+    if data is None:
+        return Thresholds()
+    if not isinstance(data, dict):
+        checker.add(getattr(data, "line", 1), "", "the file must be a mapping that starts with 'retrieval:'")
+        return Thresholds()
+    for key in data:
+        if key != "retrieval":
+            checker.add(data.at(key), "", f"unknown key {key!r}; expected: retrieval")
+    block = data.get("retrieval")
+    if block is None:
+        return Thresholds()
+    values = checker.record(block, data.at("retrieval"), "", _THRESHOLD_SPEC, "retrieval") or {}
+    for key, value in list(values.items()):
+        if not 0.0 <= value <= 1.0:
+            checker.add(block.at(key), "", f"{key}: {value} is not between 0 and 1 (a confidence)")
+            del values[key]
+    return Thresholds(**values, line=data.at("retrieval"))
+
+
 def load_knowledge(directory: str | Path) -> Knowledge:
     """Load and validate the knowledge base in a directory; raise KnowledgeError listing every problem."""
     directory = Path(directory)
@@ -576,6 +617,7 @@ def load_knowledge(directory: str | Path) -> Knowledge:
     # When entries.yaml cannot be read at all, every expected entry would look unknown: report the cause only.
     entry_ids = declared if data["entries.yaml"] is not None else None
     regression = _load_regression(data["regression.yaml"], checkers["regression.yaml"], entry_ids)
+    thresholds = _load_settings(data["settings.yaml"], checkers["settings.yaml"])
     triage = data["triage.yaml"] if isinstance(data["triage.yaml"], dict) else None
     if data["triage.yaml"] is not None and triage is None:
         checkers["triage.yaml"].add(1, "", "the file must be a mapping of categories (emergency:, crisis:, ...)")
@@ -588,7 +630,8 @@ def load_knowledge(directory: str | Path) -> Knowledge:
                      triage=triage or {}, locales=locales or {}, regression=tuple(regression),
                      version=digest.hexdigest()[:12],
                      loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                     files={name: f"{directory.name}/{name}" for name in REQUIRED_FILES + OPTIONAL_FILES})
+                     files={name: f"{directory.name}/{name}" for name in REQUIRED_FILES + OPTIONAL_FILES},
+                     thresholds=thresholds)
 
 
 def checker_for(knowledge: Knowledge, name: str, problems: list[Problem]) -> _Checker:

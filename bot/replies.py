@@ -8,7 +8,7 @@ from typing import Any
 from bot.conversations import Conversations
 from bot.knowledge import Entry, Knowledge
 from bot.locales import Profile
-from bot.retrieval import CLARIFY_MARGIN, FALLBACK_BELOW, Hit, Index
+from bot.retrieval import Hit, Index
 from bot.safety import Lexicon, Verdict, triage
 from bot.text import normalize
 
@@ -64,6 +64,8 @@ class Responder:
         self.profile = profile
         self.conversations = conversations or Conversations()
         self.entries = {e.id: e for e in knowledge.entries}
+        self.fallback_below = knowledge.thresholds.fallback_below
+        self.clarify_margin = knowledge.thresholds.clarify_margin
         self.starters = tuple(e.question for e in knowledge.entries[:MAX_SUGGESTIONS])
 
     def welcome(self) -> dict[str, Any]:
@@ -122,11 +124,12 @@ class Responder:
 
     def _retrieved(self, hits: list[Hit]) -> Reply:
         disclaimer = self.profile.say("disclaimer")
-        if not hits or hits[0].score < FALLBACK_BELOW:
+        if not hits or hits[0].score < self.fallback_below:
             return Reply("fallback", self.profile.say("fallback"), disclaimer,
                          confidence=hits[0].score if hits else 0.0, suggestions=self.starters)
         top = hits[0]
-        close = [h for h in hits[1:] if h.score >= FALLBACK_BELOW and top.score - h.score < CLARIFY_MARGIN]
+        close = [h for h in hits[1:]
+                 if h.score >= self.fallback_below and top.score - h.score < self.clarify_margin]
         if close:
             options = [top] + close
             return Reply("clarify", self.profile.say("clarify"), disclaimer, confidence=top.score,
@@ -139,7 +142,7 @@ class Responder:
         text = self.profile.say("advice")
         disclaimer = self.profile.say("disclaimer")
         # A reply to someone who typed their own numbers adds nothing that could read as a verdict on them.
-        if hits and hits[0].score >= FALLBACK_BELOW and not verdict.number_given:
+        if hits and hits[0].score >= self.fallback_below and not verdict.number_given:
             entry = self.entries[hits[0].entry_id]
             return Reply("advice", f"{text}\n\n{self.profile.say('advice_general')} {entry.answer}", disclaimer,
                          self._citations(entry), hits[0].score, entry.id, self._related(entry), verdict.trigger)
