@@ -75,10 +75,10 @@ FEATURES = (
 #   the question is one the knowledge base answers (trained on each question's first entry: in scope or off topic),
 #   so a threshold means the same on any knowledge base.
 RANKING = {
-    "with_classifier": (5.975, 4.058, 2.578, 2.086, 3.894, 2.584, -2.099, 2.967, -0.53, -3.95, -0.409, -5.129),
-    "lexical_only": (4.712, 7.47, 3.832, 3.606, 0.0, 0.0, -2.167, 2.972, -1.96, -2.947, -0.681, -4.119),
-    "without_classifier": (0.0, 4.493, 2.384, 2.005, 4.318, 2.693, -0.673, 3.715, -3.367, -2.484, -0.641, -4.187),
-    "without_either": (0.0, 8.425, 3.554, 3.235, 0.0, 0.0, -1.268, 3.3, -2.321, -2.725, -0.65, -4.188),
+    "with_classifier": (2.638, 3.632, 2.544, 2.147, 3.829, 2.999, -1.747, 3.146, -2.953, -2.353, -0.765, -4.125),
+    "lexical_only": (4.087, 6.737, 4.453, 4.101, 0.0, 0.0, -2.677, 2.811, -1.681, -3.202, -0.957, -4.079),
+    "without_classifier": (0.0, 4.18, 2.56, 2.073, 4.159, 2.846, -1.28, 3.407, -3.199, -2.364, -0.693, -4.202),
+    "without_either": (0.0, 7.899, 4.184, 3.541, 0.0, 0.0, -1.762, 3.077, -2.25, -2.776, -0.821, -4.148),
 }
 # The confidence reads an entry's ranking logit and what belongs to the query as a whole (the same for all of its
 # entries, so the confidence keeps the ranking's order): how much of it the knowledge base knows and holds in one
@@ -88,10 +88,10 @@ RANKING_SHARPNESS = 1.0
 CONFIDENCE_INPUTS = ("ranking", "coverage", "log_coverage", "unknown_words", "domain", "log_domain",
                      "best_entry_coverage", "best_semantic")
 CONFIDENCE = {
-    "with_classifier": (0.369, 0.451, 2.747, -1.345, 1.833, 3.689, 3.128, 6.651, -1.936),
-    "lexical_only": (0.231, 1.158, 1.911, -1.384, 2.201, 3.207, 3.519, 8.396, -4.349),
-    "without_classifier": (0.701, 1.481, 3.074, -1.109, 2.273, 3.398, 1.909, 4.612, -0.702),
-    "without_either": (0.37, 1.339, 2.055, -1.268, 2.349, 3.146, 2.954, 7.914, -3.758),
+    "with_classifier": (0.378, 3.8, 0.939, -1.257, 1.209, 2.376, 2.027, 3.0, -3.082),
+    "lexical_only": (0.132, 3.325, 0.296, -1.419, 1.141, 2.526, 2.983, 5.702, -4.919),
+    "without_classifier": (0.585, 4.094, 1.072, -1.174, 1.566, 2.103, 1.173, 1.548, -1.992),
+    "without_either": (0.291, 3.766, 0.579, -1.247, 1.141, 2.461, 2.245, 4.836, -4.189),
 }
 
 
@@ -506,7 +506,8 @@ class Index:
     def score(self, query: str) -> Scored | None:
         """Return the shortlisted entries of a query with every channel's score, or None when nothing matches."""
         raw, content, plain = self.forms(query)
-        if not content:
+        known, asked = self._known_words(raw)
+        if not content or not known and not _content(raw):  # nothing but common words the knowledge base lacks
             return None
         count = len(self.ids)
         word_features, word_weights = self.words(content)
@@ -565,7 +566,6 @@ class Index:
         held = _gather(self.entry_terms, np.asarray(ids, dtype=np.int64), np.ones(len(ids), dtype=np.float32),
                        count)[shortlist]
         features[:, 7] = held / len(words) if words else 0.0
-        known, asked = self._known_words(raw)
         features[:, 8] = known / asked if asked else 0.0
         features[:, 10] = asked - known
         if len(char_features):
