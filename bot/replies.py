@@ -78,7 +78,8 @@ class Responder:
         """Answer one message, in the safety order of docs/safety.md."""
         # Triage and retrieval read only the message's normalised form, so "What are living drugs?" and "what
         # are living drugs" are one entry.
-        key = normalize(message)
+        # (Acronyms written in capitals stay apart from the everyday word: the index's own matching form.)
+        key = getattr(self.index, "matching_form", normalize)(message)
         decided = self._decided.get(key)
         if decided is None:
             decided, lasting = self._decide(message, key)

@@ -75,10 +75,10 @@ FEATURES = (
 #   the question is one the knowledge base answers (trained on each question's first entry: in scope or off topic),
 #   so a threshold means the same on any knowledge base.
 RANKING = {
-    "with_classifier": (2.638, 3.632, 2.544, 2.147, 3.829, 2.999, -1.747, 3.146, -2.953, -2.353, -0.765, -4.125),
-    "lexical_only": (4.087, 6.737, 4.453, 4.101, 0.0, 0.0, -2.677, 2.811, -1.681, -3.202, -0.957, -4.079),
-    "without_classifier": (0.0, 4.18, 2.56, 2.073, 4.159, 2.846, -1.28, 3.407, -3.199, -2.364, -0.693, -4.202),
-    "without_either": (0.0, 7.899, 4.184, 3.541, 0.0, 0.0, -1.762, 3.077, -2.25, -2.776, -0.821, -4.148),
+    "with_classifier": (2.804, 3.524, 2.618, 2.276, 3.869, 3.1, -1.961, 3.033, -2.898, -2.348, -0.816, -4.187),
+    "lexical_only": (4.694, 6.338, 4.655, 4.377, 0.0, 0.0, -2.383, 2.544, -1.098, -3.749, -0.814, -4.15),
+    "without_classifier": (0.0, 4.066, 2.549, 2.107, 4.19, 2.869, -1.326, 3.374, -3.204, -2.312, -0.694, -4.223),
+    "without_either": (0.0, 7.772, 4.17, 3.589, 0.0, 0.0, -1.631, 2.937, -2.168, -2.74, -0.789, -4.171),
 }
 # The confidence reads an entry's ranking logit and what belongs to the query as a whole (the same for all of its
 # entries, so the confidence keeps the ranking's order): how much of it the knowledge base knows and holds in one
@@ -88,10 +88,10 @@ RANKING_SHARPNESS = 1.0
 CONFIDENCE_INPUTS = ("ranking", "coverage", "log_coverage", "unknown_words", "domain", "log_domain",
                      "best_entry_coverage", "best_semantic")
 CONFIDENCE = {
-    "with_classifier": (0.378, 3.8, 0.939, -1.257, 1.209, 2.376, 2.027, 3.0, -3.082),
-    "lexical_only": (0.132, 3.325, 0.296, -1.419, 1.141, 2.526, 2.983, 5.702, -4.919),
-    "without_classifier": (0.585, 4.094, 1.072, -1.174, 1.566, 2.103, 1.173, 1.548, -1.992),
-    "without_either": (0.291, 3.766, 0.579, -1.247, 1.141, 2.461, 2.245, 4.836, -4.189),
+    "with_classifier": (0.308, 3.802, 1.48, -1.184, 1.144, 2.643, 2.47, 3.808, -3.766),
+    "lexical_only": (0.056, 3.488, 0.733, -1.402, 0.942, 2.948, 3.52, 6.452, -5.63),
+    "without_classifier": (0.501, 4.186, 1.541, -1.097, 1.434, 2.416, 1.577, 2.636, -2.864),
+    "without_either": (0.211, 3.846, 1.12, -1.206, 0.988, 2.797, 2.714, 5.602, -4.886),
 }
 
 
@@ -423,15 +423,21 @@ class Index:
         if self.embedder is not None:
             # Centred on the knowledge base's own mean phrasing: what every text shares (the question words, the
             # topic of the whole knowledge base) then tells no entry from another.
-            rows = self.embedder.encode(self.originals)
+            # Texts in their normalised form, as queries are read (a reply cache keys on it).
+            rows = self.embedder.encode(self.fuzzy_texts)
             self.semantic_centre = rows.mean(axis=0)
             self.semantic_rows = _unit(rows - self.semantic_centre)
-            self.semantic_entries = _unit(self.embedder.encode(wholes) - self.semantic_centre)
+            self.semantic_entries = _unit(self.embedder.encode([normalize(w) for w in wholes]) - self.semantic_centre)
         self.kind = ("with" if self.classifier is not None else "without") + "_classifier"
         if self.embedder is None:
             self.kind = "lexical_only" if self.classifier is not None else "without_either"
         self.ranking = np.asarray(RANKING[self.kind], dtype=np.float64)
         self.calibration = np.asarray(CONFIDENCE[self.kind], dtype=np.float64)
+
+    def matching_form(self, text: str) -> str:
+        """Return the form of a message that retrieval reads (normalised, acronyms in capitals marked): two
+        messages with the same form get the same hits, so a reply cache may key on it."""
+        return normalize(self._mark(text))
 
     def _mark(self, text: str, *, force: bool = False) -> str:
         """Mark the knowledge base's acronyms where a text writes them in capitals ("is ALL curable"), unless the
@@ -439,8 +445,9 @@ class Index:
         if not self.acronyms:
             return text
         letters = [c for c in text if c.isalpha()]
-        if not force and letters and sum(c.isupper() for c in letters) > 0.6 * len(letters):
-            return text
+        if not force and sum(c.isupper() for c in letters) > 0.6 * len(letters) and any(
+                len(m) > 2 and m.lower() not in self.acronyms for m in _CAPITALS.findall(text)):
+            return text  # shouted: mostly capitals, and words in capitals that are no acronym
         return _CAPITALS.sub(lambda m: m.group(0) + ACRONYM_MARK if m.group(0).lower() in self.acronyms
                              else m.group(0), text)
 
@@ -514,7 +521,7 @@ class Index:
         char_features, char_weights = self.chars(content)
         semantic = None
         if self.embedder is not None:
-            vector = self.embedder.encode_one(query)
+            vector = self.embedder.encode_one(normalize(query))
             if vector.any():
                 vector = _unit(vector - self.semantic_centre)
                 semantic = self.semantic_rows @ vector
