@@ -131,15 +131,16 @@ class _Remembered:
         return self.known[key]
 
 
-# The thresholds tried: confidences are probabilities, so a grid of hundredths is fine enough.
-FALLBACK_GRID = tuple(round(0.02 * n, 2) for n in range(1, 50))
+# The thresholds tried: confidences are probabilities, so hundredths are fine enough.
+FALLBACK_GRID = tuple(round(0.01 * n, 2) for n in range(1, 100))
 MARGIN_GRID = tuple(round(0.01 * n, 2) for n in range(0, 21))
 
 
 def tune(engine: Engine) -> tuple[Thresholds, Evaluation]:
-    """Pick a knowledge base's thresholds on its own regression questions: the fallback threshold that gets the
-    most answer and fallback cases right together (their shares added, so the smaller group weighs as much),
-    the middle of the best run of such thresholds; then the widest clarify margin that costs no answer case."""
+    """Pick a knowledge base's thresholds on its own regression questions: the fallback threshold that meets the
+    most of the answer and fallback bars, then gets the most of both right (their shares added, so the smaller
+    group weighs as much), the middle of the best run of such thresholds; then the widest clarify margin that
+    costs no answer case."""
     index = _Remembered(engine.index)
 
     def run(thresholds: Thresholds) -> Evaluation:
@@ -147,8 +148,9 @@ def tune(engine: Engine) -> tuple[Thresholds, Evaluation]:
         responder = Responder(knowledge, index, engine.lexicon, engine.profile, cache_size=0)
         return evaluate(engine, responder)
 
-    def merit(evaluation: Evaluation) -> float:
-        return sum(s.share for s in evaluation.scores if s.type in ("answer", "fallback"))
+    def merit(evaluation: Evaluation) -> tuple[int, float]:
+        scores = [s for s in evaluation.scores if s.type in ("answer", "fallback")]
+        return sum(s.passes for s in scores), round(sum(s.share for s in scores), 9)
 
     margin = engine.knowledge.thresholds.clarify_margin
     scored = [(merit(run(Thresholds(t, 0.0))), t) for t in FALLBACK_GRID]

@@ -69,29 +69,46 @@ FEATURES = (
 # Two logistic models, fitted by tools/fit_confidence.py on the public benchmark's *train* questions and the
 # shipped knowledge base's regression questions (bench/README.md), one set per kind of index (with or without the
 # classifier, with or without the vectors):
-# - RANKING: weights over FEATURES plus a bias; its logit ranks the shortlisted entries (trained on every
+# - RANKING: weights over RANKING_INPUTS plus a bias; its logit ranks the shortlisted entries (trained on every
 #   (question, shortlisted entry) pair: is this entry a right answer?);
 # - CONFIDENCE: weights over CONFIDENCE_INPUTS plus a bias; its probability is the confidence: the chance that
 #   the question is one the knowledge base answers (trained on each question's first entry: in scope or off topic),
 #   so a threshold means the same on any knowledge base.
 RANKING = {
-    "with_classifier": (2.804, 3.524, 2.618, 2.276, 3.869, 3.1, -1.961, 3.033, -2.898, -2.348, -0.816, -4.187),
-    "lexical_only": (4.694, 6.338, 4.655, 4.377, 0.0, 0.0, -2.383, 2.544, -1.098, -3.749, -0.814, -4.15),
-    "without_classifier": (0.0, 4.066, 2.549, 2.107, 4.19, 2.869, -1.326, 3.374, -3.204, -2.312, -0.694, -4.223),
-    "without_either": (0.0, 7.772, 4.17, 3.589, 0.0, 0.0, -1.631, 2.937, -2.168, -2.74, -0.789, -4.171),
+    "with_classifier": (-0.228, 0.661, 0.938, 1.146, 0.933, 0.875, -1.899, 2.09, 2.21, -3.104, -0.045, 1.187, 0.104, -0.052, 1.078, -0.109, 0.035, 0.157, 1.541, 0.986, 1.536),
+    "lexical_only": (-0.367, 1.194, 1.339, 1.742, 0.0, 0.0, -2.007, 2.552, 3.732, -3.837, -0.084, 1.551, 0.41, 0.161, 1.178, 0.0, 0.0, 0.115, 0.0, 0.0, 2.553),
+    "without_classifier": (0.0, 2.487, 1.346, 0.505, 1.624, -0.088, -1.085, 2.039, 0.104, -3.807, -0.234, 0.0, 0.438, 0.255, 0.676, -0.315, 0.153, 0.111, 1.994, 1.603, 0.075),
+    "without_either": (0.0, 3.813, 1.989, 1.128, 0.0, 0.0, -1.17, 2.239, 0.649, -4.354, 0.008, 0.0, 1.119, 0.075, 0.987, 0.0, 0.0, 0.582, 0.0, 0.0, 0.489),
 }
 # The confidence reads an entry's ranking logit and what belongs to the query as a whole (the same for all of its
 # entries, so the confidence keeps the ranking's order): how much of it the knowledge base knows and holds in one
 # entry, how like the knowledge base it is, how near in meaning its nearest entry is.
+# The ranking reads FEATURES, the logarithms of the scores among them (a channel's first points count more than its
+# last), and the better of the two semantic scores with its logarithm (bench/README.md: picked on train).
+_LOGGED = [FEATURES.index(name) for name in ("classifier", "phrasing_chars", "entry_words", "entry_chars",
+                                              "semantic", "semantic_entry", "entry_coverage")]
+RANKING_INPUTS = FEATURES + tuple(f"log_{FEATURES[n]}" for n in _LOGGED) + ("semantic_best", "log_semantic_best")
+
+
+def ranking_inputs(features: np.ndarray) -> np.ndarray:
+    """Return RANKING_INPUTS for each row of FEATURES."""
+    best = np.maximum(features[:, FEATURES.index("semantic")], features[:, FEATURES.index("semantic_entry")])
+    return np.column_stack([features, np.log(features[:, _LOGGED] + 0.01), best, np.log(best + 0.01)])
+
+
 # How sharply the ranking logits divide the confidence among the entries (1: the pairwise model's own odds).
 RANKING_SHARPNESS = 1.0
 CONFIDENCE_INPUTS = ("ranking", "coverage", "log_coverage", "unknown_words", "domain", "log_domain",
-                     "best_entry_coverage", "best_semantic")
+                     "best_entry_coverage", "best_semantic", "log_best_lexical", "best_classifier",
+                     "best_phrasing_chars", "best_entry_words", "best_entry_chars", "best_semantic_entry")
+# The lexical score of the rounds before the semantic channel (bench/README.md), whose logarithm the confidence
+# reads: classifier, phrasing characters, entry words, entry characters, times the entry coverage to the 1/2.
+LEXICAL_WEIGHTS = (0.5, 0.17, 0.17, 0.16)
 CONFIDENCE = {
-    "with_classifier": (0.308, 3.802, 1.48, -1.184, 1.144, 2.643, 2.47, 3.808, -3.766),
-    "lexical_only": (0.056, 3.488, 0.733, -1.402, 0.942, 2.948, 3.52, 6.452, -5.63),
-    "without_classifier": (0.501, 4.186, 1.541, -1.097, 1.434, 2.416, 1.577, 2.636, -2.864),
-    "without_either": (0.211, 3.846, 1.12, -1.206, 0.988, 2.797, 2.714, 5.602, -4.886),
+    "with_classifier": (0.14, 0.892, 0.348, -1.694, 2.743, 1.043, 2.99, 5.506, 2.131, -5.091, -1.652, -3.008, 4.574, 1.69, 0.399),
+    "lexical_only": (-0.521, 2.339, 1.537, -1.618, 1.753, 0.757, 2.469, 6.241, 4.008, -4.809, -1.526, -2.163, 6.556, 2.128, 1.529),
+    "without_classifier": (0.748, 1.15, 0.022, -1.593, 4.349, 1.04, 3.057, 2.889, 1.241, -4.218, -2.769, -3.779, 3.377, -0.293, 1.33),
+    "without_either": (0.044, 1.07, 0.531, -1.683, 2.6, 1.037, 2.776, 5.934, 2.375, -4.96, -1.634, -2.988, 4.785, 1.964, 0.4),
 }
 
 
@@ -103,13 +120,18 @@ def combine(in_scope: np.ndarray, ranking: np.ndarray) -> np.ndarray:
 
 
 def confidence_inputs(ranking: np.ndarray, features: np.ndarray) -> np.ndarray:
-    """Return CONFIDENCE_INPUTS for each shortlisted entry of one query, from the ranking logits and FEATURES."""
+    """Return CONFIDENCE_INPUTS for each shortlisted entry of one query, from the ranking logits and FEATURES: all
+    but the first are the same for every entry of the query."""
     column = {name: features[:, n] for n, name in enumerate(FEATURES)}
-    size = len(ranking)
+    lexical = features[:, :4] @ np.asarray(LEXICAL_WEIGHTS) * np.maximum(column["entry_coverage"], 1e-3) ** 0.5
+    best = features.max(axis=0, initial=0.0)
+    query = [best[FEATURES.index("entry_coverage")], best[FEATURES.index("semantic")],
+             np.log(lexical.max(initial=0.0) + 1e-4)]
+    query += [best[FEATURES.index(name)] for name in ("classifier", "phrasing_chars", "entry_words", "entry_chars",
+                                                      "semantic_entry")]
     return np.column_stack([ranking, column["coverage"], np.log(column["coverage"] + 0.05), column["unknown_words"],
                             column["domain"], np.log(column["domain"] + 0.05),
-                            np.full(size, column["entry_coverage"].max(initial=0.0)),
-                            np.full(size, column["semantic"].max(initial=0.0))])
+                            np.tile(np.asarray(query), (len(ranking), 1))])
 
 
 # Words of conversation around a question (greetings, apologies, thanks, who is asking and where they read it):
@@ -122,7 +144,8 @@ um uh hmm lol mum mom mother dad father son daughter husband wife partner brothe
 friends neighbour neighbor neighbours neighbors uncle aunt auntie cousin grandson granddaughter grandmother
 grandfather nan nana grandma grandpa family relative colleague news saw seen read heard watched tv radio paper
 newspaper online internet google facebook website site somewhere someone told says said thing things stuff
-worried worry scared anxious confused curious interested bit little
+worried worry scared anxious confused curious interested bit little give show explain simply simple briefly
+exactly anything something going gonna wanna lot lots
 """.split())
 # Only queries of up to this many content words get the fuzzy channel: it compares whole phrasings, which pays
 # when a short query is one phrasing with a typo or two (bench/README.md), and costs a scan per query.
@@ -506,7 +529,7 @@ class Index:
     def confidence(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return the calibrated confidence and the ranking logit of each shortlisted entry of one query (rows of
         FEATURES). The confidence rises with the ranking logit (its weight is positive), so both order alike."""
-        ranking = features @ self.ranking[:-1] + self.ranking[-1]
+        ranking = ranking_inputs(features) @ self.ranking[:-1] + self.ranking[-1]
         logits = confidence_inputs(ranking, features) @ self.calibration[:-1] + self.calibration[-1]
         return combine(1.0 / (1.0 + np.exp(-logits)), ranking), ranking
 
@@ -596,7 +619,8 @@ class Index:
                 "entry_id": self.ids[entry], "confidence": float(confidence[position]),
                 "channels": {name: float(v) for name, v in zip(FEATURES, scored.features[position])},
                 "ranking_terms": {name: float(v * w) for name, v, w in
-                                  zip(FEATURES, scored.features[position], self.ranking[:-1])},
+                                  zip(RANKING_INPUTS, ranking_inputs(scored.features[position:position + 1])[0],
+                                      self.ranking[:-1])},
                 "matched_phrasing": self.originals[scored.rows[position]],
                 "semantic_phrasing": self.originals[scored.semantic_rows[position]],
                 "shared_words": held, "query_words": query_words,
