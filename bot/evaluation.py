@@ -173,7 +173,7 @@ def _answered(evaluation: Evaluation) -> int:
 
 SETTINGS_HEADER = """\
 # Reply thresholds of this knowledge base, chosen by `python run.py eval --tune` on regression.yaml.
-# Confidences are calibrated: the chance that the first entry is the right answer (0 to 1).
+# Confidences are calibrated: the chance that a question is one this knowledge base answers (0 to 1).
 # fallback_below: a question whose best entry scores under this gets the fallback with suggestions.
 # clarify_margin: when the second entry scores this close to the first, the patient is asked which one.
 """

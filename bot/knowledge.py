@@ -104,9 +104,9 @@ class Case:
     line: int
 
 
-# When settings.yaml is absent (or leaves a value out): confidences are calibrated probabilities that the first
-# entry is right (bot/retrieval.py), so these mean the same on any knowledge base; `run.py eval --tune` picks a
-# knowledge base's own on its regression questions.
+# When settings.yaml is absent (or leaves a value out): confidences are calibrated probabilities that a question is
+# one the knowledge base answers (bot/retrieval.py), so these mean much the same on any knowledge base; `run.py eval
+# --tune` picks a knowledge base's own on its regression questions.
 DEFAULT_FALLBACK_BELOW = 0.5
 DEFAULT_CLARIFY_MARGIN = 0.05
 

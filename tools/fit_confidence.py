@@ -168,10 +168,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", nargs="?", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--cache", type=Path, default=ROOT / "bench" / "results" / "calibration")
+    parser.add_argument("--without", default="", help="comma-separated channels (FEATURES) to leave out, to "
+                                                      "measure what each brings (prints figures only)")
     args = parser.parse_args(argv)
     from bot.retrieval import RANKING_INPUTS
     splits = build(args.dataset, args.cache)
-    everything = list(range(len(RANKING_INPUTS)))
+    left_out = {name for name in args.without.split(",") if name}
+    everything = [i for i, name in enumerate(RANKING_INPUTS) if name.removeprefix("log_") not in left_out]
     semantic = [i for i, name in enumerate(RANKING_INPUTS) if "semantic" in name]
     classifier = [i for i, name in enumerate(RANKING_INPUTS) if "classifier" in name]
     variants = {
