@@ -488,7 +488,8 @@ def test_split_figures(path: Path) -> dict:
 
 
 TEST_COLUMNS = (("in scope right", "in_scope_right", ".1%"), ("off topic → fallback", "off_topic_fallback", ".1%"),
-                ("in scope", "in_scope", "d"), ("off topic", "off_topic", "d"), ("ms / question", "ms_per_question", ".2f"))
+                ("in scope", "in_scope", "d"), ("off topic", "off_topic", "d"),
+                ("ms / question", "ms_per_question", ".2f"))
 
 
 # ---------------------------------------------------------------------------------------------------------------

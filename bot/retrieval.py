@@ -75,14 +75,15 @@ FEATURES = (
 #   the question is one the knowledge base answers (trained on each question's first entry: in scope or off topic),
 #   so a threshold means the same on any knowledge base.
 RANKING = {
-    "with_classifier": (-0.228, 0.661, 0.938, 1.146, 0.933, 0.875, -1.899, 2.09, 2.21, -3.104, -0.045, 1.187, 0.104, -0.052, 1.078, -0.109, 0.035, 0.157, 1.541, 0.986, 1.536),
-    "lexical_only": (-0.367, 1.194, 1.339, 1.742, 0.0, 0.0, -2.007, 2.552, 3.732, -3.837, -0.084, 1.551, 0.41, 0.161, 1.178, 0.0, 0.0, 0.115, 0.0, 0.0, 2.553),
-    "without_classifier": (0.0, 2.487, 1.346, 0.505, 1.624, -0.088, -1.085, 2.039, 0.104, -3.807, -0.234, 0.0, 0.438, 0.255, 0.676, -0.315, 0.153, 0.111, 1.994, 1.603, 0.075),
-    "without_either": (0.0, 3.813, 1.989, 1.128, 0.0, 0.0, -1.17, 2.239, 0.649, -4.354, 0.008, 0.0, 1.119, 0.075, 0.987, 0.0, 0.0, 0.582, 0.0, 0.0, 0.489),
+    "with_classifier": (-0.228, 0.661, 0.938, 1.146, 0.933, 0.875, -1.899, 2.09, 2.21, -3.104, -0.045, 1.187,
+        0.104, -0.052, 1.078, -0.109, 0.035, 0.157, 1.541, 0.986, 1.536),
+    "lexical_only": (-0.367, 1.194, 1.339, 1.742, 0.0, 0.0, -2.007, 2.552, 3.732, -3.837, -0.084, 1.551,
+        0.41, 0.161, 1.178, 0.0, 0.0, 0.115, 0.0, 0.0, 2.553),
+    "without_classifier": (0.0, 2.487, 1.346, 0.505, 1.624, -0.088, -1.085, 2.039, 0.104, -3.807, -0.234, 0.0,
+        0.438, 0.255, 0.676, -0.315, 0.153, 0.111, 1.994, 1.603, 0.075),
+    "without_either": (0.0, 3.813, 1.989, 1.128, 0.0, 0.0, -1.17, 2.239, 0.649, -4.354, 0.008, 0.0,
+        1.119, 0.075, 0.987, 0.0, 0.0, 0.582, 0.0, 0.0, 0.489),
 }
-# The confidence reads an entry's ranking logit and what belongs to the query as a whole (the same for all of its
-# entries, so the confidence keeps the ranking's order): how much of it the knowledge base knows and holds in one
-# entry, how like the knowledge base it is, how near in meaning its nearest entry is.
 # The ranking reads FEATURES, the logarithms of the scores among them (a channel's first points count more than its
 # last), and the better of the two semantic scores with its logarithm (bench/README.md: picked on train).
 _LOGGED = [FEATURES.index(name) for name in ("classifier", "phrasing_chars", "entry_words", "entry_chars",
@@ -98,6 +99,8 @@ def ranking_inputs(features: np.ndarray) -> np.ndarray:
 
 # How sharply the ranking logits divide the confidence among the entries (1: the pairwise model's own odds).
 RANKING_SHARPNESS = 1.0
+# The confidence reads the first entry's ranking logit and what belongs to the query as a whole: how much of it the
+# knowledge base knows, how like the knowledge base it is, and the best score of each channel among its entries.
 CONFIDENCE_INPUTS = ("ranking", "coverage", "log_coverage", "unknown_words", "domain", "log_domain",
                      "best_entry_coverage", "best_semantic", "log_best_lexical", "best_classifier",
                      "best_phrasing_chars", "best_entry_words", "best_entry_chars", "best_semantic_entry")
@@ -105,14 +108,18 @@ CONFIDENCE_INPUTS = ("ranking", "coverage", "log_coverage", "unknown_words", "do
 # reads: classifier, phrasing characters, entry words, entry characters, times the entry coverage to the 1/2.
 LEXICAL_WEIGHTS = (0.5, 0.17, 0.17, 0.16)
 CONFIDENCE = {
-    "with_classifier": (0.14, 0.892, 0.348, -1.694, 2.743, 1.043, 2.99, 5.506, 2.131, -5.091, -1.652, -3.008, 4.574, 1.69, 0.399),
-    "lexical_only": (-0.521, 2.339, 1.537, -1.618, 1.753, 0.757, 2.469, 6.241, 4.008, -4.809, -1.526, -2.163, 6.556, 2.128, 1.529),
-    "without_classifier": (0.748, 1.15, 0.022, -1.593, 4.349, 1.04, 3.057, 2.889, 1.241, -4.218, -2.769, -3.779, 3.377, -0.293, 1.33),
-    "without_either": (0.044, 1.07, 0.531, -1.683, 2.6, 1.037, 2.776, 5.934, 2.375, -4.96, -1.634, -2.988, 4.785, 1.964, 0.4),
+    "with_classifier": (0.14, 0.892, 0.348, -1.694, 2.743, 1.043, 2.99, 5.506, 2.131, -5.091, -1.652, -3.008,
+        4.574, 1.69, 0.399),
+    "lexical_only": (-0.521, 2.339, 1.537, -1.618, 1.753, 0.757, 2.469, 6.241, 4.008, -4.809, -1.526, -2.163,
+        6.556, 2.128, 1.529),
+    "without_classifier": (0.748, 1.15, 0.022, -1.593, 4.349, 1.04, 3.057, 2.889, 1.241, -4.218, -2.769, -3.779,
+        3.377, -0.293, 1.33),
+    "without_either": (0.044, 1.07, 0.531, -1.683, 2.6, 1.037, 2.776, 5.934, 2.375, -4.96, -1.634, -2.988,
+        4.785, 1.964, 0.4),
 }
 
 
-def combine(in_scope: np.ndarray, ranking: np.ndarray) -> np.ndarray:
+def combine(in_scope: float, ranking: np.ndarray) -> np.ndarray:
     """Return each entry's confidence: the chance that the question is in scope, for the first entry; for the others
     the same scaled by their odds against the first (the ranking logits' difference), so that an entry that nearly
     ties the first scores nearly as high and the clarify margin sees it."""
@@ -528,10 +535,12 @@ class Index:
 
     def confidence(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return the calibrated confidence and the ranking logit of each shortlisted entry of one query (rows of
-        FEATURES). The confidence rises with the ranking logit (its weight is positive), so both order alike."""
+        FEATURES): the first entry's chance of being in scope, the others' scaled by their odds against it, so both
+        order alike."""
         ranking = ranking_inputs(features) @ self.ranking[:-1] + self.ranking[-1]
-        logits = confidence_inputs(ranking, features) @ self.calibration[:-1] + self.calibration[-1]
-        return combine(1.0 / (1.0 + np.exp(-logits)), ranking), ranking
+        first = int(np.argmax(ranking))
+        logit = confidence_inputs(ranking, features)[first] @ self.calibration[:-1] + self.calibration[-1]
+        return combine(1.0 / (1.0 + np.exp(-logit)), ranking), ranking
 
     def score(self, query: str) -> Scored | None:
         """Return the shortlisted entries of a query with every channel's score, or None when nothing matches."""

@@ -1,12 +1,18 @@
-"""Fit faqbot's confidence (bot/retrieval.py CALIBRATION): a logistic model over each channel's score.
+"""Fit faqbot's ranking and confidence (bot/retrieval.py RANKING and CONFIDENCE): two logistic models over the
+channels' scores.
 
-    python tools/fit_confidence.py [DATASET] [--cache DIR]
+    pip install -e '.[distill]'
+    python tools/fit_confidence.py [DATASET] [--cache DIR] [--without CHANNEL,...]
 
-Training pairs (query, shortlisted entry; label: the entry is a right answer) come from the public data set's
-*train* split only, closed book (each entry's question and answer indexed; its train paraphrases as queries; its
-train off-topic questions, every pair wrong), and from the shipped knowledge base's regression questions (answer
-and fallback cases, weighted up so that its 124 questions count as much as the benchmark's thousands). Validation
-figures (both protocols) are printed for the record, never used to choose. Prints the CALIBRATION table to paste.
+Training data, from the public data set's *train* split only: closed book (each entry's question and answer
+indexed; its train paraphrases asked; the train off-topic questions asked, every pair wrong), and a with-alternates
+protocol made of train alone (half of each entry's train paraphrases indexed as alternates, the other half asked);
+and the shipped knowledge base's regression questions (answer and fallback cases, each counting SHIPPED_WEIGHT
+benchmark questions). The ranking learns from every (question, shortlisted entry) pair of the closed-book and
+shipped sets: is the entry a right answer? The confidence learns from each question's first entry, in all three:
+is the question in scope? Validation figures (both protocols) are printed for the record, never used to choose.
+Prints the two tables to paste into bot/retrieval.py. Features are cached in --cache (delete it after a change to
+bot/retrieval.py's channels).
 """
 from __future__ import annotations
 
@@ -25,7 +31,9 @@ SHIPPED_WEIGHT = 20.0
 C = 1.0
 RANKING_WITH_ALTERNATES = False  # rank on closed-book pairs only: train P@1 0.7756 / 0.8139 (with alternates)
 # against 0.7744 / 0.8131 when the ranking also learns from the with-alternates train pairs
-LABEL_IN_SCOPE = True  # the confidence: is the question one this knowledge base answers (AUROC 0.994 vs 0.988 for 'is the first entry right', train)
+# The confidence's label: is the question one this knowledge base answers (train OOD-AUROC 0.994), rather than
+# "is the first entry right" (0.988)
+LABEL_IN_SCOPE = True
 
 
 def quebec(data: dict, protocol: str):
@@ -62,7 +70,8 @@ def build(dataset: Path, cache: Path) -> dict:  # noqa: C901
     splits = {}
     inscope = {s: [(q["text"], frozenset(str(i) for i in q["faq_ids"])) for q in data["queries"] if q["split"] == s]
                for s in ("train", "validation")}
-    ood = {s: [(q["text"], frozenset()) for q in data["ood_queries"] if q["split"] == s] for s in ("train", "validation")}
+    ood = {s: [(q["text"], frozenset()) for q in data["ood_queries"] if q["split"] == s]
+           for s in ("train", "validation")}
     # Train with alternates, from the train split alone: half of each entry's train paraphrases indexed as its
     # alternates, the other half asked.
     train = [q for q in data["queries"] if q["split"] == "train"]
@@ -102,8 +111,7 @@ def pairs(split, columns):
 
 
 def _weights(splits, n_train, n_shipped):
-    """Sample weights: the shipped knowledge base's questions count SHIPPED_WEIGHT times a benchmark question's
-    per question asked, so its few count."""
+    """Sample weights: each pair of the shipped knowledge base counts SHIPPED_WEIGHT benchmark pairs."""
     return np.concatenate([np.ones(n_train), np.full(n_shipped, SHIPPED_WEIGHT)])
 
 
@@ -154,10 +162,8 @@ def measure(split, ranking, confidence):
     for inputs, logits, ids, gold in tops(split, ranking):
         top = 0.0
         if inputs is not None:
-            from bot.retrieval import combine
-            probability = combine(1 / (1 + np.exp(-(inputs @ weights[:-1] + weights[-1]))), logits)
             best = int(np.argmax(logits))
-            top = float(probability[best])
+            top = float(1 / (1 + np.exp(-(inputs[best] @ weights[:-1] + weights[-1]))))
             right += bool(gold) and ids[best] in gold
         scores.append(top)
         labels.append(bool(gold))
@@ -200,7 +206,9 @@ def main(argv=None) -> int:
     for title, table in (("RANKING", rankings), ("CONFIDENCE", confidences)):
         print(f"{title} = {{")
         for name, values in table.items():
-            print(f'    "{name}": {values},')
+            numbers = [str(v) for v in values]
+            rows = [", ".join(numbers[i:i + 12]) for i in range(0, len(numbers), 12)]
+            print(f'    "{name}": (' + ",\n        ".join(rows) + "),")
         print("}")
     return 0
 
