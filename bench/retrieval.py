@@ -165,6 +165,17 @@ class BM25:
         return ranked, float(scores[0][0])
 
 
+def _rows(entries: list[Entry]) -> tuple[list[str], list[int]]:
+    """Return the rows a nearest-row retriever embeds (each entry's question, question + answer, alternates) and
+    the entry number of each."""
+    texts, owners = [], []
+    for number, e in enumerate(entries):
+        for text in (e.question, f"{e.question} {e.answer}") + e.alternates:
+            texts.append(text)
+            owners.append(number)
+    return texts, owners
+
+
 class MiniLM:
     """all-MiniLM-L6-v2 cosine; rows: question, question + answer, each alternate; an entry scores its best row.
 
@@ -190,11 +201,7 @@ class MiniLM:
     def __init__(self, entries: list[Entry], cache: bool = False, questions: list[str] = ()):
         import numpy as np
         self.np = np
-        texts, owners = [], []
-        for number, e in enumerate(entries):
-            for text in (e.question, f"{e.question} {e.answer}") + e.alternates:
-                texts.append(text)
-                owners.append(number)
+        texts, owners = _rows(entries)
         self.ids = [e.id for e in entries]
         self.owners = np.asarray(owners)
         self.known: dict[str, object] = {}
@@ -250,11 +257,7 @@ class Semantic:
         from bot.semantic import Embedder
         self.np = np
         self.embedder = Embedder()
-        texts, owners = [], []
-        for number, e in enumerate(entries):
-            for text in (e.question, f"{e.question} {e.answer}") + e.alternates:
-                texts.append(text)
-                owners.append(number)
+        texts, owners = _rows(entries)
         self.ids = [e.id for e in entries]
         self.owners = np.asarray(owners)
         self.first = np.searchsorted(self.owners, np.arange(len(entries)))

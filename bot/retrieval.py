@@ -173,8 +173,11 @@ CLASSIFIER_C = 20.0
 CLASSIFIER_MAX_ENTRIES = 2000
 # Exact scores are computed only for the entries that a cheap first pass ranks best: words, and the character
 # n-grams rare enough (in at most SELECTIVE_ROWS rows) that their postings are short.
-SHORTLIST = 100
+SHORTLIST = 30
 SELECTIVE_ROWS = 2000
+# A query's exact character scores come from walking its n-grams' postings when they hold at most this many values,
+# else from the rows picked out of the matrix (bench/README.md: the measured crossover).
+WALK_LIMIT = 50_000
 # How many words' n-gram features and knowledge-base mappings are remembered (words recur; a typo scan is costly).
 WORD_CACHE = 20_000
 # Capitals that the knowledge base itself writes as an acronym ("ALL", "T-ALL") are kept apart from the
@@ -311,6 +314,11 @@ def _spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return np.repeat(starts - before, lengths) + np.arange(total)
 
 
+def _touched(postings: sp.csr_matrix, features: np.ndarray) -> int:
+    """Return how many stored values a walk of these features' postings reads."""
+    return int((postings.indptr[features + 1] - postings.indptr[features]).sum())
+
+
 def _gather(postings: sp.csr_matrix, features: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
     """Return the dot product of a query (features, weights) with every column of a features x columns matrix,
     reading only the query's postings."""
@@ -413,7 +421,8 @@ class Index:
         self.entry_chars = self.chars.matrix[len(phrasings):]
         # Postings of the rarer character n-grams only: a cheap first pass that finds typo'd and reworded
         # matches without walking the n-grams that every row holds.
-        postings = self.phrasing_chars.T.tocsr()
+        postings = self.phrasing_char_postings = self.phrasing_chars.T.tocsr()
+        self.entry_char_postings = self.entry_chars.T.tocsr()
         frequent = np.diff(postings.indptr) > SELECTIVE_ROWS
         keep = np.repeat(~frequent, np.diff(postings.indptr))
         self.selective_chars = sp.csr_matrix((postings.data * keep, postings.indices, postings.indptr),
@@ -560,7 +569,13 @@ class Index:
         if not len(word_features) and not len(char_features) and semantic is None:
             return None
         word = _gather(self.entry_words, word_features, word_weights, count)
-        rough_chars = _gather(self.selective_chars, char_features, char_weights, len(self.owners))
+        # Every phrasing's character score, when the query's postings are short enough to walk: it serves both the
+        # first pass and the exact one. Else the first pass walks the rarer n-grams only.
+        every = None
+        if _touched(self.phrasing_char_postings, char_features) <= WALK_LIMIT:
+            every = rough_chars = _gather(self.phrasing_char_postings, char_features, char_weights, len(self.owners))
+        else:
+            rough_chars = _gather(self.selective_chars, char_features, char_weights, len(self.owners))
         rough = word + np.bincount(self.owners, rough_chars, minlength=count)
         probability = None
         if self.classifier is not None:
@@ -583,12 +598,13 @@ class Index:
         offsets = np.cumsum(ends - starts) - (ends - starts)  # where each shortlisted entry's rows begin in rows
         dense = np.zeros(self.chars.matrix.shape[1], dtype=np.float32)
         dense[char_features] = char_weights
-        phrasing = np.asarray(self.phrasing_chars[rows] @ dense).ravel()
+        phrasing = every[rows] if every is not None else np.asarray(self.phrasing_chars[rows] @ dense).ravel()
         features = np.zeros((len(shortlist), len(FEATURES)), dtype=np.float64)
         features[:, 0] = probability[shortlist] if probability is not None else 0.0
         features[:, 1] = np.maximum.reduceat(phrasing, offsets)
         features[:, 2] = word[shortlist]
-        features[:, 3] = np.asarray(self.entry_chars[shortlist] @ dense).ravel()
+        features[:, 3] = self._dot(self.entry_chars, self.entry_char_postings, shortlist, char_features,
+                                   char_weights, dense)
         best_rows = rows[offsets + _argmax_runs(phrasing, offsets)]
         semantic_best = best_rows
         if semantic is not None:
@@ -610,6 +626,15 @@ class Index:
         if len(char_features):
             features[:, 9] = min(1.0, float(char_weights @ self.centre[char_features]) / self.typical)
         return Scored(shortlist, features, best_rows, semantic_best, content)
+
+    @staticmethod
+    def _dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray, features: np.ndarray,
+             weights: np.ndarray, dense: np.ndarray) -> np.ndarray:
+        """Return the query's dot product with the chosen rows: by walking its postings while they are short
+        (WALK_LIMIT), else by picking the rows out (scipy's indexing costs a fixed ~0.1 ms a call)."""
+        if _touched(postings, features) <= WALK_LIMIT:
+            return _gather(postings, features, weights, rows.shape[0])[chosen]
+        return np.asarray(rows[chosen] @ dense).ravel()
 
     def explain(self, query: str, *, limit: int = 3) -> list[dict]:
         """Return, for the best entries, each channel's score, the confidence, the phrasings that matched best
