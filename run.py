@@ -22,7 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the reply object as JSON")
     ask.add_argument("--knowledge")
-    evaluate = commands.add_parser("eval", help="run the knowledge base's regression questions")
+    evaluate = commands.add_parser("eval", help="run the knowledge base's regression questions and conversations")
     evaluate.add_argument("--knowledge")
     evaluate.add_argument("--tune", action="store_true",
                           help="choose the fallback threshold and clarify margin on the regression questions "
@@ -80,7 +80,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(line)
     warnings = [line for line, warn in report if warn]
     print(f"ok: {len(knowledge.entries)} entries, {len(knowledge.regression)} regression questions, "
-          f"version {knowledge.version}, {len(warnings)} warning(s)")
+          f"{len(knowledge.dialogues)} dialogues, version {knowledge.version}, {len(warnings)} warning(s)")
     return 0
 
 
@@ -104,19 +104,23 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import evaluate, tune, write_settings
+    from bot.evaluation import evaluate, evaluate_dialogues, tune, write_settings
     engine = _engine(args)
-    if not args.tune:
+    if args.tune:
+        before = engine.knowledge.thresholds
+        chosen, result = tune(engine)
+        path = write_settings(engine.knowledge.directory, chosen)
+        print(f"fallback_below {before.fallback_below} -> {chosen.fallback_below}, "
+              f"clarify_margin {before.clarify_margin} -> {chosen.clarify_margin}: written to {path}")
+        engine = _engine(args)  # the dialogues below are played with the thresholds just written
+    else:
         result = evaluate(engine)
-        print(result.table())
-        return 0 if result.passes else 1
-    before = engine.knowledge.thresholds
-    chosen, result = tune(engine)
-    path = write_settings(engine.knowledge.directory, chosen)
-    print(f"fallback_below {before.fallback_below} -> {chosen.fallback_below}, "
-          f"clarify_margin {before.clarify_margin} -> {chosen.clarify_margin}: written to {path}")
     print(result.table())
-    return 0 if result.passes else 1
+    dialogues = evaluate_dialogues(engine)
+    if dialogues is not None:
+        print()
+        print(dialogues.table())
+    return 0 if result.passes and (dialogues is None or dialogues.passes) else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
