@@ -534,10 +534,11 @@ def _scale_task(dataset: str, method: str, size: int) -> dict:
     return _guarded(Task(method, entries, queries, ood))
 
 
-def scale_figures(dataset: Path, methods: tuple[str, ...] = ("faqbot", "bm25")) -> dict:
+def scale_figures(dataset: Path, methods: tuple[str, ...] = ("faqbot", "bm25"),
+                  sizes: tuple[int, ...] = SCALE_SIZES) -> dict:
     """Measure index time, latency and memory at each synthetic size."""
     results: dict = {}
-    for size in SCALE_SIZES:
+    for size in sizes:
         for method in methods:
             print(f"  scale {method} {size:,} entries...", file=sys.stderr, flush=True)
             results.setdefault(str(size), {})[method] = in_fresh_process(_scale_task, str(dataset), method, size)
@@ -606,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help=f"a fixed sample of {QUICK_SAMPLE} questions and {QUICK_SAMPLE} off-topic ones")
     parser.add_argument("--scale", action="store_true", help="also time synthetic knowledge bases up to 100,000")
+    parser.add_argument("--scale-sizes", default=",".join(map(str, SCALE_SIZES)),
+                        help="comma-separated synthetic sizes for --scale")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ",".join(METHODS))
     parser.add_argument("--protocols", default=",".join(PROTOCOLS), help="comma-separated subset")
     parser.add_argument("--no-regression", action="store_true", help="skip the shipped knowledge base")
@@ -660,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
                                          for method in METHODS}
         print(table("shipped knowledge base (knowledge/regression.yaml)", results["shipped_regression"]) + "\n")
     if args.scale:
-        results["scale"] = scale_figures(args.dataset)
+        results["scale"] = scale_figures(args.dataset, sizes=tuple(int(n) for n in args.scale_sizes.split(",") if n))
         for size, rows in results["scale"].items():
             print(table(f"scale: {int(size):,} synthetic entries", rows, SCALE_COLUMNS) + "\n")
         plot_scale(results["scale"], RESULTS / "scale.png")

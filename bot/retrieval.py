@@ -154,6 +154,11 @@ newspaper online internet google facebook website site somewhere someone told sa
 worried worry scared anxious confused curious interested bit little give show explain simply simple briefly
 exactly anything something going gonna wanna lot lots
 """.split())
+# A message whose words are all question words or conversation ("why?", "tell me more", "what does that mean")
+# names no topic: whatever entry it matches, its confidence is scaled by this (a follow-up in context can still
+# lean on the last answer, bot/replies.py).
+NO_TOPIC_FACTOR = 0.5
+OWN_PHRASING = 0.9  # character or fuzzy similarity from which a message counts as one of the phrasings
 # Only queries of up to this many content words get the fuzzy channel: it compares whole phrasings, which pays
 # when a short query is one phrasing with a typo or two (bench/README.md), and costs a scan per query.
 FUZZY_MAX_WORDS = 4
@@ -204,6 +209,7 @@ class Scored:
     rows: np.ndarray  # each entry's best-matching phrasing row (character n-grams)
     semantic_rows: np.ndarray  # each entry's best-matching phrasing row (static embedding)
     content: str  # the query's content words, mapped onto the knowledge base's words
+    topical: bool = True  # whether one of them is more than a question word ("why", "how many", "more")
 
 
 @dataclass(frozen=True)
@@ -534,6 +540,8 @@ class Index:
         if scored is None:
             return []
         confidence, ranking = self.confidence(scored.features)
+        if not scored.topical:
+            confidence = confidence * NO_TOPIC_FACTOR
         hits = []
         for position in np.argsort(-ranking, kind="stable")[:limit]:
             if confidence[position] < cutoff:
@@ -625,7 +633,10 @@ class Index:
         features[:, 10] = asked - known
         if len(char_features):
             features[:, 9] = min(1.0, float(char_weights @ self.centre[char_features]) / self.typical)
-        return Scored(shortlist, features, best_rows, semantic_best, content)
+        # (A message that is one of the knowledge base's own phrasings, near enough, names its topic anyway.)
+        topical = any(w not in _MEANINGFUL and w not in CHATTER for w in content.split()) or \
+            max(features[:, 1].max(), features[:, 6].max()) >= OWN_PHRASING
+        return Scored(shortlist, features, best_rows, semantic_best, content, topical)
 
     @staticmethod
     def _dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray, features: np.ndarray,
