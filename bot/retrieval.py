@@ -1,4 +1,5 @@
-"""Hybrid retrieval: TF-IDF on words and character n-grams fused with a classifier, into a confidence in [0, 1]."""
+"""Hybrid retrieval: TF-IDF on words and character n-grams, a classifier, rapidfuzz and a static semantic
+channel, ranked and calibrated into a confidence in [0, 1]."""
 from __future__ import annotations
 
 import math
