@@ -215,7 +215,6 @@ def tune(engine: Engine) -> tuple[Thresholds, Evaluation]:
         scores = [s for s in evaluation.scores if s.type in ("answer", "fallback")]
         return sum(s.passes for s in scores), round(sum(s.share for s in scores), 9)
 
-    margin = engine.knowledge.thresholds.clarify_margin
     scored = [(merit(run(Thresholds(t, 0.0))), t) for t in FALLBACK_GRID]
     best = max(m for m, _ in scored)
     run_of_best, longest = [], []
