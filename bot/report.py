@@ -13,14 +13,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.privacy import strip_controls
 from bot.records import LOW_CONFIDENCE, Day, Records, Unanswered, Usage, Voted
-from bot.retrieval import CLARIFY_MARGIN, FALLBACK_BELOW, STOP_WORDS
+from bot.retrieval import STOP_WORDS
 from bot.text import normalize
 
 # Two questions whose character n-gram cosine reaches this are one group.
 GROUP_SIMILARITY = 0.4
-# An answer below this multiple of the knowledge base's fallback threshold is "low confidence": it went out, but
-# staff should see it beside the unanswered questions.
-LOW_CONFIDENCE_FACTOR = 2.0
+# An answer in this lowest share of the range from the knowledge base's fallback threshold up to certainty is
+# "low confidence": it went out, but staff should see it beside the unanswered questions.
+LOW_CONFIDENCE_SHARE = 0.25
 # A suggested home must be clear: the entry scores at least this share of the fallback threshold, leads the
 # runner-up by the clarify margin, is the best entry for every question of the group, and holds at least this
 # share of the question's words, each word weighted by how rare it is among the entries (a word every entry has,
@@ -28,6 +28,8 @@ LOW_CONFIDENCE_FACTOR = 2.0
 # Otherwise staff are told a new entry is needed.
 ALTERNATE_SHARE = 0.5
 SHARED_WORDS = 0.5
+# One word in common ("what time is it" and an entry that says "at the time") is not clear.
+MIN_WORDS = 2
 NEW_ENTRY = "new entry"
 SHOWN_QUESTIONS = 10
 # The report reads the most asked questions and newest thumbs down up to these counts (grouping compares every
@@ -39,13 +41,14 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def thresholds(engine) -> tuple[float, float]:
-    """Return the fallback threshold and clarify margin the engine answers with."""
-    return FALLBACK_BELOW, CLARIFY_MARGIN
+    """Return the fallback threshold and clarify margin the engine answers with (its knowledge base's own)."""
+    return engine.responder.thresholds.fallback, engine.responder.thresholds.clarify
 
 
 def low_confidence(engine, reply_type: str, confidence: float) -> bool:
     """Say whether an answer went out with a confidence near the fallback threshold."""
-    return reply_type == "answer" and confidence < LOW_CONFIDENCE_FACTOR * thresholds(engine)[0]
+    fallback_below = thresholds(engine)[0]
+    return reply_type == "answer" and confidence < fallback_below + LOW_CONFIDENCE_SHARE * (1.0 - fallback_below)
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ class Words:
         self._weights: dict[str, float] | None = None
 
     def of(self, text: str) -> list[str]:
-        return self.engine.index.forms(text)[1].split()
+        # As typed (not mapped onto the knowledge base's words): a typo fix may turn "hurt" into "hunt".
+        return self.engine.index.forms(text)[0].split()
 
     def of_entry(self, entry_id: str) -> set[str]:
         if entry_id not in self._entries:
@@ -152,8 +156,8 @@ def clear_home(questions: list[str], engine, words: Words) -> tuple[str | None, 
         asked = words.of(question)
         held = words.of_entry(top.entry_id)
         shared = sum(words.weight(w) for w in asked if w in held)
-        if (top.score < ALTERNATE_SHARE * fallback_below or lead < margin
-                or not asked or shared < SHARED_WORDS * sum(words.weight(w) for w in asked)):
+        if (top.score < ALTERNATE_SHARE * fallback_below or lead < margin or len(asked) < MIN_WORDS
+                or shared < SHARED_WORDS * sum(words.weight(w) for w in asked)):
             return None, candidates
         tops.append(top.entry_id)
     return (tops[0] if len(set(tops)) == 1 else None), candidates

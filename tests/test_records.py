@@ -171,7 +171,7 @@ def test_old_votes_are_purged_with_the_questions(tmp_path):
 def test_report_groups_and_suggests(tmp_path, monkeypatch, capsys):
     records = Records(tmp_path, retention_days=30)
     for message in ["weather tomorrow", "weather tomorrow?", "whats the weather tomorrow",
-                    "what is base editing exactly"]:
+                    "who picks the donor"]:
         records.record(message, "fallback", None, knowledge_version="abc")
     records.record("x", "answer", "the-study")
     monkeypatch.setenv("FAQBOT_DATA_DIR", str(tmp_path))
@@ -179,7 +179,7 @@ def test_report_groups_and_suggests(tmp_path, monkeypatch, capsys):
     text = capsys.readouterr().out
     assert "asked 3 time(s), not answered;" in text and "knowledge version abc" in text
     assert "suggestion: new entry" in text
-    assert "suggestion: add as an alternate of base-editing-universal-cells" in text
+    assert "suggestion: add as an alternate of why-donor-cells-matter" in text
     assert "the-study" in text
     assert main(["report", "--csv"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()

@@ -45,7 +45,7 @@ def test_groups_carry_first_and_last_seen_and_the_knowledge_version(records, eng
     ("does it hurt", None),                # shares only "does" (a stem "doe") with how-the-cells-work
     ("what time is it", None),
     ("weather tomorrow", None),
-    ("what is base editing exactly", "base-editing-universal-cells"),
+    ("who picks the donor", "why-donor-cells-matter"),
 ])
 def test_a_home_is_suggested_only_when_clear(records, engine, question, home):
     records.record(question, "fallback", None)
@@ -72,8 +72,8 @@ def test_questions_the_knowledge_base_now_covers_are_done(records, engine):
 
 def test_low_confidence_answers_are_reported_with_the_entry_they_got(records, engine):
     fallback_below, _ = thresholds(engine)
-    assert low_confidence(engine, "answer", fallback_below * 1.1)
-    assert not low_confidence(engine, "answer", 0.9) and not low_confidence(engine, "clarify", 0.0)
+    assert low_confidence(engine, "answer", fallback_below + 0.01)
+    assert not low_confidence(engine, "answer", 0.999) and not low_confidence(engine, "clarify", 0.0)
     records.record("how was the donor chosen", "answer", "why-donor-cells-matter", knowledge_version="v1",
                    low_confidence=True)
     group = build(records, engine).groups[0]
