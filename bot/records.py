@@ -18,6 +18,7 @@ from sqlalchemy import (Column, Integer, MetaData, String, Table, Text, create_e
                         select, text, union)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
 
 from bot.privacy import scrub
 
@@ -171,8 +172,10 @@ class Records:
         self._prepared = False
         self._prepare_lock = threading.Lock()
         if self.dialect == "sqlite":
-            self.engine = create_engine(self.url, connect_args={"timeout": SQLITE_BUSY_SECONDS,
-                                                                "check_same_thread": False})
+            # A connection per batch rather than one held open (about a millisecond a batch): a file made
+            # unwritable, replaced or moved is seen at the next write, and no pool is shared between threads.
+            self.engine = create_engine(self.url, poolclass=NullPool,
+                                        connect_args={"timeout": SQLITE_BUSY_SECONDS})
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=2,
