@@ -79,12 +79,28 @@ def _added(state: ConversationState, urgent: bool, entry_id: str | None) -> Conv
     return state
 
 
+# One hash per conversation, changed in one round trip: `urgent`, `last` (the entry answered last) and `answered`
+# (the entries answered, one per line).
+_REMEMBER = """
+if ARGV[1] == '1' then redis.call('hset', KEYS[1], 'urgent', '1') end
+if ARGV[2] ~= '' then
+    redis.call('hset', KEYS[1], 'last', ARGV[2])
+    local answered = redis.call('hget', KEYS[1], 'answered') or ''
+    if not string.find('\\n' .. answered .. '\\n', '\\n' .. ARGV[2] .. '\\n', 1, true) then
+        if answered == '' then answered = ARGV[2] else answered = answered .. '\\n' .. ARGV[2] end
+        redis.call('hset', KEYS[1], 'answered', answered)
+    end
+end
+redis.call('expire', KEYS[1], ARGV[3])
+"""
+
+
 class RedisConversations:
     """Conversation memory in Redis, shared by every process, each conversation kept for `ttl` seconds.
 
     Every fact is also kept in this process's own memory: while Redis cannot be reached the process answers from
-    that (an urgent reply given here is still remembered here), and what it learnt meanwhile is merged back in
-    when reading.
+    that (an urgent reply given here is still remembered here), and what it learnt meanwhile is merged in when
+    reading.
     """
 
     def __init__(self, url: str, *, ttl: float = CONVERSATION_SECONDS, local: Conversations | None = None,
@@ -92,6 +108,7 @@ class RedisConversations:
         self.ttl = max(1, int(ttl))
         self.local = local or Conversations(ttl=ttl)
         self.redis = client or redis_client(url)
+        self._remember = self.redis.register_script(_REMEMBER)
         self.breaker = Breaker("conversation memory")
 
     def get(self, conversation: str | None) -> ConversationState:
@@ -108,38 +125,26 @@ class RedisConversations:
                                  shared.answered | local.answered)
 
     def _read(self, conversation: str) -> ConversationState:
-        key = REDIS_PREFIX + conversation
-        fields, answered = self.redis.pipeline(transaction=False).hgetall(key).smembers(key + ":answered").execute()
-        if not fields and not answered:
+        fields = self.redis.hgetall(REDIS_PREFIX + conversation)
+        if not fields:
             return NO_STATE
         last = fields.get(b"last")
+        answered = fields.get(b"answered")
         return ConversationState(fields.get(b"urgent") == b"1", last.decode() if last else None,
-                                 frozenset(a.decode() for a in answered))
+                                 frozenset(answered.decode().split("\n")) if answered else frozenset())
 
     def remember(self, conversation: str | None, *, urgent: bool = False, entry_id: str | None = None) -> None:
         """Note an urgent reply and/or an answered entry, for every process."""
         if not conversation or not (urgent or entry_id):
             return
         self.local.remember(conversation, urgent=urgent, entry_id=entry_id)
-        self.breaker.run(lambda: self._write(conversation, urgent, entry_id), lambda: None)
-
-    def _write(self, conversation: str, urgent: bool, entry_id: str | None) -> None:
-        key = REDIS_PREFIX + conversation
-        pipe = self.redis.pipeline(transaction=True)
-        if urgent:
-            pipe.hset(key, "urgent", "1")
-        if entry_id:
-            pipe.hset(key, "last", entry_id)
-            pipe.sadd(key + ":answered", entry_id)
-            pipe.expire(key + ":answered", self.ttl)
-        pipe.expire(key, self.ttl)
-        pipe.execute()
+        args = ["1" if urgent else "", entry_id or "", self.ttl]
+        self.breaker.run(lambda: self._remember(keys=[REDIS_PREFIX + conversation], args=args), lambda: None)
 
     def forget(self, conversation: str) -> None:
         """Drop everything remembered about a conversation, everywhere."""
         self.local.forget(conversation)
-        key = REDIS_PREFIX + conversation
-        self.breaker.run(lambda: self.redis.delete(key, key + ":answered"), lambda: None)
+        self.breaker.run(lambda: self.redis.delete(REDIS_PREFIX + conversation), lambda: None)
 
     def problem(self) -> str | None:
         """Say what is wrong while Redis cannot be reached (for /api/health), or None."""

@@ -253,23 +253,26 @@ class Records:
         if not (questions or answers or tallies):
             return
         self.prepare()
-        # Keys in one order in every process, so two writers on PostgreSQL cannot deadlock on each other's rows.
+        # One statement per table for the whole batch; keys in one order in every process, so that two writers
+        # on PostgreSQL cannot deadlock on each other's rows.
         with self.engine.begin() as conn:
-            for kept in sorted(questions):
-                stmt = self._insert(unanswered_table).values(**questions[kept])
+            if questions:
+                stmt = self._insert(unanswered_table)
                 conn.execute(stmt.on_conflict_do_update(index_elements=[unanswered_table.c.text], set_={
                     "count": unanswered_table.c.count + stmt.excluded.count, "type": stmt.excluded.type,
-                    "last_seen": stmt.excluded.last_seen, "knowledge_version": stmt.excluded.knowledge_version}))
-            for entry in sorted(answers):
-                stmt = self._insert(usage_table).values(entry_id=entry, answers=answers[entry])
+                    "last_seen": stmt.excluded.last_seen, "knowledge_version": stmt.excluded.knowledge_version}),
+                    [questions[kept] for kept in sorted(questions)])
+            if answers:
+                stmt = self._insert(usage_table)
                 conn.execute(stmt.on_conflict_do_update(index_elements=[usage_table.c.entry_id], set_={
-                    "answers": usage_table.c.answers + stmt.excluded.answers}))
-            for entry in sorted(tallies):
-                up, down = tallies[entry]
-                stmt = self._insert(feedback_table).values(entry_id=entry, up=up, down=down)
+                    "answers": usage_table.c.answers + stmt.excluded.answers}),
+                    [{"entry_id": entry, "answers": answers[entry]} for entry in sorted(answers)])
+            if tallies:
+                stmt = self._insert(feedback_table)
                 conn.execute(stmt.on_conflict_do_update(index_elements=[feedback_table.c.entry_id], set_={
                     "up": feedback_table.c.up + stmt.excluded.up,
-                    "down": feedback_table.c.down + stmt.excluded.down}))
+                    "down": feedback_table.c.down + stmt.excluded.down}),
+                    [{"entry_id": entry, "up": up, "down": down} for entry, (up, down) in sorted(tallies.items())])
             if votes:
                 conn.execute(votes_table.insert(), votes)
 

@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
@@ -256,7 +257,6 @@ def test_one_report_from_two_processes_writing_to_one_database(database, tmp_pat
 def wait_written(url: str, timeout: float = 20.0) -> dict:
     """Wait until a server's staff log holds nothing unwritten; return its health."""
     import json
-    import time
     import urllib.request
     deadline = time.monotonic() + timeout
     while True:
@@ -346,11 +346,16 @@ def test_a_full_queue_counts_the_loss_and_health_says_degraded(tmp_path):
     client = app.test_client()
     for n in range(8):
         assert client.post("/api/ask", json={"message": f"best pizza in town {n}"}).get_json()["type"] == "fallback"
-    health = client.get("/api/health")
-    assert health.status_code == 200
-    body = health.get_json()
+    deadline = time.monotonic() + 10
+    while True:  # until the writer has tried the full disk
+        health = client.get("/api/health")
+        assert health.status_code == 200
+        body = health.get_json()
+        if any("cannot write" in r and "disk is full" in r for r in body.get("reasons", [])):
+            break
+        assert time.monotonic() < deadline, body
+        time.sleep(0.02)
     assert body["status"] == "degraded"
-    assert any("cannot write" in r and "disk is full" in r for r in body["reasons"]), body
     assert any("record(s) lost" in r for r in body["reasons"]), body
     assert body["records"]["lost"] >= 4 and body["records"]["waiting"] <= 4
     bot.records.write = blocked
