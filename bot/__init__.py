@@ -1,7 +1,7 @@
 """faqbot: a patient-education chat assistant answering from a clinic's YAML knowledge base."""
 from __future__ import annotations
 
-import logging
+import atexit
 from typing import Any, Mapping
 
 from flask import Flask
@@ -13,7 +13,6 @@ from bot.engine import Service
 from bot.limits import RateLimiter
 from bot.records import Recorder, Records
 
-log = logging.getLogger(__name__)
 
 
 class Bot:
@@ -29,6 +28,8 @@ class Bot:
                                keep_raw=settings.keep_raw_messages)
         self.recorder = Recorder(self.records, capacity=settings.log_queue)
         self.recorder.start()
+        # A stopping process writes what it still holds (briefly: a dead database must not hold up a restart).
+        atexit.register(self.recorder.close, 2.0)
 
     def answer(self, message: str, *, conversation: str | None = None, locale: str | None = None) -> dict[str, Any]:
         """Reply to one message as the contract's reply object, and queue what staff need from it."""

@@ -536,10 +536,3 @@ def _short(exc: BaseException) -> str:
     original = getattr(exc, "orig", None) or exc
     return f"{type(original).__name__}: {str(original).splitlines()[0] if str(original) else ''}"[:300]
 
-
-def recorder_for(records: Records, *, capacity: int = QUEUE_CAPACITY) -> Recorder:
-    """Return a started Recorder writing to records."""
-    recorder = Recorder(records, capacity=capacity)
-    recorder.start()
-    return recorder
-
