@@ -14,7 +14,6 @@ from bot.limits import RateLimiter
 from bot.records import Recorder, Records
 
 
-
 class Bot:
     """What the app holds: settings, the live engine, limits; answers one message."""
 
