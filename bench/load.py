@@ -346,7 +346,7 @@ def per_socket_kb(result: dict) -> float:
 
 def run_target(target: str, args: argparse.Namespace, workdir: Path) -> dict:
     kind = "echo" if target.startswith("echo") else "faqbot"
-    processes = 2 if target.endswith("-x2") else 1
+    processes = 2 if "-x2" in target else 1
     with ExitStack() as stack:
         queue = stack.enter_context(redis_queue()) if "redis" in target else None
         # One process: pinned to its own core. Two processes: one per core, so they share with the generator.

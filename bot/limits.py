@@ -50,25 +50,28 @@ def locale_of(data: Any) -> str | None:
 
 
 class RateLimiter:
-    """Messages per client key in a moving one-minute window, through the `limits` library.
+    """Messages per client key in a sliding one-minute window, through the `limits` library.
 
     With a Redis URL the window is kept in Redis, so every process (and both channels, HTTP and Socket.IO)
     draws on one budget per client; while Redis cannot be reached each process counts in its own memory.
+    The window is a sliding-window counter (this minute's count plus the last minute's, weighted by how much of
+    it the window still covers): two numbers per client, where a moving window keeps every message's time and
+    its memory store scans them all every 10 ms under traffic (bench/LOAD.md).
     """
 
     def __init__(self, per_minute: int, *, storage_url: str = ""):
         from limits import RateLimitItemPerMinute
         from limits.storage import MemoryStorage, storage_from_string
-        from limits.strategies import MovingWindowRateLimiter
+        from limits.strategies import SlidingWindowCounterRateLimiter
         self.per_minute = per_minute
         self.item = RateLimitItemPerMinute(per_minute, namespace="faqbot")
-        self.local = MovingWindowRateLimiter(MemoryStorage())
+        self.local = SlidingWindowCounterRateLimiter(MemoryStorage())
         self.shared = None
         self.breaker = Breaker("rate limits")
         if storage_url:
             storage = storage_from_string(storage_url, socket_timeout=REDIS_TIMEOUT_SECONDS,
                                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
-            self.shared = MovingWindowRateLimiter(storage)
+            self.shared = SlidingWindowCounterRateLimiter(storage)
 
     def _run(self, call: Callable[[Any], T]) -> T:
         if self.shared is None:
