@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -17,7 +18,7 @@ import websocket
 from bot.records import Records
 from conftest import PROJECT
 from live import RedisServer, announce, free_port, live_server, need_redis_server
-from test_serving import Chat, healthy, post, serve_env
+from test_serving import Chat, healthy, post, readme_production_line, serve_env
 
 QUESTION = "how many patients went into remission"
 
@@ -209,11 +210,16 @@ def test_a_write_lock_held_for_six_seconds_delays_no_reply_and_loses_no_question
     assert len(asked) >= 20
 
 
-def test_the_bot_starts_and_says_so_when_the_data_directory_cannot_be_written(tmp_path, check_reply):
+@pytest.mark.parametrize("start", ["run.py", "gunicorn"])
+def test_the_bot_starts_and_says_so_when_the_data_directory_cannot_be_written(tmp_path, check_reply, start):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the data directory should be")  # refuses even root
     port = free_port()
-    with live_server(env=serve_env(tmp_path, FAQBOT_DATA_DIR=str(blocker / "data")), port=port) as url:
+    command = None
+    if start == "gunicorn":  # the README's production line, whose worker once failed to boot here
+        command = shlex.split(readme_production_line().replace("0.0.0.0:5000", f"127.0.0.1:{port}"))
+    with live_server(env=serve_env(tmp_path, FAQBOT_DATA_DIR=str(blocker / "data")), port=port,
+                     command=command) as url:
         chat = Chat(url)
         try:
             check_reply(chat.ask(QUESTION)["reply"])
