@@ -59,7 +59,7 @@ QUESTIONS = [
 # A target's name says how it runs: "-redis" on a Redis message queue (for faqbot that is the shared path:
 # conversation memory and rate limits in Redis too), "-x2" two processes (one per core, clients alternating, one
 # staff database), "-nocache" with the reply cache off (every message costs a whole answer).
-TARGETS = ("echo", "echo-redis-x2", "faqbot", "faqbot-nocache", "faqbot-redis", "faqbot-redis-x2",
+TARGETS = ("echo", "echo-redis-x2", "faqbot", "faqbot-nocache", "faqbot-x2", "faqbot-redis", "faqbot-redis-x2",
            "faqbot-redis-x2-nocache")
 # Each client comes from its own address (X-Forwarded-For behind a trusted proxy), so each has its own budget, as
 # patients do; the budget is high enough never to refuse a message here.
