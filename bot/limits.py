@@ -56,7 +56,7 @@ class RateLimiter:
     draws on one budget per client; while Redis cannot be reached each process counts in its own memory.
     The window is a sliding-window counter (this minute's count plus the last minute's, weighted by how much of
     it the window still covers): two numbers per client, where a moving window keeps every message's time and
-    its memory store scans them all every 10 ms under traffic (bench/LOAD.md).
+    its memory store scans them all every 10 ms under traffic (bench/LOAD.md, the shared path).
     """
 
     def __init__(self, per_minute: int, *, storage_url: str = ""):
