@@ -1,6 +1,7 @@
 """Start a real faqbot server process on a free loopback port for tests, and stop it afterwards."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -15,6 +16,29 @@ import pytest
 import redis
 
 PROJECT = Path(__file__).resolve().parent.parent
+
+
+def health(url: str) -> dict:
+    """Return a live server's /api/health, which answers 200 while the bot answers, degraded or not."""
+    with urllib.request.urlopen(url + "/api/health", timeout=5) as response:
+        assert response.status == 200, "health stays 200 while the bot answers"
+        return json.load(response)
+
+
+def wait_health(url: str, check, timeout: float = 20.0) -> dict:
+    """Wait until check(health) holds; return that health."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = health(url)
+        if check(body):
+            return body
+        assert time.monotonic() < deadline, f"health never got there: {body}"
+        time.sleep(0.05)
+
+
+def wait_written(url: str) -> dict:
+    """Wait until a server's staff log holds nothing unwritten; return its health."""
+    return wait_health(url, lambda h: h["records"]["waiting"] == 0)
 
 
 def free_port() -> int:

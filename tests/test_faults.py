@@ -8,7 +8,6 @@ import shutil
 import sqlite3
 import subprocess
 import time
-import urllib.request
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -17,7 +16,8 @@ import websocket
 
 from bot.records import Records
 from conftest import PROJECT
-from live import RedisServer, announce, free_port, live_server, need_redis_server
+from live import (RedisServer, announce, free_port, health, live_server, need_redis_server, wait_health,
+                  wait_written)
 from test_serving import Chat, healthy, post, readme_production_line, serve_env
 
 QUESTION = "how many patients went into remission"
@@ -35,13 +35,13 @@ def test_redis_stops_and_comes_back(tmp_path, check_reply, engine):
         stack.callback(chat.close)
         check_reply(chat.ask(QUESTION)["reply"])
 
-        assert health_of(url)["status"] == "ok"
+        assert health(url)["status"] == "ok"
 
         queue.stop()
         # Replies skip the queue, so the server keeps answering its own clients, old and new; conversation memory
         # and rate limits fall back to this process's own memory, and health says so.
         check_reply(chat.ask(QUESTION)["reply"])
-        body = health_of(url)
+        body = health(url)
         assert body["status"] == "degraded", body
         assert any("conversation memory: Redis unreachable" in r for r in body["reasons"]), body
         assert any("rate limits: Redis unreachable" in r for r in body["reasons"]), body
@@ -66,8 +66,8 @@ def test_redis_stops_and_comes_back(tmp_path, check_reply, engine):
         assert newcomer.wait_for("notice")
         check_reply(chat.ask(QUESTION)["reply"])
         deadline = time.monotonic() + 10
-        while health_of(url)["status"] != "ok":
-            assert time.monotonic() < deadline, health_of(url)
+        while health(url)["status"] != "ok":
+            assert time.monotonic() < deadline, health(url)
             chat.ask(QUESTION)  # the shared stores are tried again on use, a couple of seconds after a failure
             time.sleep(0.2)
 
@@ -135,31 +135,10 @@ def test_a_restarted_server_gets_its_widgets_back(tmp_path, check_reply):
 
 # ---------- the staff log never stands between a patient and a reply ----------
 
-def health_of(url: str) -> dict:
-    with urllib.request.urlopen(url + "/api/health", timeout=5) as response:
-        assert response.status == 200, "health stays 200 while the bot answers"
-        return json.load(response)
-
-
-def wait_health(url: str, check, timeout: float = 20.0) -> dict:
-    """Wait until check(health) holds; return that health."""
-    deadline = time.monotonic() + timeout
-    while True:
-        body = health_of(url)
-        if check(body):
-            return body
-        assert time.monotonic() < deadline, f"health never got there: {body}"
-        time.sleep(0.05)
-
-
 def timed_ask(chat: Chat, message: str) -> tuple[dict, float]:
     started = time.monotonic()
     answer = chat.ask(message)
     return answer, time.monotonic() - started
-
-
-def written(url: str) -> dict:
-    return wait_health(url, lambda h: h["records"]["waiting"] == 0)
 
 
 def kept_questions(data_dir: Path) -> set[str]:
@@ -176,7 +155,7 @@ def test_a_write_lock_held_for_six_seconds_delays_no_reply_and_loses_no_question
         chat = Chat(url)
         try:
             check_reply(chat.ask("best pizza in town")["reply"])
-            written(url)
+            wait_written(url)
             lock = sqlite3.connect(data / "faqbot.sqlite3", isolation_level=None)
             lock.execute("BEGIN EXCLUSIVE")  # what another process's long write does
             asked, slowest = [], 0.0
@@ -196,13 +175,13 @@ def test_a_write_lock_held_for_six_seconds_delays_no_reply_and_loses_no_question
                     slowest = max(slowest, seconds, urgent_seconds)
                     n += 1
                     time.sleep(0.2)
-                during = health_of(url)
+                during = health(url)
             finally:
                 lock.execute("COMMIT")
                 lock.close()
             assert slowest < 1.0, f"a reply took {slowest:.2f} s while the log was locked"
             assert during["status"] == "degraded" and any("locked" in r for r in during["reasons"]), during
-            after = written(url)
+            after = wait_written(url)
             assert after["records"]["lost"] == 0 and after["status"] == "ok", after
         finally:
             chat.close()
@@ -278,7 +257,7 @@ def test_a_read_only_or_full_disk_keeps_the_bot_answering_and_health_degraded(tm
         stack.callback(chat.close)
         check_reply(chat.ask(QUESTION)["reply"])
         assert chat.ask("best pizza in town")["reply"]["type"] == "fallback"
-        written(url)
+        wait_written(url)
 
         remount(disk, "ro")
         stack.callback(remount, disk, "rw")
@@ -289,7 +268,7 @@ def test_a_read_only_or_full_disk_keeps_the_bot_answering_and_health_degraded(tm
         body = wait_health(url, lambda h: h["status"] == "degraded")
         assert any("cannot write" in r for r in body["reasons"]), body
         remount(disk, "rw")
-        body = written(url)
+        body = wait_written(url)
         assert body["records"]["lost"] == 0, "what waited in memory was written once the disk came back"
         assert set(held) <= kept_questions(data)
 
@@ -302,5 +281,5 @@ def test_a_read_only_or_full_disk_keeps_the_bot_answering_and_health_degraded(tm
         assert body["status"] == "degraded"
         assert any("cannot write" in r for r in body["reasons"]) and any("lost" in r for r in body["reasons"]), body
         filler.unlink()
-        body = written(url)
+        body = wait_written(url)
         assert healthy(url) and body["records"]["lost"] > 0

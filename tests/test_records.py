@@ -19,7 +19,7 @@ from bot import create_app
 from bot.privacy import scrub
 from bot.records import Asked, Records, unanswered_table, votes_table
 from conftest import KNOWLEDGE, PROJECT, settings_for
-from live import PostgresServer, live_server, need_postgres
+from live import PostgresServer, live_server, need_postgres, wait_written
 from test_serving import Chat, post
 
 PLANTED = {
@@ -252,20 +252,6 @@ def test_one_report_from_two_processes_writing_to_one_database(database, tmp_pat
     counts = sorted(int(line.split(",")[1]) for line in report.splitlines() if line.startswith("unanswered,"))
     assert sum(counts) == 13, report
     assert any(line.startswith("usage,6,remission-within-28-days") for line in report.splitlines()), report
-
-
-def wait_written(url: str, timeout: float = 20.0) -> dict:
-    """Wait until a server's staff log holds nothing unwritten; return its health."""
-    import json
-    import urllib.request
-    deadline = time.monotonic() + timeout
-    while True:
-        with urllib.request.urlopen(url + "/api/health", timeout=5) as response:
-            health = json.load(response)
-        if health["records"]["waiting"] == 0:
-            return health
-        assert time.monotonic() < deadline, f"records still waiting: {health}"
-        time.sleep(0.05)
 
 
 # ---------- SQLite: a mode whose I/O errors cannot kill the process ----------

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 from bot.records import Records
 from conftest import KNOWLEDGE, PROJECT
-from live import RedisServer, announce, live_server, need_redis_server
+from live import RedisServer, announce, health, live_server, need_redis_server, wait_written
 from test_serving import Chat, post
 
 pytestmark = pytest.mark.redis
@@ -29,11 +28,6 @@ def redis_server():
     server.start()
     yield server
     server.stop()
-
-
-def health(url: str) -> dict:
-    with urllib.request.urlopen(url + "/api/health", timeout=5) as response:
-        return json.load(response)
 
 
 def server_env(tmp_path: Path, name: str, queue_url: str, knowledge: Path) -> dict:
@@ -160,10 +154,7 @@ def test_feedback_is_limited_and_only_for_an_entry_answered_in_the_conversation(
                          "/api/feedback")[0] for n in range(20)]
     assert statuses == [429] * 20
     for url in two_processes:
-        deadline = time.monotonic() + 20
-        while health(url)["records"]["waiting"]:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_written(url)
     records = Records(shared_data, retention_days=30)
     try:
         assert [(u.entry_id, u.up, u.down) for u in records.usage() if u.entry_id == entry] == [(entry, 0, 4)]
