@@ -172,8 +172,8 @@ class Records:
         self._prepared = False
         self._prepare_lock = threading.Lock()
         if self.dialect == "sqlite":
-            # A connection per batch rather than one held open (about a millisecond a batch): a file made
-            # unwritable, replaced or moved is seen at the next write, and no pool is shared between threads.
+            # A connection per batch rather than one held open: a file made unwritable, replaced or moved is seen
+            # at the next write, no open file keeps a read-only remount away, and no pool is shared between threads.
             self.engine = create_engine(self.url, poolclass=NullPool,
                                         connect_args={"timeout": SQLITE_BUSY_SECONDS})
             event.listen(self.engine, "connect", _sqlite_pragmas)
