@@ -141,6 +141,13 @@ def timed_ask(chat: Chat, message: str) -> tuple[dict, float]:
     return answer, time.monotonic() - started
 
 
+def ask_alone(url: str, message: str) -> dict:
+    """Ask over HTTP outside any conversation (so nothing is read as a follow-up); return the reply."""
+    status, body = post(url + "/api/ask", json.dumps({"message": message}).encode())
+    assert status == 200, body
+    return json.loads(body)
+
+
 def kept_questions(data_dir: Path) -> set[str]:
     records = Records(data_dir, retention_days=30)
     try:
@@ -261,9 +268,9 @@ def test_a_read_only_or_full_disk_keeps_the_bot_answering_and_health_degraded(tm
 
         remount(disk, "ro")
         stack.callback(remount, disk, "rw")
-        held = [f"read only question {n}" for n in range(3)]
+        held = [f"best pizza in town number {n}" for n in range(3)]
         for question in held:
-            assert chat.ask(question)["reply"]["type"] == "fallback"
+            assert ask_alone(url, question)["type"] == "fallback"
         check_reply(chat.ask(QUESTION)["reply"])
         body = wait_health(url, lambda h: h["status"] == "degraded")
         assert any("cannot write" in r for r in body["reasons"]), body
@@ -274,8 +281,7 @@ def test_a_read_only_or_full_disk_keeps_the_bot_answering_and_health_degraded(tm
 
         filler = fill(disk)
         for n in range(12):
-            answer = chat.ask(f"full disk question number {n} " + "padding " * 40)
-            assert answer["reply"]["type"] == "fallback"
+            assert ask_alone(url, f"football scores in spain number {n} " + "tonight " * 40)["type"] == "fallback"
         check_reply(chat.ask(QUESTION)["reply"])
         body = wait_health(url, lambda h: h["records"]["lost"] > 0)
         assert body["status"] == "degraded"
