@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from bot.privacy import scrub
+from bot.privacy import scrub, strip_controls
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ class Records:
                         questions[kept] = {"text": kept, "type": item.reply_type, "count": 1,
                                            "first_seen": item.at, "last_seen": item.at,
                                            "knowledge_version": item.knowledge_version,
-                                           "raw": item.message[:MAX_KEPT_CHARS] if self.keep_raw else None}
+                                           "raw": strip_controls(item.message)[:MAX_KEPT_CHARS] if self.keep_raw else None}
                     else:
                         row.update(count=row["count"] + 1, type=item.reply_type, last_seen=max(row["last_seen"], item.at),
                                    knowledge_version=item.knowledge_version)

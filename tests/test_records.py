@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.exc import OperationalError
 
-from bot import create_app
+from bot.cli import main
 from bot.privacy import scrub
 from bot.records import Asked, Records, unanswered_table, votes_table
-from conftest import KNOWLEDGE, PROJECT, settings_for
+from conftest import PROJECT, app_for
 from live import PostgresServer, live_server, need_postgres, wait_written
 from test_serving import Chat, post
 
@@ -47,8 +47,8 @@ def test_scrub_keeps_ordinary_questions(text):
     assert scrub(text) == text
 
 
-def test_planted_personal_details_reach_no_file(tmp_path):
-    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE))
+def test_planted_personal_details_reach_no_file(tmp_path, engine):
+    app = app_for(tmp_path, engine)
     client = app.test_client()
     socket = app.extensions["socketio"].test_client(app)
     # Off-topic messages (so they are recorded as unanswered) carrying every kind of detail. Messages with
@@ -158,8 +158,8 @@ def test_a_vote_keeps_its_question_scrubbed(database, records_of):
         records.vote("the-study", "sideways")
 
 
-def test_answers_and_votes_are_counted_only_for_an_answered_entry_of_the_conversation(tmp_path):
-    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE))
+def test_answers_and_votes_are_counted_only_for_an_answered_entry_of_the_conversation(tmp_path, engine):
+    app = app_for(tmp_path, engine)
     client = app.test_client()
     reply = client.post("/api/ask", json={"message": "how many patients went into remission",
                                           "session": "chat-1"}).get_json()
@@ -187,8 +187,8 @@ def test_answers_and_votes_are_counted_only_for_an_answered_entry_of_the_convers
         ("up", bot.service.engine.knowledge.version), ("down", bot.service.engine.knowledge.version)]
 
 
-def test_feedback_draws_on_the_message_budget(tmp_path):
-    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE, rate_per_minute=4))
+def test_feedback_draws_on_the_message_budget(tmp_path, engine):
+    app = app_for(tmp_path, engine, rate_per_minute=4)
     client = app.test_client()
     entry = client.post("/api/ask", json={"message": "how many patients went into remission",
                                           "session": "c"}).get_json()["entry_id"]
@@ -209,31 +209,31 @@ def test_feedback_draws_on_the_message_budget(tmp_path):
     assert [(u.entry_id, u.up, u.down) for u in bot.records.usage()] == [(entry, 3, 3)]
 
 
-def run_report(env: dict, *extra: str) -> str:
-    environ = {"PATH": "/usr/bin:/bin", **env}
-    result = subprocess.run([sys.executable, "run.py", "report", *extra], cwd=PROJECT, env=environ,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+def run_report(database: dict, monkeypatch, capsys, *extra: str) -> str:
+    """Run `report` in process, as an operator would with these settings."""
+    for name, value in database.items():
+        monkeypatch.setenv(name, value)
+    assert main(["report", *extra]) == 0
+    return capsys.readouterr().out
 
 
-def test_report_groups_and_suggests(database, records_of):
+def test_report_groups_and_suggests(database, records_of, monkeypatch, capsys):
     records = records_of(database)
     for message in ["weather tomorrow", "weather tomorrow?", "whats the weather tomorrow",
                     "how much does car t cost in the uk"]:
         records.record(message, "fallback", None)
     records.record("x", "answer", "the-study")
-    text_report = run_report(database)
+    text_report = run_report(database, monkeypatch, capsys)
     assert "asked 3 time(s): needs a new entry" in text_report
     assert "add as an alternate of" in text_report
     assert "the-study" in text_report
-    lines = run_report(database, "--csv").strip().splitlines()
+    lines = run_report(database, monkeypatch, capsys, "--csv").strip().splitlines()
     assert lines[0] == "kind,count,entry_id,suggestion,questions,up,down"
     assert any(line.startswith("unanswered,3,") for line in lines)
     assert any(line.startswith("usage,1,the-study") for line in lines)
 
 
-def test_one_report_from_two_processes_writing_to_one_database(database, tmp_path):
+def test_one_report_from_two_processes_writing_to_one_database(database, monkeypatch, capsys):
     env = {**database, "FAQBOT_LIVE_RELOAD": "false"}
     with ExitStack() as stack:
         urls = [stack.enter_context(live_server(env=env)) for _ in range(2)]
@@ -248,7 +248,7 @@ def test_one_report_from_two_processes_writing_to_one_database(database, tmp_pat
         assert chat.ask("what about the football tonight")["reply"]["type"] == "fallback"
         for url in urls:
             wait_written(url)
-    report = run_report(database, "--csv")
+    report = run_report(database, monkeypatch, capsys, "--csv")
     counts = sorted(int(line.split(",")[1]) for line in report.splitlines() if line.startswith("unanswered,"))
     assert sum(counts) == 13, report
     assert any(line.startswith("usage,6,remission-within-28-days") for line in report.splitlines()), report
@@ -321,8 +321,8 @@ def test_the_writer_is_a_real_os_thread_under_gevent(tmp_path):
     assert int(ticks) > 40, "the event loop kept running while the writer was blocked"
 
 
-def test_a_full_queue_counts_the_loss_and_health_says_degraded(tmp_path):
-    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE, log_queue=3))
+def test_a_full_queue_counts_the_loss_and_health_says_degraded(tmp_path, engine):
+    app = app_for(tmp_path, engine, log_queue=3)
     bot = app.extensions["faqbot"]
     blocked = bot.records.write
 
@@ -348,3 +348,72 @@ def test_a_full_queue_counts_the_loss_and_health_says_degraded(tmp_path):
     assert bot.recorder.flush()
     assert 1 <= len(bot.records.unanswered()) <= 4, "what was held in memory is written once the store is back"
     assert all("cannot write" not in r for r in client.get("/api/health").get_json()["reasons"])
+
+
+@pytest.mark.parametrize("kind, text, detail", [
+    ("date with month name and dashes", "born 14-Mar-1961, what about the weather", "1961"),
+    ("date with month name and dots", "born 14.March.1961 about the weather", "1961"),
+    ("name after I'm", "I'm Jane Smith and I want the weather", "Jane"),
+    ("name after I am", "I am Peter O'Neill, what about the weather", "O'Neill"),
+    ("name after this is", "this is Dr Ravi Patel asking about the weather", "Patel"),
+    ("three-word name", "my name is Mary Anne Jones-Smith and the weather", "Jones-Smith"),
+    ("hospital number", "MRN A1234567 what about the weather", "A1234567"),
+    ("hospital number in words", "hospital number RX 998877 weather", "998877"),
+    ("letter-and-digit number alone", "my number is AB1234567 weather", "AB1234567"),
+    ("street address", "I live at 12 Oak Tree Road, what about the weather", "Oak Tree Road"),
+    ("street address with a letter", "flat 3, 221b Baker Street weather", "Baker Street"),
+])
+def test_scrub_removes_what_probing_found(kind, text, detail):
+    scrubbed = scrub(text)
+    assert detail not in scrubbed, scrubbed
+    assert "weather" in scrubbed, "the question itself is kept"
+
+
+@pytest.mark.parametrize("text", ["I'm worried about side effects", "I am scared of the treatment",
+                                  "this is my third question", "I'm 45 and have ALL", "is it given on day 14",
+                                  "this is CAR-T, right?", "I have 2 questions for my dr", "I walk 2 miles up a hill",
+                                  "what happens on Mar 3rd of the trial", "how many patients went into remission"])
+def test_scrub_keeps_questions_that_only_look_personal(text):
+    if text == "what happens on Mar 3rd of the trial":
+        assert "trial" in scrub(text)
+    else:
+        assert scrub(text) == text
+
+
+CONTROL = "\x1b[31m\x1b]0;owned\x07\x08\x00\x9b2J\u202e\u2066"
+
+
+def test_control_and_escape_characters_are_never_stored(tmp_path):
+    records = Records(tmp_path, retention_days=30, keep_raw=True)
+    records.record(f"weather {CONTROL}tomorrow", "fallback", None)
+    (row,) = records.unanswered()
+    assert not any(ch in row.text for ch in "\x1b\x07\x08\x00\x9b\u202e\u2066"), repr(row.text)
+    assert "weather" in row.text and "tomorrow" in row.text
+    with sqlite3.connect(records.path) as db:
+        raw = db.execute("SELECT raw FROM unanswered").fetchone()[0]
+    assert "\x1b" not in raw and "\x07" not in raw and "\u202e" not in raw
+
+
+def test_report_prints_no_control_characters_even_from_old_rows(tmp_path, engine):
+    from bot.report import build_report
+    records = Records(tmp_path, retention_days=30)
+    records.record("weather tomorrow", "fallback", None)
+    with sqlite3.connect(records.path) as db:  # a row written before the scrubber stripped controls
+        db.execute("UPDATE unanswered SET text = ?", (f"weather {CONTROL} tomorrow",))
+    for as_csv in (False, True):
+        printed = build_report(records, engine, as_csv=as_csv)
+        assert not any(ch in printed for ch in "\x1b\x07\x08\x00\x9b\u202e\u2066"), repr(printed)
+
+
+def test_report_csv_neutralises_formula_cells(tmp_path, engine):
+    import csv
+    import io
+    from bot.report import build_report
+    records = Records(tmp_path, retention_days=30)
+    for formula in ['=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
+                    "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]:
+        records.record(formula, "fallback", None)
+    rows = list(csv.reader(io.StringIO(build_report(records, engine, as_csv=True))))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert cells and not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert any("HYPERLINK" in c for c in cells), "the question is still there, made inert"
