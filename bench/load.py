@@ -143,9 +143,12 @@ def server(kind: str, *, how: str, queue: str | None, core: int | None, data_dir
     try:
         wait_healthy(url, process)
         yield url, psutil.Process(process.pid)
-        if kind == "faqbot":
-            with urllib.request.urlopen(url + "/api/health", timeout=5) as response:
-                health = json.load(response)
+        if kind == "faqbot":  # say why, when a process was not all well after the load
+            try:
+                with urllib.request.urlopen(url + "/api/health", timeout=15) as response:
+                    health = json.load(response)
+            except OSError as exc:
+                health = {"status": f"no answer to /api/health: {exc}"}
             if health["status"] != "ok":
                 print(f"{'':<16} {url} health after the load: {health}", flush=True)
     finally:
