@@ -25,7 +25,9 @@ def call(client, method, path, **kwargs):
     if method == "post" and path.endswith("/ask"):
         kwargs.setdefault("json", {"message": "how many patients went into remission"})
     if method == "post" and path.endswith("/feedback"):
-        kwargs.setdefault("json", {"entry_id": "the-study", "vote": "up"})
+        entry = client.post("/api/ask", json={"message": "how many patients went into remission",
+                                              "session": "cookie-test"}).get_json()["entry_id"]
+        kwargs.setdefault("json", {"entry_id": entry, "vote": "up", "session": "cookie-test"})
     return getattr(client, method)(path, **kwargs)
 
 
@@ -151,7 +153,9 @@ def test_the_console_is_rate_limited(tmp_path, engine):
 
 
 def test_the_test_pane_explains_and_records_nothing(staff_app, staff):
-    records = staff_app.extensions["faqbot"].records
+    bot = staff_app.extensions["faqbot"]
+    records = bot.records
+    assert bot.recorder.flush()
     before = (records.unanswered(), records.usage(), records.daily())
     body = staff.post("/staff/api/ask", json={"message": "what time is it"}, headers=BEARER).get_json()
     assert body["reply"]["type"] == "fallback"
@@ -160,6 +164,7 @@ def test_the_test_pane_explains_and_records_nothing(staff_app, staff):
                         headers=BEARER).get_json()
     assert answer["reply"]["entry_id"] and answer["why"][0] == f"reply: answer (entry {answer['reply']['entry_id']})"
     assert any(line.startswith("runner-up: ") for line in answer["why"])
+    assert bot.recorder.flush()
     assert (records.unanswered(), records.usage(), records.daily()) == before
     for bad in ({}, {"message": ""}, {"message": "x" * 1001}, ["x"]):
         assert staff.post("/staff/api/ask", json=bad, headers=BEARER).status_code == 400
@@ -168,9 +173,11 @@ def test_the_test_pane_explains_and_records_nothing(staff_app, staff):
 def test_the_report_api_and_csv_show_what_patients_asked(staff_app, staff):
     client = staff_app.test_client()
     client.post("/api/ask", json={"message": "what is the weather in leeds tomorrow"})
-    reply = client.post("/api/ask", json={"message": "how many patients went into remission"}).get_json()
-    client.post("/api/feedback", json={"entry_id": reply["entry_id"], "vote": "down",
+    reply = client.post("/api/ask", json={"message": "how many patients went into remission",
+                                          "session": "report-test"}).get_json()
+    client.post("/api/feedback", json={"entry_id": reply["entry_id"], "vote": "down", "session": "report-test",
                                        "message": "how many patients went into remission"})
+    assert staff_app.extensions["faqbot"].recorder.flush()
     report = staff.get("/staff/api/report", headers=BEARER).get_json()
     (weather,) = [g for g in report["groups"] if "what is the weather in leeds tomorrow" in g["questions"]]
     assert weather["suggestion"] == "new entry" and weather["version"] == report["version"]
