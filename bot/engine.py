@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Mapping
 
 from bot.config import Settings
-from bot.knowledge import Knowledge, KnowledgeError, Problem, checker_for, load_knowledge
+from bot.knowledge import Knowledge, KnowledgeError, Problem, checker_for, load_knowledge, make_checker
 from bot.locales import Profile, compile_profile
 from bot.conversations import Conversations
 from bot.replies import REPLY_CACHE, Responder
 from bot.retrieval import Document, Index
 from bot.safety import Lexicon, compile_lexicon, example_failures, with_vocabulary
+from bot.safetynet import net_for
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ def documents(knowledge: Knowledge) -> list[Document]:
     return [Document(e.id, (e.question,) + e.alternates, e.answer) for e in knowledge.entries]
 
 
+def questions(knowledge: Knowledge) -> list[str]:
+    """Return every phrasing of the knowledge base's entries (what the safety net learns is never urgent)."""
+    return [p for e in knowledge.entries for p in (e.question,) + e.alternates]
+
+
 def build_engine(directory: str | Path, settings: Settings | None = None,
                  conversations: Conversations | None = None) -> Engine:
     """Load, validate and index a knowledge base; raise KnowledgeError listing every problem."""
@@ -49,11 +55,13 @@ def build_engine(directory: str | Path, settings: Settings | None = None,
         texts += [e.answer for e in knowledge.entries]
         texts += [s.text for src in knowledge.sources.values() for s in src.sections]
         lexicon = with_vocabulary(lexicon, texts)
-        checker = checker_for(knowledge, "triage.yaml", problems)
         for example, verdict in example_failures(lexicon):
             expected = f"is {example.category}" if example.positive else f"is not {example.category}"
-            checker.add(example.line, example.category,
+            # An example of the default lexicon is reported against that file.
+            make_checker(example.file, problems).add(example.line, example.category,
                         f"example {example.message!r} {expected}, but triage says {verdict.category or 'none'}")
+        # Trained once per content (a reload with the same lexicon reuses the net).
+        lexicon = lexicon.replace(net=net_for(lexicon, questions=questions(knowledge)))
     if problems:
         raise KnowledgeError(problems)
     index = Index(documents(knowledge), knowledge.synonyms)
