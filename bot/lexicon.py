@@ -30,20 +30,24 @@ MAX_GAP = 5
 # Words whose typos are not looked for: evidence and smalltalk words are short and common, and a typo of one
 # ("bother" for "brother") would only mislead.
 NO_TYPOS = ("now", "question", "smalltalk")
+# The concept of `now` whose words say when ("since", "tonight"), not who: with a number they are not a person's
+# own reading ("2 days before" is no test result).
+TIME = "time"
 
 _CATEGORY_KEYS = {"concepts": ("map", False), "phrases": ("list", False), "examples": ("map", False),
                   "remove": ("texts", False)}
 _CATEGORY_EXTRA = {"advice": {"personal_numbers": ("bool", False)}}
 _CONCEPT_KEYS = {"phrases": ("texts", False), "together": ("list", False), "call_now_only": ("bool", False),
                  "hypothetical": ("bool", False), "remove": ("texts", False)}
-_EXAMPLE_KEYS = {"positive": ("texts", False), "negative": ("texts", False)}
-_VITAL_NUMBERS = ("fever_celsius", "temperature_below", "heart_rate_above", "heart_rate_below", "systolic_below", "oxygen_below",
-                  "breathing_rate_above")
+_EXAMPLE_KEYS = {"positive": ("texts", False), "negative": ("texts", False), "remove": ("texts", False)}
+_VITAL_NUMBERS = ("fever_celsius", "temperature_at_or_below", "heart_rate_at_or_above", "heart_rate_at_or_below",
+                  "systolic_at_or_below", "oxygen_at_or_below", "breathing_rate_at_or_above")
 _VITAL_WORDS = ("temperature_words", "heart_rate_words", "blood_pressure_words", "oxygen_words",
                 "breathing_rate_words", "lab_words")
 _VITAL_KEYS = {**{k: ("number", False) for k in _VITAL_NUMBERS}, **{k: ("texts", False) for k in _VITAL_WORDS}}
 _MATCHING_KEYS = {"together_window": ("number", False), "typo_min_letters": ("number", False)}
-_NET_KEYS = {"threshold": ("number", False), "question_threshold": ("number", False)}
+_NET_KEYS = {"threshold": ("number", False), "question_threshold": ("number", False),
+             "crisis_threshold": ("number", False), "min_known": ("number", False)}
 
 # Third-person forms of first-person words, made by the engine (crisis phrases are written in the first person).
 _THIRD = {
@@ -110,16 +114,16 @@ class VitalSigns:
     """The clinic's limits for numbers people type, and the words that say which reading a number is."""
 
     fever_celsius: float = 38.0
-    temperature_below: float = 36.0
-    heart_rate_above: float = 120.0
-    heart_rate_below: float = 40.0
-    systolic_below: float = 90.0
-    oxygen_below: float = 92.0
-    breathing_rate_above: float = 25.0
+    temperature_at_or_below: float = 35.9
+    heart_rate_at_or_above: float = 110.0
+    heart_rate_at_or_below: float = 40.0
+    systolic_at_or_below: float = 90.0
+    oxygen_at_or_below: float = 92.0
+    breathing_rate_at_or_above: float = 25.0
     words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Lexicon:
     """The compiled triage lexicon of one knowledge base."""
 
@@ -134,6 +138,8 @@ class Lexicon:
     typo_min_letters: int = 5
     net_threshold: float = 0.5
     net_question_threshold: float = 0.9
+    net_crisis_threshold: float = 0.3
+    net_min_known: float = 0.6
     vocabulary: frozenset[str] = frozenset()
     net: Any = None
     # Which lexicon words each message word matches, remembered across messages (bounded; see safety._words_of).
@@ -160,6 +166,10 @@ class Lexicon:
         single = {p.words[0] for p in self.phrases if p.category == "smalltalk" and len(p.words) == 1}
         object.__setattr__(self, "_openers", frozenset(single))
         object.__setattr__(self, "_rules", {t.number: t for t in self.togethers})
+
+    def __repr__(self) -> str:
+        return (f"Lexicon({len(self.concepts)} concepts, {len(self.phrases)} phrases, {len(self.togethers)} together "
+                f"rules, {len(self.examples)} examples, net={'yes' if self.net is not None else 'no'})")
 
     def replace(self, **changes: Any) -> "Lexicon":
         """Return a copy with some fields changed (and a fresh memo)."""
@@ -346,6 +356,13 @@ def _read_file(data: Mapping[str, Any], checker: Any, raw: _Raw, *, extending: b
                 for message, line in _read_texts(checker, values["examples"].get(kind) or [], kind,
                                                  values["examples"].at(kind), section) if ex and kind in ex else []:
                     raw.examples.append(Example(section, kind == "positive", message, line, checker.shown))
+            # A clinic that removes words may also remove the default's examples that needed them.
+            for message in (ex or {}).get("remove", []):
+                kept = [e for e in raw.examples if not (e.category == section and e.message == message)]
+                if len(kept) == len(raw.examples) or not extending:
+                    checker.add(values["examples"].at("remove"), section,
+                                f"examples: remove: {message!r} is not an example of {section} in the default")
+                raw.examples = kept
         if "personal_numbers" in values:
             raw.personal_numbers = values["personal_numbers"]
     if data.get("known_words") is not None:
@@ -421,7 +438,9 @@ def _build(raw: _Raw, checker: Any) -> Lexicon:
                    together_window=int(raw.matching.get("together_window", 5)),
                    typo_min_letters=int(raw.matching.get("typo_min_letters", 5)),
                    net_threshold=float(raw.net.get("threshold", 0.5)),
-                   net_question_threshold=float(raw.net.get("question_threshold", 0.9)))
+                   net_question_threshold=float(raw.net.get("question_threshold", 0.9)),
+                   net_crisis_threshold=float(raw.net.get("crisis_threshold", 0.3)),
+                   net_min_known=float(raw.net.get("min_known", 0.6)))
 
 
 _DEFAULT_CACHE: dict[bytes, Any] = {}

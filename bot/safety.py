@@ -14,8 +14,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from bot.lexicon import (ANY, CATEGORIES, GAP, MAX_GAP, NUMBER, SIMPLE, URGENT, Example, Lexicon, compile_lexicon,
-                         pairs, with_vocabulary)
+from bot.lexicon import (ANY, CATEGORIES, GAP, MAX_GAP, NUMBER, SIMPLE, TIME, URGENT, Example, Lexicon,
+                         compile_lexicon, pairs, with_vocabulary)
 from bot.text import normalize
 from bot.vitals import Reading, read_vitals
 
@@ -24,7 +24,7 @@ __all__ = ["CATEGORIES", "URGENT", "Lexicon", "Verdict", "compile_lexicon", "wit
 
 log = logging.getLogger(__name__)
 MEMO_LIMIT = 50_000
-_IS_NUMBER = re.compile(r"^\d+(\.\d+)?[a-z]*$")
+_IS_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?[a-z]*$")
 _STOP = frozenset(ENGLISH_STOP_WORDS)
 
 
@@ -172,11 +172,11 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     readings = read_vitals(text, tokens, lexicon.vitals)
     vitals = [r for r in readings if r.kind != "lab"]
     signs = by.get("emergency", []) + by.get("warning", [])
-    if any(r.kind == "temperature" for r in vitals):
-        # "temp 37.2": the word names the reading, which speaks for itself (below: past the limits, or not).
-        signs = [h for h in signs if normalize(h.text) not in lexicon.vitals.words.get("temperature_words", ())]
     mentions = tuple(dict.fromkeys(h.concept for h in signs))
     strong = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].call_now_only]
+    if any(r.kind == "temperature" for r in vitals):
+        # "temp 37.2": the word names the reading, which speaks for itself (below: past the limits, or not).
+        strong = [h for h in strong if normalize(h.text) not in lexicon.vitals.words.get("temperature_words", ())]
     temperature = next((r.value for r in vitals if r.kind == "temperature"), None)
     alarm = next((r for r in vitals if r.alarm), None)
     question = by.get("question", [])
@@ -191,43 +191,51 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     if strong and not general:
         first = next((h for h in strong if h.category == "emergency"), strong[0])
         return Verdict(first.category, first.describe(), mentions, temperature, bool(vitals))
-    net = _net_verdict(norm, lexicon, general=general, mentions=mentions, temperature=temperature)
-    if net is not None:
-        return net
-    has_number = any(_IS_NUMBER.match(t) for t in tokens)
-    number_given = bool(readings) or (now and has_number)
     # "what should I watch for": a question frame around the advice words makes it a general question.
     frames = {i for h in question if not h.anchored for i in range(h.start, h.end)}
     advice = [h for h in by.get("advice", []) if not frames.intersection(range(h.start, h.end))]
+    net = _net_verdict(norm, lexicon, sure=general or bool(advice), mentions=mentions, temperature=temperature)
+    if net is not None:
+        return net
+    has_number = any(_IS_NUMBER.match(t) for t in tokens)
+    about_someone = [h for h in now_words if h.concept != TIME]
+    number_given = bool(readings) or (bool(about_someone) and has_number)
+    simple = next((c for c in SIMPLE if not mentions and not has_number
+                   and _covers(tokens, by.get(c, []), advice, question)), None)
+    # "am I talking to a robot": a longer smalltalk phrase outweighs the two words "am i" of advice.
+    if simple and (not advice or max(h.end - h.start for h in by[simple]) > max(h.end - h.start for h in advice)):
+        return Verdict(simple, by[simple][0].describe())
     if advice or any(r.kind == "lab" for r in readings) or (lexicon.personal_numbers and number_given):
         trigger = advice[0].describe() if advice else "a number the person typed"
         return Verdict("advice", trigger, mentions, temperature, number_given, general=general)
-    for category in SIMPLE:
-        if not mentions and not has_number and _covers(tokens, by.get(category, [])):
-            return Verdict(category, by[category][0].describe())
     return Verdict(None, "", mentions, temperature, number_given, general=general)
 
 
-def _covers(tokens: list[str], found: list[Hit]) -> bool:
-    """True when phrases of a simple category were found and at most one other word carries meaning."""
+def _covers(tokens: list[str], found: list[Hit], also: list[Hit] = (), questions: list[Hit] = ()) -> bool:
+    """True when phrases of a simple category were found, no question is asked outside them ("when is it ok to
+    drive"), and at most one other word (outside the hits in also) carries meaning."""
     if not found:
         return False
-    covered = {i for hit in found for i in range(hit.start, hit.end)}
+    covered = {i for hit in list(found) + list(also) for i in range(hit.start, hit.end)}
+    if any(not covered.intersection(range(q.start, q.end)) for q in questions):
+        return False
     rest = [t for i, t in enumerate(tokens) if i not in covered and t not in _STOP]
     return len(rest) <= 1
 
 
-def _net_verdict(norm: str, lexicon: Lexicon, *, general: bool, mentions: tuple[str, ...],
+def _net_verdict(norm: str, lexicon: Lexicon, *, sure: bool, mentions: tuple[str, ...],
                  temperature: float | None) -> Verdict | None:
-    """Ask the safety net about a message the lexicon did not find urgent; log what it catches."""
+    """Ask the safety net about a message the lexicon did not find urgent; log what it catches. sure: the lexicon
+    found a general question or a request for advice, which the net needs a higher score to overrule."""
     net = lexicon.net
     if net is None or not norm:
         return None
-    urgent, crisis = net.score(norm)
-    threshold = lexicon.net_question_threshold if general else lexicon.net_threshold
-    if urgent < threshold:
+    urgent, crisis, known = net.scores(norm)
+    threshold = lexicon.net_question_threshold if sure else lexicon.net_threshold
+    # Mostly unseen letters ("asdfgh") say nothing either way.
+    if urgent < threshold or known < lexicon.net_min_known:
         return None
-    category = "crisis" if crisis >= threshold else "warning"
+    category = "crisis" if crisis >= lexicon.net_crisis_threshold else "warning"
     nearest = net.nearest(norm)
     log.info("safety net: urgent (score %.2f, threshold %.2f) without a lexicon match; nearest concept %s; "
              "a clinician may add its words to triage.yaml", urgent, threshold, nearest)

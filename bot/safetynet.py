@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,10 @@ def read_corpus(path: str | Path) -> list[Message]:
     return messages
 
 
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x > -500 else 0.0
+
+
 class SafetyNet:
     """A trained classifier: score(message) -> (urgent, crisis) probabilities; nearest(message) -> concept."""
 
@@ -72,16 +77,41 @@ class SafetyNet:
                  concept_matrix, size: int):
         self.vectorizer = vectorizer
         self.weights = weights        # features x 2: urgent (crisis included), crisis
-        self.bias = bias
+        self.bias = (float(bias[0]), float(bias[1]))
         self.concepts = tuple(concepts)
         self.concept_matrix = concept_matrix
         self.size = size
+        # One message at a time, scikit-learn's transform costs more in checks than in arithmetic: score() does the
+        # same sums (sublinear tf x idf, L2 norm, dot product) over a dict of each n-gram's idf and two weights.
+        self.analyze = vectorizer.build_analyzer()
+        idf = vectorizer.idf_
+        self.features = {gram: (float(idf[i]), float(weights[i, 0]), float(weights[i, 1]))
+                         for gram, i in vectorizer.vocabulary_.items()}
 
     def score(self, norm: str) -> tuple[float, float]:
         """Return (urgent, crisis) for a normalised message: urgent counts crisis too."""
-        logits = np.asarray(self.vectorizer.transform([norm]) @ self.weights).ravel() + self.bias
-        urgent, crisis = 1.0 / (1.0 + np.exp(-logits))
-        return float(urgent), float(crisis)
+        return self.scores(norm)[:2]
+
+    def scores(self, norm: str) -> tuple[float, float, float]:
+        """Return (urgent, crisis, known): known is the share of the message's n-grams the net has seen."""
+        counts: dict[str, int] = {}
+        for gram in self.analyze(norm):
+            counts[gram] = counts.get(gram, 0) + 1
+        square = urgent = crisis = 0.0
+        features = self.features
+        seen = 0
+        for gram, count in counts.items():
+            found = features.get(gram)
+            if found is None:
+                continue
+            seen += count
+            value = (1.0 + math.log(count)) * found[0]
+            square += value * value
+            urgent += value * found[1]
+            crisis += value * found[2]
+        scale = 1.0 / math.sqrt(square) if square else 0.0
+        known = seen / sum(counts.values()) if counts else 0.0
+        return _sigmoid(urgent * scale + self.bias[0]), _sigmoid(crisis * scale + self.bias[1]), known
 
     def nearest(self, norm: str) -> str:
         """Return the lexicon concept nearest to a message (category/concept), to show a clinician where it fits."""

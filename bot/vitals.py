@@ -18,8 +18,9 @@ BARE_CELSIUS = (35.0, 42.9)
 BARE_FAHRENHEIT = (95.0, 108.9)
 PLAUSIBLE = {"heart_rate": (20.0, 260.0), "oxygen": (40.0, 100.0), "breathing_rate": (4.0, 80.0)}
 
-_NUMBER = re.compile(r"^(\d{1,3}(?:\.\d{1,2})?)([a-z]*)$")
-_SLASH = re.compile(r"(?<![\d/])(\d{2,3}) ?/ ?(\d{2,3})(?![\d/])")
+_NUMBER = re.compile(r"^([0-9]{1,3}(?:\.[0-9]{1,2})?)([a-z]*)$")
+_SLASH = re.compile(r"(?<![0-9/])([0-9]{2,3}) ?/ ?([0-9]{2,3})(?![0-9/])")
+_INTEGER = re.compile(r"^[0-9]+$")  # ASCII digits only: str.isdigit() says yes to "❶" and "²"
 _UNITS = {"c": "c", "f": "f", "celsius": "c", "centigrade": "c", "fahrenheit": "f", "degrees": "", "degree": "",
           "deg": "", "degs": "", "oc": "c"}
 _ONES = {"zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -47,7 +48,7 @@ def spell_numbers(tokens: list[str]) -> list[str]:
         j, value, worded = i, 0, False
         if tokens[j] == "a" and j + 1 < len(tokens) and tokens[j + 1] == "hundred":
             j += 1
-        if tokens[j].isdigit():
+        if _INTEGER.match(tokens[j]):
             value, j = int(tokens[j]), j + 1
         else:
             while j < len(tokens):
@@ -67,7 +68,7 @@ def spell_numbers(tokens: list[str]) -> list[str]:
         decimals = ""
         if j > i and j + 1 < len(tokens) and tokens[j] == "point":
             k = j + 1
-            if tokens[k].isdigit():
+            if _INTEGER.match(tokens[k]):
                 decimals, k = tokens[k], k + 1
             else:
                 while k < len(tokens) and tokens[k] in _ONES and _ONES[tokens[k]] < 10:
@@ -87,7 +88,7 @@ def spell_numbers(tokens: list[str]) -> list[str]:
 _KINDS = (("lab", "lab_words"), ("systolic", "blood_pressure_words"), ("oxygen", "oxygen_words"),
           ("heart_rate", "heart_rate_words"), ("breathing_rate", "breathing_rate_words"),
           ("temperature", "temperature_words"))
-BEFORE = 4   # a reading's word comes up to this many words before its number ("temp is now 38.6")...
+BEFORE = 5   # a reading's word comes up to this many words before its number ("temp is now 38.6")...
 AFTER = 1    # ...or right after it ("102 fever", "130 bpm")
 
 
@@ -117,15 +118,23 @@ def read_vitals(raw: str, tokens: list[str], limits: VitalSigns) -> list[Reading
     for match in _SLASH.finditer(raw):
         high, low = int(match.group(1)), int(match.group(2))
         if 50 <= high <= 260 and 20 <= low <= 160 and high > low:
-            readings.append(Reading("systolic", float(high), high < limits.systolic_below))
-    if not any(ch.isdigit() for ch in raw) and not any(w in _TENS or w == "hundred" for w in tokens):
+            readings.append(Reading("systolic", float(high), high <= limits.systolic_at_or_below))
+    if not any("0" <= ch <= "9" for ch in raw) and not any(w in _TENS or w == "hundred" for w in tokens):
         return readings
     tokens = spell_numbers(tokens)
+    # A message that is little more than a number ("thirty nine", "39 now") is read as a reading of some kind.
+    short = len(tokens) <= 3
     diastolic = -1
+    previous: tuple[int, str | None] = (-9, None)
     for i, token in enumerate(tokens):
         match = _NUMBER.match(token)
         if not match or i == diastolic:
             continue
+        if (_INTEGER.match(token) and 35 <= int(token) <= 42 and i + 1 < len(tokens) and len(tokens[i + 1]) == 1
+                and _INTEGER.match(tokens[i + 1])):
+            token = f"{token}.{tokens[i + 1]}"  # "38 5" typed for 38.5
+            match = _NUMBER.match(token)
+            diastolic = i + 1
         value, unit = float(match.group(1)), match.group(2)
         nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
         if unit and unit not in _UNITS and unit != "bpm":
@@ -133,11 +142,14 @@ def read_vitals(raw: str, tokens: list[str], limits: VitalSigns) -> list[Reading
         if not unit and nxt in _UNITS:
             unit = nxt
         kind = "heart_rate" if unit == "bpm" else _kind_of(tokens, i, limits.words)
+        if kind is None and i - previous[0] <= 2:  # "92 then 89", "38.2 and now 38.8": the same reading again
+            kind = previous[1]
+        previous = (i, kind or ("temperature" if "." in match.group(1) else None))
         low_at = i + 2 if nxt == "over" else i + 1
         low = tokens[low_at] if low_at < len(tokens) else ""
-        if (kind == "systolic" or nxt == "over") and low.isdigit() and 50 <= value <= 260 and float(low) < value:
+        if (kind == "systolic" or nxt == "over") and _INTEGER.match(low) and 50 <= value <= 260 and float(low) < value:
             if not any(r.kind == "systolic" and r.value == value for r in readings):
-                readings.append(Reading("systolic", value, value < limits.systolic_below))
+                readings.append(Reading("systolic", value, value <= limits.systolic_at_or_below))
             diastolic = low_at
             continue
         if kind == "lab":
@@ -146,15 +158,16 @@ def read_vitals(raw: str, tokens: list[str], limits: VitalSigns) -> list[Reading
         if kind in PLAUSIBLE:
             bottom, top = PLAUSIBLE[kind]
             if bottom <= value <= top:
-                alarm = {"heart_rate": value > limits.heart_rate_above or value < limits.heart_rate_below,
-                         "oxygen": value < limits.oxygen_below,
-                         "breathing_rate": value > limits.breathing_rate_above}[kind]
+                alarm = {"heart_rate": value >= limits.heart_rate_at_or_above or value <= limits.heart_rate_at_or_below,
+                         "oxygen": value <= limits.oxygen_at_or_below,
+                         "breathing_rate": value >= limits.breathing_rate_at_or_above}[kind]
                 readings.append(Reading(kind, value, alarm))
             continue
-        celsius = _celsius(value, _UNITS[unit] if unit else None, "." in match.group(1), kind == "temperature")
+        celsius = _celsius(value, _UNITS[unit] if unit else None, "." in match.group(1),
+                           kind == "temperature" or short)
         if celsius is not None:
             readings.append(Reading("temperature", celsius,
-                                    celsius >= limits.fever_celsius or celsius < limits.temperature_below))
+                                    celsius >= limits.fever_celsius or celsius <= limits.temperature_at_or_below))
     return readings
 
 
