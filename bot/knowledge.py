@@ -205,6 +205,11 @@ def _parse(text: str) -> Any:
     return yaml.load(text, Loader=_FastLoader)  # noqa: S506 - a SafeLoader
 
 
+def parse_yaml(text: str) -> Any:
+    """Parse knowledge YAML text with line numbers (as the loader does); raise yaml.YAMLError when invalid."""
+    return _parse(text)
+
+
 def read_yaml(path: Path, shown: str, problems: list[Problem]) -> Any:
     """Parse one YAML file; report (not raise) what stops it being read."""
     try:
