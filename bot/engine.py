@@ -12,7 +12,7 @@ from bot.conversations import Conversations
 from bot.replies import REPLY_CACHE, Responder
 from bot.retrieval import Document, Index
 from bot.safety import Lexicon, compile_lexicon, example_failures, with_vocabulary
-from bot.safetynet import net_for
+from bot.safetynet import CORPUS_FILE, CorpusError, Message, default_corpus, net_for, read_corpus
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,21 @@ class Engine:
 def documents(knowledge: Knowledge) -> list[Document]:
     """Return what retrieval indexes for each entry."""
     return [Document(e.id, (e.question,) + e.alternates, e.answer) for e in knowledge.entries]
+
+
+def own_corpus(knowledge: Knowledge, problems: list[Problem]) -> list[Message] | None:
+    """Return the knowledge base's own safety-net messages (its optional triage-corpus.jsonl); None when broken."""
+    path = Path(knowledge.directory) / CORPUS_FILE
+    if not path.exists():
+        return []
+    try:
+        return read_corpus(path, shown=f"{Path(knowledge.directory).name}/{CORPUS_FILE}")
+    except CorpusError as exc:
+        problems.append(Problem(f"{Path(knowledge.directory).name}/{CORPUS_FILE}", exc.line, "", exc.reason))
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(f"{Path(knowledge.directory).name}/{CORPUS_FILE}", 0, "",
+                                f"cannot read the file: {exc}"))
+    return None
 
 
 def questions(knowledge: Knowledge) -> list[str]:
@@ -60,8 +75,10 @@ def build_engine(directory: str | Path, settings: Settings | None = None,
             # An example of the default lexicon is reported against that file.
             make_checker(example.file, problems).add(example.line, example.category,
                         f"example {example.message!r} {expected}, but triage says {verdict.category or 'none'}")
-        # Trained once per content (a reload with the same lexicon reuses the net).
-        lexicon = lexicon.replace(net=net_for(lexicon, questions=questions(knowledge)))
+        corpus = own_corpus(knowledge, problems)
+        if corpus is not None:
+            # Trained once per content (a reload with the same lexicon and corpus reuses the net).
+            lexicon = lexicon.replace(net=net_for(lexicon, default_corpus() + corpus, questions(knowledge)))
     if problems:
         raise KnowledgeError(problems)
     index = Index(documents(knowledge), knowledge.synonyms)

@@ -19,7 +19,8 @@ import numpy as np
 from bot.lexicon import DEFAULTS, URGENT, Lexicon
 from bot.text import normalize
 
-CORPUS = DEFAULTS / "triage-corpus.jsonl"
+CORPUS_FILE = "triage-corpus.jsonl"   # also the name of a knowledge base's own messages, next to its triage.yaml
+CORPUS = DEFAULTS / CORPUS_FILE
 KINDS = ("emergency", "crisis", "warning", "sign_question", "advice", "article", "smalltalk", "off_topic")
 # The share of the corpus set aside (by a hash of each text, so always the same messages) to measure the net.
 HELD_OUT_EVERY = 5
@@ -29,6 +30,11 @@ _CACHE_LIMIT = 4
 
 class CorpusError(ValueError):
     """A corpus line is not {"kind": ..., "text": ...}; the message names the file and line."""
+
+    def __init__(self, shown: str, line: int, reason: str):
+        super().__init__(f"{shown}:{line}: {reason}")
+        self.line = line
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -48,9 +54,10 @@ def held_out(text: str) -> bool:
     return zlib.crc32(normalize(text).encode()) % HELD_OUT_EVERY == 0
 
 
-def read_corpus(path: str | Path) -> list[Message]:
+def read_corpus(path: str | Path, *, shown: str = "") -> list[Message]:
     """Read a JSON Lines corpus of {"kind", "text"}; raise CorpusError naming file:line for a bad line."""
     path = Path(path)
+    shown = shown or str(path)
     messages = []
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
@@ -59,9 +66,9 @@ def read_corpus(path: str | Path) -> list[Message]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise CorpusError(f"{path}:{number}: not a JSON object: {exc.msg}") from None
+                raise CorpusError(shown, number, f"not a JSON object: {exc.msg}") from None
             if not isinstance(row, dict) or row.get("kind") not in KINDS or not isinstance(row.get("text"), str):
-                raise CorpusError(f"{path}:{number}: needs \"kind\" (one of {', '.join(KINDS)}) and \"text\"")
+                raise CorpusError(shown, number, f"needs \"kind\" (one of {', '.join(KINDS)}) and \"text\"")
             messages.append(Message(row["kind"], row["text"], number))
     return messages
 
