@@ -32,10 +32,10 @@ from bot.config import load_settings  # noqa: E402
 from bot.engine import build_engine, own_corpus, questions  # noqa: E402
 from bot.replies import Responder  # noqa: E402
 from bot.safety import triage  # noqa: E402
-from bot.safetynet import CORPUS, Message, held_out, net_for, read_corpus  # noqa: E402
+from bot.safetynet import CORPUS, HARD_CASES, Message, default_corpus, held_out, net_for, read_corpus  # noqa: E402
 from bot.text import normalize  # noqa: E402
 
-DEV = (CORPUS, ROOT / "tests" / "data" / "triage" / "dev-article.jsonl")
+DEV = (CORPUS, ROOT / "tests" / "data" / "triage" / "dev-article.jsonl", HARD_CASES)
 TEST = ROOT / "tests" / "data" / "triage" / "test.jsonl"
 KIND_ORDER = ("emergency", "warning", "crisis", "sign_question", "advice", "article", "smalltalk", "off_topic")
 URGENT_KINDS = ("emergency", "warning", "crisis")
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         everything += messages
     if dev:
         # The net retrained without the held-out fifth: what it (and the lexicon) do on messages not tuned on.
-        trained = (read_corpus(CORPUS) if CORPUS.exists() else []) + (own_corpus(engine.knowledge, []) or [])
+        trained = default_corpus() + (own_corpus(engine.knowledge, []) or [])
         kept = [m for m in trained if not held_out(m.text)]
         lexicon = engine.lexicon.replace(net=net_for(engine.lexicon.replace(net=None), kept,
                                                      questions(engine.knowledge)))

@@ -47,7 +47,8 @@ _VITAL_WORDS = ("temperature_words", "heart_rate_words", "blood_pressure_words",
 _VITAL_KEYS = {**{k: ("number", False) for k in _VITAL_NUMBERS}, **{k: ("texts", False) for k in _VITAL_WORDS}}
 _MATCHING_KEYS = {"together_window": ("number", False), "typo_min_letters": ("number", False)}
 _NET_KEYS = {"threshold": ("number", False), "question_threshold": ("number", False),
-             "crisis_threshold": ("number", False), "min_known": ("number", False)}
+             "crisis_threshold": ("number", False), "question_crisis_threshold": ("number", False),
+             "min_known": ("number", False)}
 
 # Third-person forms of first-person words, made by the engine (crisis phrases are written in the first person).
 _THIRD = {
@@ -139,6 +140,7 @@ class Lexicon:
     net_threshold: float = 0.5
     net_question_threshold: float = 0.9
     net_crisis_threshold: float = 0.3
+    net_question_crisis_threshold: float = 0.5
     net_min_known: float = 0.6
     vocabulary: frozenset[str] = frozenset()
     net: Any = None
@@ -440,6 +442,7 @@ def _build(raw: _Raw, checker: Any) -> Lexicon:
                    net_threshold=float(raw.net.get("threshold", 0.5)),
                    net_question_threshold=float(raw.net.get("question_threshold", 0.9)),
                    net_crisis_threshold=float(raw.net.get("crisis_threshold", 0.3)),
+                   net_question_crisis_threshold=float(raw.net.get("question_crisis_threshold", 0.5)),
                    net_min_known=float(raw.net.get("min_known", 0.6)))
 
 

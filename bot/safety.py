@@ -180,9 +180,12 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     temperature = next((r.value for r in vitals if r.kind == "temperature"), None)
     alarm = next((r for r in vitals if r.alarm), None)
     question = by.get("question", [])
-    # "if my son gets a fever": a hypothetical frame leaves person words out of what says "happening now".
-    hypothetical = any(lexicon.concepts[(h.category, h.concept)].hypothetical for h in question)
-    now_words = [h for h in by.get("now", []) if not (hypothetical and h.concept == "person")]
+    # "if my son gets a fever", "how would I know if I'm dehydrated": the person words inside a hypothetical
+    # frame (from its start on) do not say that anything is happening now; time words still do.
+    frame_starts = [h.start for h in question if lexicon.concepts[(h.category, h.concept)].hypothetical]
+    hypothetical = bool(frame_starts)
+    now_words = [h for h in by.get("now", [])
+                 if h.concept == TIME or not frame_starts or h.start < min(frame_starts)]
     if alarm and not (hypothetical and not now_words):
         return Verdict("warning", f"vital sign: {alarm.kind} {alarm.value:g}", mentions, temperature, True,
                        "vital signs")
@@ -194,14 +197,15 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # "what should I watch for": a question frame around the advice words makes it a general question.
     frames = {i for h in question if not h.anchored for i in range(h.start, h.end)}
     advice = [h for h in by.get("advice", []) if not frames.intersection(range(h.start, h.end))]
-    net = _net_verdict(norm, lexicon, sure=general or bool(advice), mentions=mentions, temperature=temperature)
-    if net is not None:
-        return net
     has_number = any(_IS_NUMBER.match(t) for t in tokens)
-    about_someone = [h for h in now_words if h.concept != TIME]
-    number_given = bool(readings) or (bool(about_someone) and has_number)
     simple = next((c for c in SIMPLE if not mentions and not has_number
                    and _covers(tokens, by.get(c, []), advice, question)), None)
+    net = _net_verdict(norm, lexicon, sure=general or bool(advice) or bool(simple), mentions=mentions,
+                       temperature=temperature)
+    if net is not None:
+        return net
+    about_someone = [h for h in now_words if h.concept != TIME]
+    number_given = bool(readings) or (bool(about_someone) and has_number)
     # "am I talking to a robot": a longer smalltalk phrase outweighs the two words "am i" of advice.
     if simple and (not advice or max(h.end - h.start for h in by[simple]) > max(h.end - h.start for h in advice)):
         return Verdict(simple, by[simple][0].describe())
@@ -233,7 +237,9 @@ def _net_verdict(norm: str, lexicon: Lexicon, *, sure: bool, mentions: tuple[str
     urgent, crisis, known = net.scores(norm)
     threshold = lexicon.net_question_threshold if sure else lexicon.net_threshold
     # Mostly unseen letters ("asdfgh") say nothing either way.
-    if urgent < threshold or known < lexicon.net_min_known:
+    if known < lexicon.net_min_known:
+        return None
+    if urgent < threshold and not (sure and crisis >= lexicon.net_question_crisis_threshold):
         return None
     category = "crisis" if crisis >= lexicon.net_crisis_threshold else "warning"
     nearest = net.nearest(norm)

@@ -21,6 +21,7 @@ from bot.text import normalize
 
 CORPUS_FILE = "triage-corpus.jsonl"   # also the name of a knowledge base's own messages, next to its triage.yaml
 CORPUS = DEFAULTS / CORPUS_FILE
+HARD_CASES = DEFAULTS / "triage-hard-cases.jsonl"
 KINDS = ("emergency", "crisis", "warning", "sign_question", "advice", "article", "smalltalk", "off_topic")
 # The share of the corpus set aside (by a hash of each text, so always the same messages) to measure the net.
 HELD_OUT_EVERY = 5
@@ -178,8 +179,8 @@ def train(rows: Sequence[tuple[str, str]], lexicon: Lexicon) -> SafetyNet:
 
 
 def default_corpus() -> list[Message]:
-    """Return the corpus shipped with faqbot (empty when it is missing)."""
-    return read_corpus(CORPUS) if CORPUS.exists() else []
+    """Return the corpus shipped with faqbot: the development messages and the hand-written hard cases."""
+    return [m for path in (CORPUS, HARD_CASES) if path.exists() for m in read_corpus(path)]
 
 
 def net_for(lexicon: Lexicon, corpus: Iterable[Message] | None = None, questions: Iterable[str] = ()
