@@ -200,8 +200,8 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     has_number = any(_IS_NUMBER.match(t) for t in tokens)
     simple = next((c for c in SIMPLE if not mentions and not has_number
                    and _covers(tokens, by.get(c, []), advice, question)), None)
-    net = _net_verdict(norm, lexicon, sure=general or bool(advice) or bool(simple), mentions=mentions,
-                       temperature=temperature)
+    net = _net_verdict(norm, lexicon, sure=general or bool(advice) or bool(simple), smalltalk=bool(simple),
+                       mentions=mentions, temperature=temperature)
     if net is not None:
         return net
     about_someone = [h for h in now_words if h.concept != TIME]
@@ -227,10 +227,11 @@ def _covers(tokens: list[str], found: list[Hit], also: list[Hit] = (), questions
     return len(rest) <= 1
 
 
-def _net_verdict(norm: str, lexicon: Lexicon, *, sure: bool, mentions: tuple[str, ...],
+def _net_verdict(norm: str, lexicon: Lexicon, *, sure: bool, smalltalk: bool, mentions: tuple[str, ...],
                  temperature: float | None) -> Verdict | None:
     """Ask the safety net about a message the lexicon did not find urgent; log what it catches. sure: the lexicon
-    found a general question or a request for advice, which the net needs a higher score to overrule."""
+    found a general question, a request for advice or smalltalk, which the net needs a higher score to overrule
+    (a high crisis score alone overrules the first two, never a plain "goodbye")."""
     net = lexicon.net
     if net is None or not norm:
         return None
@@ -239,7 +240,7 @@ def _net_verdict(norm: str, lexicon: Lexicon, *, sure: bool, mentions: tuple[str
     # Mostly unseen letters ("asdfgh") say nothing either way.
     if known < lexicon.net_min_known:
         return None
-    if urgent < threshold and not (sure and crisis >= lexicon.net_question_crisis_threshold):
+    if urgent < threshold and not (sure and not smalltalk and crisis >= lexicon.net_question_crisis_threshold):
         return None
     category = "crisis" if crisis >= lexicon.net_crisis_threshold else "warning"
     nearest = net.nearest(norm)
