@@ -120,20 +120,27 @@ def timing(responder: Responder, texts: list[str]) -> None:
     lexicon = responder.lexicon
     for text in texts[:200]:  # warm the word memo the way a running bot has it warm
         triage(text, lexicon)
-    spent, base = [], []
-    for text in texts:
-        start = time.perf_counter()
-        triage(text, lexicon)
-        spent.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        normalize(text)
-        base.append(time.perf_counter() - start)
-    spent.sort()
-    median, p99 = statistics.median(spent), spent[int(len(spent) * 0.99)]
+    rounds: list[list[float]] = []
+    base = []
+    for _ in range(3):
+        spent = []
+        for text in texts:
+            start = time.perf_counter()
+            triage(text, lexicon)
+            spent.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            normalize(text)
+            base.append(time.perf_counter() - start)
+        rounds.append(spent)
+    first = sorted(rounds[0])
+    # Each message's best of three rounds: what the code costs, without the pauses of a machine shared by others.
+    best = sorted(min(times) for times in zip(*rounds))
     baseline = statistics.median(base)
     print(f"\n## time per message (triage only, {len(texts)} messages)")
-    print(f"median {median * 1000:.3f} ms, p99 {p99 * 1000:.3f} ms; normalize() alone {baseline * 1000:.4f} ms "
-          f"(triage = {median / baseline:.0f}x normalize)")
+    for name, spent in (("one round", first), ("best of 3", best)):
+        median, p99 = statistics.median(spent), spent[int(len(spent) * 0.99)]
+        print(f"{name}: median {median * 1000:.3f} ms, p99 {p99 * 1000:.3f} ms; normalize() alone "
+              f"{baseline * 1000:.4f} ms (triage median = {median / baseline:.0f}x normalize)")
 
 
 def main(argv: list[str] | None = None) -> int:

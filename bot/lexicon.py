@@ -2,7 +2,6 @@
 a knowledge base's triage.yaml extends, compiled into one index for matching."""
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -498,7 +497,3 @@ def with_vocabulary(lexicon: Lexicon, texts: Iterable[str]) -> Lexicon:
     """Return the lexicon knowing the knowledge base's own words, so none is mistaken for a typo."""
     return lexicon.replace(vocabulary=frozenset(w for t in texts for w in normalize(t).split()))
 
-
-def pairs(items: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
-    """Return every combination of one item from each list (for together rules)."""
-    return itertools.product(*items)

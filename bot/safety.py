@@ -7,17 +7,19 @@ the lexicon's words miss; a message is urgent when either says so.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from dataclasses import dataclass
+
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from bot.lexicon import (ANY, CATEGORIES, GAP, MAX_GAP, NUMBER, SIMPLE, TIME, URGENT, Example, Lexicon,
-                         compile_lexicon, pairs, with_vocabulary)
+                         compile_lexicon, with_vocabulary)
 from bot.text import normalize
-from bot.vitals import Reading, read_vitals
+from bot.vitals import read_vitals
 
 __all__ = ["CATEGORIES", "URGENT", "Lexicon", "Verdict", "compile_lexicon", "with_vocabulary", "triage",
            "temperatures", "example_failures", "scan"]
@@ -146,7 +148,7 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
         groups = [parts.get((number, g)) for g in range(rule.groups)]
         if not all(groups):
             continue
-        for combo in pairs(groups):
+        for combo in itertools.product(*groups):
             low, high = min(s for s, _ in combo), max(e for _, e in combo)
             if high - low - sum(e - s for s, e in combo) <= lexicon.together_window:
                 hits.append(Hit(rule.category, rule.concept, rule.text, low, high))
@@ -240,7 +242,10 @@ def _net_verdict(norm: str, lexicon: Lexicon, *, sure: bool, smalltalk: bool, me
     # Mostly unseen letters ("asdfgh") say nothing either way.
     if known < lexicon.net_min_known:
         return None
-    if urgent < threshold and not (sure and not smalltalk and crisis >= lexicon.net_question_crisis_threshold):
+    # A general question or a request for advice that both the urgent and the crisis scores flag is overruled.
+    overrule = (sure and not smalltalk and urgent >= lexicon.net_threshold
+                and crisis >= lexicon.net_question_crisis_threshold)
+    if urgent < threshold and not overrule:
         return None
     category = "crisis" if crisis >= lexicon.net_crisis_threshold else "warning"
     nearest = net.nearest(norm)
