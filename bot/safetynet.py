@@ -81,13 +81,14 @@ def _sigmoid(x: float) -> float:
 class SafetyNet:
     """A trained classifier: score(message) -> (urgent, crisis) probabilities; nearest(message) -> concept."""
 
-    def __init__(self, vectorizer, weights: np.ndarray, bias: np.ndarray, concepts: Sequence[str],
-                 concept_matrix, size: int):
+    def __init__(self, vectorizer, weights: np.ndarray, bias: np.ndarray, concepts: Sequence[tuple[str, str]],
+                 size: int):
         self.vectorizer = vectorizer
         self.weights = weights        # features x 2: urgent (crisis included), crisis
         self.bias = (float(bias[0]), float(bias[1]))
-        self.concepts = tuple(concepts)
-        self.concept_matrix = concept_matrix
+        self.concepts = tuple(name for name, _ in concepts)
+        self._concept_texts = tuple(text for _, text in concepts)
+        self._concept_matrix = None  # built on the first net-only hit: most processes never need it
         self.size = size
         # One message at a time, scikit-learn's transform costs more in checks than in arithmetic: score() does the
         # same sums (sublinear tf x idf, L2 norm, dot product) over a dict of each n-gram's idf and two weights.
@@ -125,8 +126,10 @@ class SafetyNet:
         """Return the lexicon concept nearest to a message (category/concept), to show a clinician where it fits."""
         if not self.concepts:
             return "none"
+        if self._concept_matrix is None:
+            self._concept_matrix = self.vectorizer.transform(self._concept_texts)
         row = self.vectorizer.transform([norm])
-        similarity = np.asarray((self.concept_matrix @ row.T).todense()).ravel()
+        similarity = np.asarray((self._concept_matrix @ row.T).todense()).ravel()
         return self.concepts[int(similarity.argmax())]
 
 
@@ -170,8 +173,7 @@ def train(rows: Sequence[tuple[str, str]], lexicon: Lexicon) -> SafetyNet:
         model = LogisticRegression(C=16.0, class_weight="balanced", solver="liblinear", max_iter=1000)
         model.fit(matrix, target)
         weights[:, column], bias[column] = model.coef_[0], model.intercept_[0]
-    concept_matrix = vectorizer.transform([text for _, text in concepts]) if concepts else None
-    net = SafetyNet(vectorizer, weights, bias, [name for name, _ in concepts], concept_matrix, len(rows))
+    net = SafetyNet(vectorizer, weights, bias, concepts, len(rows))
     if len(_CACHE) >= _CACHE_LIMIT:
         _CACHE.clear()
     _CACHE[digest] = net
