@@ -5,7 +5,9 @@ from dataclasses import dataclass
 
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from bot.conversations import Conversations
 from bot.engine import Engine
+from bot.replies import Responder
 from bot.retrieval import STOP_WORDS
 from bot.text import normalize
 
@@ -73,7 +75,7 @@ def evaluate(engine: Engine) -> Evaluation:
     misses = []
     for case in engine.knowledge.regression:
         reply = engine.responder.reply(case.message)
-        ok = reply.type == case.type and (case.entry is None or case.type != "answer" or reply.entry_id == case.entry)
+        ok = _right(case, reply)
         total[case.type] = total.get(case.type, 0) + 1
         right[case.type] = right.get(case.type, 0) + ok
         if not ok:
@@ -81,6 +83,65 @@ def evaluate(engine: Engine) -> Evaluation:
                                _describe(reply.type, reply.entry_id), case.entry, reply.entry_id))
     scores = tuple(Score(t, total[t], right[t]) for t in BARS if t in total)
     return Evaluation(scores, tuple(misses))
+
+
+# The bar of conversations.yaml: share of all turns, of every type, that must come out right.
+TURNS_BAR = 0.90
+
+
+@dataclass(frozen=True)
+class Dialogues:
+    """The multi-turn evaluation: turns right out of all turns, and the turns that missed."""
+
+    total: int
+    right: int
+    misses: tuple[Miss, ...]
+
+    @property
+    def share(self) -> float:
+        return self.right / self.total if self.total else 1.0
+
+    @property
+    def passes(self) -> bool:
+        return self.share >= TURNS_BAR
+
+    def table(self) -> str:
+        """Return the per-turn figure and the misses as plain text."""
+        lines = [f"{'conversations, per turn':<32} {self.right:>3}/{self.total:<3} {self.share:>7.1%} "
+                 f"{TURNS_BAR:>6.0%}  {'ok' if self.passes else 'BELOW BAR'}"]
+        if self.misses:
+            lines.append("")
+            lines.append(f"conversation misses ({len(self.misses)}):")
+            lines += [f"  line {m.line}: {m.message!r}: expected {m.expected}, got {m.got}" for m in self.misses]
+        return "\n".join(lines)
+
+
+def _right(case, reply) -> bool:
+    return reply.type == case.type and (case.entry is None or case.type != "answer" or reply.entry_id == case.entry)
+
+
+def evaluate_dialogues(engine: Engine) -> Dialogues | None:
+    """Play every dialogue of conversations.yaml in a conversation of its own; None when the file has none."""
+    dialogues = engine.knowledge.dialogues
+    if not dialogues:
+        return None
+    # A responder of its own: the dialogues' conversations never mix with a running bot's.
+    base = engine.responder
+    responder = Responder(base.knowledge, base.index, base.lexicon, base.profile, Conversations(),
+                          cache_size=base.cache_size)
+    total = right = 0
+    misses = []
+    for number, dialogue in enumerate(dialogues):
+        conversation = f"dialogue-{number}"
+        for case in dialogue.turns:
+            reply = responder.reply(case.message, conversation=conversation)
+            ok = _right(case, reply)
+            total += 1
+            right += ok
+            if not ok:
+                misses.append(Miss(case.message, case.line, _describe(case.type, case.entry),
+                                   _describe(reply.type, reply.entry_id), case.entry, reply.entry_id))
+    return Dialogues(total, right, tuple(misses))
 
 
 def confusions(evaluation: Evaluation) -> list[Miss]:

@@ -14,8 +14,10 @@ DEFAULT_SHOWN = "faqbot default lexicon (bot/defaults/triage.yaml)"
 
 URGENT = ("emergency", "crisis", "warning")
 # Reply categories in the order they are checked; a simple phrase category (smalltalk) is one list of phrases.
-CATEGORIES = URGENT + ("advice", "smalltalk")
-SIMPLE = ("smalltalk",)
+CATEGORIES = URGENT + ("advice", "contact", "smalltalk")
+SIMPLE = ("contact", "smalltalk")
+# Categories a file without `extends: default` may leave out (one written before they existed still loads).
+OPTIONAL_CATEGORIES = ("contact",)
 # Evidence: words that tell whether a named sign is happening now (now), or is asked about in general (question).
 EVIDENCE = ("now", "question")
 SECTIONS = CATEGORIES + EVIDENCE
@@ -37,7 +39,7 @@ _CATEGORY_KEYS = {"concepts": ("map", False), "phrases": ("list", False), "examp
                   "remove": ("texts", False)}
 _CATEGORY_EXTRA = {"advice": {"personal_numbers": ("bool", False)}}
 _CONCEPT_KEYS = {"phrases": ("texts", False), "together": ("list", False), "call_now_only": ("bool", False),
-                 "hypothetical": ("bool", False), "remove": ("texts", False)}
+                 "hypothetical": ("bool", False), "weak": ("bool", False), "remove": ("texts", False)}
 _EXAMPLE_KEYS = {"positive": ("texts", False), "negative": ("texts", False), "remove": ("texts", False)}
 _VITAL_NUMBERS = ("fever_celsius", "temperature_at_or_below", "heart_rate_at_or_above", "heart_rate_at_or_below",
                   "systolic_at_or_below", "oxygen_at_or_below", "breathing_rate_at_or_above")
@@ -97,6 +99,7 @@ class Concept:
     name: str
     call_now_only: bool = False
     hypothetical: bool = False
+    weak: bool = False
     where: str = ""
 
 
@@ -190,6 +193,7 @@ class _RawConcept:
     together: list[tuple[list[list[str]], str]] = field(default_factory=list)
     call_now_only: bool = False
     hypothetical: bool = False
+    weak: bool = False
     where: str = ""
 
 
@@ -281,7 +285,7 @@ def _read_concept(checker: Any, node: Any, line: int, owner: str, concept: _RawC
             if text not in concept.phrases:
                 checker.add(rline, owner, f"remove: {text!r} is not a phrase of this concept")
             concept.phrases.pop(text, None)
-    for flag in ("call_now_only", "hypothetical"):
+    for flag in ("call_now_only", "hypothetical", "weak"):
         if node.get(flag) is not None:
             value = checker.value(node[flag], node.at(flag), owner, flag, "bool")
             if value is not None:
@@ -421,7 +425,7 @@ def _build(raw: _Raw, checker: Any) -> Lexicon:
     for category, named in raw.concepts.items():
         for name, concept in named.items():
             concepts[(category, name)] = Concept(category, name, concept.call_now_only, concept.hypothetical,
-                                                 concept.where)
+                                                 concept.weak, concept.where)
             for text, where in concept.phrases.items():
                 add(text, category, name, where)
             for groups, where in concept.together:
@@ -484,7 +488,7 @@ def compile_lexicon(triage: Mapping[str, Any] | None, checker: Any) -> Lexicon |
         _read_file(triage, checker, raw, extending=extends == "default")
         if extends is None:
             for category in CATEGORIES:
-                if not raw.concepts.get(category):
+                if not raw.concepts.get(category) and category not in OPTIONAL_CATEGORIES:
                     checker.add(getattr(triage, "line", 1), category,
                                 f"{category}: missing (a file without `extends: default` must define every "
                                 f"category: {', '.join(CATEGORIES)})")

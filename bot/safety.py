@@ -1,4 +1,4 @@
-"""Safety triage: emergency, crisis, warning sign, personal advice, smalltalk; before and without retrieval.
+"""Safety triage: emergency, crisis, warning sign, personal advice, contact, smalltalk; before and without retrieval.
 
 The lexicon (bot/lexicon.py) finds concepts; the numbers people type are read as vital signs (bot/vitals.py); a
 sign named with nothing saying it is happening now, inside a clear general question, gets an answer with the
@@ -200,21 +200,33 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     frames = {i for h in question if not h.anchored for i in range(h.start, h.end)}
     advice = [h for h in by.get("advice", []) if not frames.intersection(range(h.start, h.end))]
     has_number = any(_IS_NUMBER.match(t) for t in tokens)
-    simple = next((c for c in SIMPLE if not mentions and not has_number
-                   and _covers(tokens, by.get(c, []), advice, question)), None)
-    net = _net_verdict(norm, lexicon, sure=general or bool(advice) or bool(simple), smalltalk=bool(simple),
-                       mentions=mentions, temperature=temperature)
+    # "can I talk to a real person", "am I talking to a robot": weak advice words ("can i") yield to contact and
+    # smalltalk phrases; smalltalk is never a message that names a sign or gives a number.
+    strong_advice = [h for h in advice if not lexicon.concepts[(h.category, h.concept)].weak]
+    simple = next((c for c in SIMPLE if not strong_advice and _simple(c, tokens, by, advice, question)
+                   and not (c == "smalltalk" and (mentions or has_number))), None)
+    net = _net_verdict(norm, lexicon, sure=general or bool(advice) or bool(simple),
+                       smalltalk=simple == "smalltalk", mentions=mentions, temperature=temperature)
     if net is not None:
         return net
     about_someone = [h for h in now_words if h.concept != TIME]
     number_given = bool(readings) or (bool(about_someone) and has_number)
-    # "am I talking to a robot": a longer smalltalk phrase outweighs the two words "am i" of advice.
-    if simple and (not advice or max(h.end - h.start for h in by[simple]) > max(h.end - h.start for h in advice)):
-        return Verdict(simple, by[simple][0].describe())
+    if simple:
+        return Verdict(simple, by[simple][0].describe(), mentions, general=general)
     if advice or any(r.kind == "lab" for r in readings) or (lexicon.personal_numbers and number_given):
         trigger = advice[0].describe() if advice else "a number the person typed"
         return Verdict("advice", trigger, mentions, temperature, number_given, general=general)
+    if "contact" in by:  # after advice: "should I stop my tablets, who do I call" is advice
+        return Verdict("contact", by["contact"][0].describe(), mentions, general=general)
     return Verdict(None, "", mentions, temperature, number_given, general=general)
+
+
+def _simple(category: str, tokens: list[str], by: dict[str, list[Hit]], advice: list[Hit],
+            questions: list[Hit]) -> bool:
+    """True when a simple category explains the message: any contact phrase; smalltalk phrases covering it."""
+    if category == "smalltalk":
+        return _covers(tokens, by.get(category, []), advice, questions)
+    return bool(by.get(category))
 
 
 def _covers(tokens: list[str], found: list[Hit], also: list[Hit] = (), questions: list[Hit] = ()) -> bool:
