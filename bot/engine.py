@@ -52,8 +52,12 @@ def own_corpus(knowledge: Knowledge, problems: list[Problem]) -> list[Message] |
 
 
 def questions(knowledge: Knowledge) -> list[str]:
-    """Return every phrasing of the knowledge base's entries (what the safety net learns is never urgent)."""
-    return [p for e in knowledge.entries for p in (e.question,) + e.alternates]
+    """Return what the safety net learns is never urgent from the knowledge base itself: every phrasing of its
+    entries, and its regression questions and conversation turns that expect a reply other than urgent (short
+    follow-ups such as "and in the US?" are a style of their own)."""
+    cases = list(knowledge.regression) + [turn for d in knowledge.dialogues for turn in d.turns]
+    return ([p for e in knowledge.entries for p in (e.question,) + e.alternates]
+            + [c.message for c in cases if c.type != "urgent"])
 
 
 def build_engine(directory: str | Path, settings: Settings | None = None,
