@@ -95,6 +95,8 @@ class Together:
 
 @dataclass(frozen=True)
 class Concept:
+    """One concept of a category, with the flags that change how its phrases count."""
+
     category: str
     name: str
     call_now_only: bool = False
@@ -105,6 +107,8 @@ class Concept:
 
 @dataclass(frozen=True)
 class Example:
+    """A message the lexicon must (positive) or must not (negative) put in a category; file:line where written."""
+
     category: str
     positive: bool
     message: str
