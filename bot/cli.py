@@ -1,0 +1,184 @@
+"""faqbot's command line: serve, check, ask, eval, report, announce (`faqbot`, `python -m bot`, `python run.py`)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+CHANNEL = "flask-socketio"  # Flask-SocketIO's message-queue channel
+
+
+def _parser(prog: str = "faqbot") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="faqbot: a patient-education chat assistant")
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="start the chat server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--knowledge", help="the knowledge directory (default: FAQBOT_KNOWLEDGE, else the shipped one)")
+    check = commands.add_parser("check", help="validate the knowledge base and report every problem")
+    check.add_argument("--knowledge")
+    ask = commands.add_parser("ask", help="answer one question in the terminal")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the reply object as JSON")
+    ask.add_argument("--knowledge")
+    evaluate = commands.add_parser("eval", help="run the knowledge base's regression questions and conversations")
+    evaluate.add_argument("--knowledge")
+    report = commands.add_parser("report", help="what patients asked that the bot could not answer, and usage")
+    report.add_argument("--csv", action="store_true", help="print the report as CSV")
+    report.add_argument("--knowledge")
+    announce = commands.add_parser("announce", help="show a notice in every connected chat, on every process")
+    announce.add_argument("text")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    return {"knowledge": args.knowledge} if getattr(args, "knowledge", None) else {}
+
+
+def _engine(args: argparse.Namespace):
+    from bot.config import load_settings
+    from bot.engine import build_engine
+    settings = load_settings(_overrides(args))
+    return build_engine(settings.knowledge, settings)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot import create_app
+    app = create_app(_overrides(args))
+    socketio = app.extensions["socketio"]
+    print(f"faqbot on http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
+    socketio.run(app, host=args.host, port=args.port, allow_unsafe_werkzeug=True)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.knowledge import KnowledgeError
+    from bot.readability import readability_report
+    try:
+        engine = _engine(args)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"{len(exc.problems)} problem(s); the knowledge base was not loaded.", file=sys.stderr)
+        return 1
+    knowledge = engine.knowledge
+    from bot.evaluation import confusions, evaluate, misplaced_alternates
+    report = readability_report(engine)
+    entries_file = knowledge.files["entries.yaml"]
+    for owner, phrasing, other, closest in misplaced_alternates(engine):
+        line = knowledge.entry(owner).line
+        report.append((f"{entries_file}:{line}: {owner}: warning: alternate {phrasing!r} is closer to entry "
+                       f"{other} ({closest!r}) than to its own entry", True))
+    for miss in confusions(evaluate(engine)):
+        report.append((f"{knowledge.files['regression.yaml']}:{miss.line}: {miss.expected_entry}: warning: "
+                       f"{miss.message!r} was answered with {miss.got_entry} (entries confused)", True))
+    from bot.engine import own_corpus, questions
+    from bot.safetynet import default_corpus, measure
+    corpus = default_corpus() + (own_corpus(knowledge, []) or [])
+    net = measure(engine.lexicon.replace(net=None), corpus, questions=questions(knowledge))
+    if net is not None:
+        # The net alone, trained without a fixed fifth of its corpus and measured on that fifth.
+        report.append((f"safety net: trained on {net.trained_on} messages; on {net.measured_on} held out, at threshold "
+                       f"{net.threshold:g} it flags {net.flagged}: precision {net.precision:.1%}, recall "
+                       f"{net.recall:.1%} (a message is urgent when the lexicon or the net says so)", False))
+    for line, _ in report:
+        print(line)
+    warnings = [line for line, warn in report if warn]
+    print(f"ok: {len(knowledge.entries)} entries, {len(knowledge.regression)} regression questions, "
+          f"{len(knowledge.dialogues)} dialogues, version {knowledge.version}, {len(warnings)} warning(s)")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    reply = engine.responder.reply(args.question).to_dict()
+    if args.json:
+        print(json.dumps(reply, ensure_ascii=False, indent=2))
+        return 0
+    print(f"[{reply['type']}]")
+    print(reply["text"])
+    for cite in reply["citations"]:
+        print(f'\n  "{cite["quote"]}"\n    {cite["title"]}, {cite["section"]} ({cite["url"]})')
+    if reply["suggestions"]:
+        print("\nYou could ask:")
+        for suggestion in reply["suggestions"]:
+            print(f"  - {suggestion}")
+    if reply["disclaimer"]:
+        print(f"\n{reply['disclaimer']}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import evaluate, evaluate_dialogues
+    engine = _engine(args)
+    result = evaluate(engine)
+    print(result.table())
+    dialogues = evaluate_dialogues(engine)
+    if dialogues is not None:
+        print()
+        print(dialogues.table())
+    return 0 if result.passes and (dialogues is None or dialogues.passes) else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+    from bot.records import Records
+    from bot.report import build_report
+    settings = load_settings(_overrides(args))
+    records = Records(settings.data_dir, retention_days=settings.retention_days)
+    print(build_report(records, _engine(args), as_csv=args.csv), end="" if args.csv else "\n")
+    return 0
+
+
+def cmd_announce(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+    settings = load_settings()
+    text = " ".join(args.text.split())
+    if not text:
+        print("the notice is empty", file=sys.stderr)
+        return 2
+    if len(text) > settings.max_message_chars:
+        print(f"the notice is {len(text):,} characters; the limit is {settings.max_message_chars:,}", file=sys.stderr)
+        return 2
+    url = settings.message_queue
+    if not url.startswith(("redis://", "rediss://")):
+        print("announce reaches the running servers through their queue: set FAQBOT_MESSAGE_QUEUE to the same "
+              "redis://... URL they use", file=sys.stderr)
+        return 2
+    import redis
+    from flask_socketio import SocketIO
+    try:
+        # Each faqbot process subscribes to Flask-SocketIO's channel; count them so nobody announces into a void.
+        listening = redis.Redis.from_url(url, socket_timeout=5).pubsub_numsub(CHANNEL)[0][1]
+    except redis.RedisError as exc:
+        print(f"cannot reach the queue at {url}: {exc}", file=sys.stderr)
+        return 1
+    # An emitter outside the servers: it must name Flask-SocketIO's channel, or the servers never hear it.
+    SocketIO(message_queue=url, channel=CHANNEL, async_mode="threading").emit("notice", {"text": text})
+    print(f"notice sent to {listening} faqbot process(es)")
+    return 0 if listening else 1
+
+
+def main(argv: list[str] | None = None, *, prog: str = "faqbot") -> int:
+    """Run one command of the command line; return its exit status."""
+    args = _parser(prog).parse_args(argv)
+    command = args.command or "serve"
+    if command == "serve":
+        if not hasattr(args, "host"):
+            args = _parser(prog).parse_args(["serve"])
+        if os.environ.get("FAQBOT_ASYNC_MODE", "gevent") == "gevent":
+            from gevent import monkey  # must patch before anything else opens sockets or threads
+            monkey.patch_all()
+    from bot.config import ConfigError
+    from bot.knowledge import KnowledgeError
+    try:
+        return {"serve": cmd_serve, "check": cmd_check, "ask": cmd_ask, "eval": cmd_eval,
+                "report": cmd_report, "announce": cmd_announce}[command](args)
+    except KnowledgeError as exc:
+        print(exc, file=sys.stderr)
+        print(f"The knowledge base has problems: run `{prog} check` to see them all.", file=sys.stderr)
+        return 1
+    except ConfigError as exc:
+        print(f"setting error: {exc}", file=sys.stderr)
+        return 2
