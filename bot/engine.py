@@ -77,8 +77,9 @@ def build_engine(directory: str | Path, settings: Settings | None = None,
         for example, verdict in example_failures(lexicon):
             expected = f"is {example.category}" if example.positive else f"is not {example.category}"
             # An example of the default lexicon is reported against that file.
-            make_checker(example.file, problems).add(example.line, example.category,
-                        f"example {example.message!r} {expected}, but triage says {verdict.category or 'none'}")
+            make_checker(example.file, problems).add(
+                example.line, example.category,
+                f"example {example.message!r} {expected}, but triage says {verdict.category or 'none'}")
         corpus = own_corpus(knowledge, problems)
         if corpus is not None:
             # Trained once per content (a reload with the same lexicon and corpus reuses the net).
