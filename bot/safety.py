@@ -249,7 +249,8 @@ def _net_verdict(norm: str, lexicon: Lexicon, *, sure: bool, smalltalk: bool, me
     net = lexicon.net
     if net is None or not norm:
         return None
-    urgent, crisis, known = net.scores(norm)
+    # Each word once: a word typed forty times ("tonight tonight ...") says no more than once.
+    urgent, crisis, known = net.scores(" ".join(dict.fromkeys(norm.split())))
     threshold = lexicon.net_question_threshold if sure else lexicon.net_threshold
     # Mostly unseen letters ("asdfgh") say nothing either way.
     if known < lexicon.net_min_known:
