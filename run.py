@@ -21,6 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer one question in the terminal")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the reply object as JSON")
+    ask.add_argument("--why", action="store_true",
+                     help="explain the reply: triage, the entry chosen and the runner-up, what matched")
     ask.add_argument("--knowledge")
     evaluate = commands.add_parser("eval", help="run the knowledge base's regression questions")
     evaluate.add_argument("--knowledge")
@@ -83,6 +85,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     engine = _engine(args)
+    if args.why:
+        from bot.explain import explain
+        print("\n".join(explain(engine, args.question).lines()))
+        return 0
     reply = engine.responder.reply(args.question).to_dict()
     if args.json:
         print(json.dumps(reply, ensure_ascii=False, indent=2))
