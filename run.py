@@ -18,6 +18,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--knowledge", help="the knowledge directory (default: FAQBOT_KNOWLEDGE or knowledge/)")
     check = commands.add_parser("check", help="validate the knowledge base and report every problem")
     check.add_argument("--knowledge")
+    check.add_argument("--against", metavar="DIR",
+                       help="compare the regression replies with this knowledge directory (default: the version "
+                            "the server last served, kept in the data directory)")
     ask = commands.add_parser("ask", help="answer one question in the terminal")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the reply object as JSON")
@@ -72,15 +75,45 @@ def cmd_check(args: argparse.Namespace) -> int:
         line = knowledge.entry(owner).line
         report.append((f"{entries_file}:{line}: {owner}: warning: alternate {phrasing!r} is closer to entry "
                        f"{other} ({closest!r}) than to its own entry", True))
-    for miss in confusions(evaluate(engine)):
+    evaluation = evaluate(engine)
+    for miss in confusions(evaluation):
         report.append((f"{knowledge.files['regression.yaml']}:{miss.line}: {miss.expected_entry}: warning: "
                        f"{miss.message!r} was answered with {miss.got_entry} (entries confused)", True))
     for line, _ in report:
         print(line)
     warnings = [line for line, warn in report if warn]
+    broken = _regression_diff(args, engine, evaluation)
+    if broken:
+        print(f"{len(broken)} regression check(s) broken: a running bot holds this edit back and keeps serving "
+              "the last good version.", file=sys.stderr)
+        return 1
     print(f"ok: {len(knowledge.entries)} entries, {len(knowledge.regression)} regression questions, "
           f"version {knowledge.version}, {len(warnings)} warning(s)")
     return 0
+
+
+def _regression_diff(args: argparse.Namespace, engine, evaluation) -> list:
+    """Print what the edit changes in the regression replies against the last good version; return the breaks."""
+    from bot.config import load_settings
+    from bot.engine import build_engine
+    from bot.evaluation import evaluate, load_baseline, regressions
+    settings = load_settings(_overrides(args))
+    if args.against:
+        baseline = evaluate(build_engine(args.against, settings)).baseline()
+        print(f"regression replies compared with {args.against}")
+    else:
+        baseline = load_baseline(settings.data_dir, settings.knowledge)
+        if baseline is None:
+            print(f"regression replies compared with their bars only: no last good version is kept in "
+                  f"{settings.data_dir} yet (the running bot keeps one there)")
+        elif baseline.get("version") == engine.knowledge.version:
+            print(f"regression replies: this is version {engine.knowledge.version}, the one the bot serves")
+        else:
+            print(f"regression replies compared with version {baseline.get('version')}, the one the bot serves")
+    broken = regressions(baseline, evaluation, engine.knowledge.files["regression.yaml"])
+    for problem in broken:
+        print(problem)
+    return broken
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -56,8 +56,12 @@ def health():
     """Say the bot is up and which knowledge base it answers from."""
     bot = _bot()
     knowledge = bot.service.engine.knowledge
-    body = {"status": "ok", "knowledge": {"entries": len(knowledge.entries), "version": knowledge.version,
-                                          "loaded_at": knowledge.loaded_at}}
+    reasons = bot.service.reasons()
+    body = {"status": "degraded" if reasons else "ok",
+            "knowledge": {"entries": len(knowledge.entries), "version": knowledge.version,
+                          "loaded_at": knowledge.loaded_at}}
+    if reasons:
+        body["reasons"] = reasons
     if bot.service.pending:
         body["knowledge"]["pending_errors"] = [str(p) for p in bot.service.pending]
     return jsonify(body)

@@ -13,10 +13,12 @@ from conftest import settings_for
 from live import live_server
 
 
-def _set_first_answer(kb_dir, answer: str) -> str:
+def _set_first_answer(kb_dir, lead: str) -> str:
+    """Put a new first sentence before the first entry's answer (the rest kept, so its regression questions hold)."""
     path = kb_dir / "entries.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["entries"][0]["answer"] = answer
+    answer = data["entries"][0]["answer"]
+    data["entries"][0]["answer"] = f"{lead} {answer}"
     temp = path.with_suffix(".tmp")
     temp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
     temp.replace(path)
@@ -34,13 +36,13 @@ def test_reload_swaps_a_good_edit_and_keeps_the_last_good_version(kb_copy, tmp_p
     question = _set_first_answer(kb_copy, "A new answer written by staff.")
     assert reloader.check() is True
     assert bot.service.engine.knowledge.version != old_version
-    assert bot.answer(question)["text"] == "A new answer written by staff."
+    assert bot.answer(question)["text"].startswith("A new answer written by staff.")
 
     good_version = bot.service.engine.knowledge.version
     (kb_copy / "entries.yaml").write_text("entries:\n\t- id: broken\n", encoding="utf-8")
     assert reloader.check() is False
     assert bot.service.engine.knowledge.version == good_version
-    assert bot.answer(question)["text"] == "A new answer written by staff."
+    assert bot.answer(question)["text"].startswith("A new answer written by staff.")
     health = app.test_client().get("/api/health").get_json()
     assert health["knowledge"]["version"] == good_version
     assert any("entries.yaml" in p and "tabs" in p for p in health["knowledge"]["pending_errors"])
@@ -77,16 +79,72 @@ def test_live_server_edit_while_a_client_keeps_asking(kb_copy, tmp_path):
         _set_first_answer(kb_copy, "The second answer.")
         # A liveness bound, not a speed target: how fast an edit goes live is measured by bench/reload.py.
         deadline = edited_at + 15
-        while time.monotonic() < deadline and not any(t > edited_at and text == "The second answer."
+        while time.monotonic() < deadline and not any(t > edited_at and text.startswith("The second answer.")
                                                       for t, text in seen):
             time.sleep(0.05)
-        assert any(text == "The second answer." for _, text in seen), "the good edit never went live"
+        assert any(text.startswith("The second answer.") for _, text in seen), "the good edit never went live"
         (kb_copy / "entries.yaml").write_text("entries: [\n", encoding="utf-8")
         time.sleep(2.5)
         with urllib.request.urlopen(url + "/api/health", timeout=5) as response:
             health = json.loads(response.read())
         stop.set()
         asker.join(timeout=5)
-    assert seen[-1][1] == "The second answer.", "the broken edit changed nothing"
+    assert seen[-1][1].startswith("The second answer."), "the broken edit changed nothing"
     assert health["knowledge"]["pending_errors"]
     assert statuses and all(s == 200 for s in statuses), [s for s in statuses if s != 200][:3]
+
+
+def _scramble_first_entry(kb_dir) -> dict:
+    """An edit that loads cleanly but moves the first entry away from the words its patients use."""
+    path = kb_dir / "entries.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    first = data["entries"][0]
+    first["question"] = "Which zebra crossing colours are painted?"
+    first["alternates"] = ["zebra paint", "crossing stripes", "road paint colours", "painted zebra lines"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
+    return first
+
+
+def test_an_edit_that_breaks_a_regression_question_is_held_back(kb_copy, tmp_path, caplog):
+    app = create_app(settings_for(tmp_path, knowledge=kb_copy))
+    bot = app.extensions["faqbot"]
+    from bot.reloader import Reloader
+    reloader = Reloader(bot.service)
+    good_version = bot.service.engine.knowledge.version
+    original = (kb_copy / "entries.yaml").read_bytes()
+    entry_id = _scramble_first_entry(kb_copy)["id"]
+    broken_questions = [c for c in bot.service.engine.knowledge.regression if c.entry == entry_id]
+    assert broken_questions
+    with caplog.at_level("ERROR", logger="bot.reloader"):
+        assert reloader.check() is False
+    assert bot.service.engine.knowledge.version == good_version, "the last good version keeps serving"
+    assert bot.answer(broken_questions[0].message)["entry_id"] == entry_id
+    health = app.test_client().get("/api/health").get_json()
+    assert health["status"] == "degraded"
+    assert health["reasons"][0].startswith("knowledge edit held back")
+    broke = [r for r in health["reasons"] if f"expects answer {entry_id}" in r]
+    assert broke and all(r.startswith("knowledge/regression.yaml:") for r in broke)
+    lines = {int(r.split(":")[1]) for r in broke}
+    assert lines <= {c.line for c in broken_questions}
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "held back" in logged and f"knowledge/regression.yaml:{min(lines)}:" in logged
+
+    (kb_copy / "entries.yaml").write_bytes(original + b"\n")  # undone: the same entries, a new version
+    assert reloader.check() is True
+    health = app.test_client().get("/api/health").get_json()
+    assert health["status"] == "ok" and "reasons" not in health
+
+
+def test_check_shows_the_diff_against_the_version_served(kb_copy, tmp_path, capsys, monkeypatch):
+    import run
+    app = create_app(settings_for(tmp_path, knowledge=kb_copy))
+    app.extensions["faqbot"].service.baseline()  # what the server keeps when it starts watching
+    entry_id = _scramble_first_entry(kb_copy)["id"]
+    monkeypatch.setenv("FAQBOT_DATA_DIR", str(tmp_path / "data"))
+    status = run.main(["check", "--knowledge", str(kb_copy)])
+    out = capsys.readouterr()
+    assert status == 1
+    assert "compared with version" in out.out
+    assert any(line.startswith("knowledge/regression.yaml:") and f"expects answer {entry_id}" in line
+               for line in out.out.splitlines())
+    assert "holds this edit back" in out.err
