@@ -141,7 +141,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluation import evaluate
-    result = evaluate(_engine(args))
+    engine = _engine(args)
+    if not engine.knowledge.regression:
+        print(f"no regression questions: add them to {engine.knowledge.files['regression.yaml']} (each a message "
+              "typed the way patients type, and the reply type and entry it must get)", file=sys.stderr)
+        return 1
+    result = evaluate(engine)
     print(result.table())
     return 0 if result.passes else 1
 

@@ -10,6 +10,8 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from bot.hints import did_you_mean, plain_yaml_error
+from bot.quotes import differences, locate, nearest, NEAREST_RATIO
 from bot.text import collapse_space, normalize, unify_quotes
 
 MAX_FILE_BYTES = 2_000_000
@@ -231,12 +233,12 @@ def _read_yaml(path: Path, shown: str, problems: list[Problem]) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
-        what = exc.problem or exc.context or "invalid YAML"
+        what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         lines = text.splitlines()
         bad_line = lines[line - 1] if 0 < line <= len(lines) else ""
-        if "\t" in what or "\\t" in what or "tab" in what or "\t" in bad_line[: len(bad_line) - len(bad_line.lstrip())]:
-            what += " (use spaces, not tabs, to indent)"
-        problems.append(Problem(shown, line, "", f"YAML syntax: {what}"))
+        first = exc.context_mark.line + 1 if exc.context_mark else line
+        above = [(n, lines[n - 1]) for n in range(max(1, first), min(line, len(lines)) + 1)]
+        problems.append(Problem(shown, line, "", f"YAML syntax: {plain_yaml_error(what, bad_line, above)}"))
     except yaml.YAMLError as exc:
         problems.append(Problem(shown, 0, "", f"YAML syntax: {exc}"))
     return None
@@ -279,8 +281,8 @@ class _Checker:
         values: dict[str, Any] = {}
         for key in node:
             if key not in spec:
-                self.add(node.at(key), entry_id,
-                         f"unknown key {key!r} in {what}; expected one of: {', '.join(spec)}")
+                self.add(node.at(key), entry_id, f"unknown key {key!r} in {what}{did_you_mean(key, spec)}; "
+                                                 f"expected one of: {', '.join(spec)}")
         for key, (kind, required) in spec.items():
             if key not in node or node[key] is None or (not required and node[key] == ""):
                 if required:
@@ -379,14 +381,26 @@ def _load_sources(data: Any, checker: _Checker) -> dict[str, Source]:
 
 
 def find_quote(source: Source, heading: str, quote: str) -> str | None:
-    """Return the source's own words for a quote in one section (whitespace and quote marks aside), or None."""
+    """Return the source's own words for a quote in one section (whitespace, quote marks, dashes and ellipses
+    aside), or None."""
     section = source.section(heading)
-    if section is None:
-        return None
-    flat = collapse_space(section.text)
-    wanted = unify_quotes(collapse_space(quote))
-    at = unify_quotes(flat).find(wanted)
-    return flat[at: at + len(wanted)] if at >= 0 and wanted else None
+    return locate(section.text, quote) if section is not None else None
+
+
+def quote_not_found(source: Source, heading: str, quote: str) -> str:
+    """Say why a quote is not in its section: the section it is in, or the nearest passage and what differs."""
+    for other in source.sections:
+        if other.heading != heading and locate(other.text, quote):
+            return (f"quotes: not in section {heading!r}, but found word for word in section {other.heading!r}: "
+                    f"change section: to {other.heading!r}")
+    close = nearest(source.section(heading).text, quote)
+    if close is None or close[1] < NEAREST_RATIO:
+        return (f"quotes: not found word for word in section {heading!r}, and no passage there is close: copy the "
+                f"words from that section of {source.id} again: {quote[:80]!r}")
+    passage = close[0]
+    changes = "; ".join(differences(quote, passage)) or "only letter case or punctuation"
+    return (f"quotes: not found word for word in section {heading!r}. The nearest passage is {passage!r}. "
+            f"What differs: {changes}")
 
 
 def _claims(text: str, reviewed_dosing: bool) -> list[str]:
@@ -411,10 +425,11 @@ def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source]) -
     """Read the entries; return the valid ones and every id declared (so one bad entry causes one problem)."""
     entries: list[Entry] = []
     items = _top(data, checker, "entries")
-    if items is None:
+    if data is None or not isinstance(data, dict) or "entries" not in data:
         return entries, set()
     if not isinstance(items, list) or not items:
-        checker.add(getattr(data, "line", 1), "", "entries: must be a list with at least one entry")
+        checker.add(data.at("entries"), "", "entries: the list is empty: add at least one entry under entries: "
+                                           "(each starting '  - id: ...'; see the worked example in README.md)")
         return entries, set()
     seen_ids: dict[str, int] = {}
     phrasing_owner: dict[str, str] = {}
@@ -461,21 +476,22 @@ def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source]) -
             if not q_values or "section" not in q_values or "text" not in q_values:
                 continue
             sid = q_values.get("source", entry_source)
+            if not sources:
+                continue  # sources.yaml did not load: its own problems say why; quotes wait for it
             source = sources.get(sid) if sid else None
             if source is None:
                 checker.add(q_line, eid, "quotes: say which source it comes from (source: ID)" if sid is None
-                            else f"quotes: unknown source {sid!r}")
+                            else f"quotes: unknown source {sid!r}{did_you_mean(sid, sources)}")
                 continue
             if source.section(q_values["section"]) is None:
-                headings = "; ".join(s.heading for s in source.sections)
+                headings = [s.heading for s in source.sections]
                 checker.add(q_node.at("section"), eid,
-                            f"quotes: no section {q_values['section']!r} in source {sid} (sections: {headings})")
+                            f"quotes: no section {q_values['section']!r} in source {sid}"
+                            f"{did_you_mean(q_values['section'], headings)} (sections: {'; '.join(headings)})")
                 continue
             found = find_quote(source, q_values["section"], q_values["text"])
             if found is None:
-                checker.add(q_node.at("text"), eid,
-                            f"quotes: not found word for word in section {q_values['section']!r}: "
-                            f"{q_values['text'][:80]!r}")
+                checker.add(q_node.at("text"), eid, quote_not_found(source, q_values["section"], q_values["text"]))
                 continue
             quotes.append(Quote(sid, q_values["section"], found))
         for r_index, rid in enumerate(values.get("related", [])):
@@ -486,7 +502,7 @@ def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source]) -
                                  tuple(quotes), tuple(values.get("related", [])), reviewed, line))
     for r_line, eid, rid in related_refs:
         if rid not in seen_ids:
-            checker.add(r_line, eid, f"related: no entry has the id {rid!r}")
+            checker.add(r_line, eid, f"related: no entry has the id {rid!r}{did_you_mean(rid, seen_ids)}")
         elif rid == eid:
             checker.add(r_line, eid, "related: an entry cannot be related to itself")
     return entries, set(seen_ids) | {e.id for e in entries}
@@ -538,7 +554,7 @@ def _load_regression(data: Any, checker: _Checker, entry_ids: set[str] | None) -
             continue
         entry = values.get("entry")
         if entry is not None and entry_ids is not None and entry not in entry_ids:
-            checker.add(node.at("entry"), "", f"entry: no entry has the id {entry!r}")
+            checker.add(node.at("entry"), "", f"entry: no entry has the id {entry!r}{did_you_mean(entry, entry_ids)}")
             continue
         if values["type"] == "answer" and entry is None:
             checker.add(node.line, "", "entry: an expected answer must name its entry")
@@ -571,10 +587,14 @@ def load_knowledge(directory: str | Path) -> Knowledge:
         except OSError:
             pass
     sources = _load_sources(data["sources.yaml"], checkers["sources.yaml"])
+    before = len(problems)
     entries, declared = _load_entries(data["entries.yaml"], checkers["entries.yaml"], sources)
     synonyms = _load_synonyms(data["synonyms.yaml"], checkers["synonyms.yaml"])
-    # When entries.yaml cannot be read at all, every expected entry would look unknown: report the cause only.
-    entry_ids = declared if data["entries.yaml"] is not None else None
+    # Until entries.yaml loads cleanly, expected entries may look unknown only because of its problems: those are
+    # reported first, and regression.yaml's references to entries wait.
+    entries_clean = data["entries.yaml"] is not None and not any(
+        p.file == checkers["entries.yaml"].shown for p in problems[before:])
+    entry_ids = declared if entries_clean else None
     regression = _load_regression(data["regression.yaml"], checkers["regression.yaml"], entry_ids)
     triage = data["triage.yaml"] if isinstance(data["triage.yaml"], dict) else None
     if data["triage.yaml"] is not None and triage is None:

@@ -55,3 +55,10 @@ def test_eval_prints_the_table():
 def test_other_knowledge_base_through_the_flag():
     result = run("eval", "--knowledge", str(OTHER_KB))
     assert result.returncode == 0, result.stdout
+
+
+def test_eval_without_regression_questions_fails_and_says_why(kb_copy, capsys):
+    import run
+    (kb_copy / "regression.yaml").unlink()
+    assert run.main(["eval", "--knowledge", str(kb_copy)]) == 1
+    assert "no regression questions: add them to knowledge/regression.yaml" in capsys.readouterr().err
