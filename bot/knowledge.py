@@ -11,28 +11,16 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from bot.hints import did_you_mean, plain_yaml_error
+from bot.policy import DEFAULT_POLICY, Policy, compile_policy, quoted_in
 from bot.quotes import differences, locate, nearest, NEAREST_RATIO
 from bot.text import collapse_space, normalize, unify_quotes
 
 MAX_FILE_BYTES = 2_000_000
 MIN_ALTERNATES = 4
 REQUIRED_FILES = ("sources.yaml", "entries.yaml", "triage.yaml", "locales.yaml")
-OPTIONAL_FILES = ("synonyms.yaml", "regression.yaml")
+OPTIONAL_FILES = ("synonyms.yaml", "regression.yaml", "policy.yaml")
 REPLY_TYPES = ("answer", "clarify", "fallback", "urgent", "advice", "smalltalk")
 ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-
-# Claims a patient-education text must never make (safety bar 15). "Cure" is allowed only when negated
-# ("not a cure"), so it is checked separately below.
-BANNED_CLAIMS = (
-    (re.compile(r"\bguarantee(d|s)?\b"), '"guaranteed"'),
-    (re.compile(r"\b100 ?(%|percent|per cent) (effective|success|safe)"), '"100% effective"'),
-    (re.compile(r"\b(no|zero|without( any)?) (side effects?|risks?)\b"), '"no side effects"'),
-    (re.compile(r"\bmiracles?\b|\bmiraculous\b"), '"miracle"'),
-)
-_CURE = re.compile(r"\bcur(e|es|ed|ing)\b")
-_NEGATION = {"not", "no", "never", "isnt", "arent", "cannot", "cant", "wont", "nor", "without"}
-_DOSING = re.compile(r"\b\d+(\.\d+)?\s?(mg|mcg|µg|ug|ml|units?|iu|g/kg|mg/kg|mg/m2)\b", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class Problem:
@@ -120,6 +108,7 @@ class Knowledge:
     version: str
     loaded_at: str
     files: Mapping[str, str] = field(default_factory=dict)
+    policy: Policy | None = None
 
     def entry(self, entry_id: str) -> Entry | None:
         """Return the entry with this id, or None."""
@@ -403,25 +392,8 @@ def quote_not_found(source: Source, heading: str, quote: str) -> str:
             f"What differs: {changes}")
 
 
-def _claims(text: str, reviewed_dosing: bool) -> list[str]:
-    """Return the banned claims a text makes."""
-    found = []
-    norm = normalize(text)
-    lowered = unify_quotes(text.lower())
-    for pattern, label in BANNED_CLAIMS:
-        if pattern.search(norm) or pattern.search(lowered):
-            found.append(label)
-    tokens = norm.split()
-    for i, token in enumerate(tokens):
-        if _CURE.fullmatch(token) and not _NEGATION.intersection(tokens[max(0, i - 4): i]):
-            found.append('"cure" as a promise')
-            break
-    if not reviewed_dosing and _DOSING.search(text):
-        found.append("a dosing amount (mark the entry reviewed_dosing: true once a clinician has checked it)")
-    return found
-
-
-def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source]) -> tuple[list[Entry], set[str]]:
+def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source],
+                  policy: Policy | None) -> tuple[list[Entry], set[str]]:
     """Read the entries; return the valid ones and every id declared (so one bad entry causes one problem)."""
     entries: list[Entry] = []
     items = _top(data, checker, "entries")
@@ -435,6 +407,7 @@ def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source]) -
     phrasing_owner: dict[str, str] = {}
     related_refs: list[tuple[int, str, str]] = []
     default_source = next(iter(sources)) if len(sources) == 1 else None
+    quoted = quoted_in(s.text for src in sources.values() for s in src.sections)
     for index, node in enumerate(items):
         line = items.at(index)
         raw_id = node.get("id") if isinstance(node, dict) else None
@@ -462,9 +435,17 @@ def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source]) -
                 checker.add(pline, eid, f"{key}: {phrasing!r} is also a question of entry {owner}")
             phrasing_owner.setdefault(key_text, eid)
         reviewed = values.get("reviewed_dosing", False)
-        if "answer" in values:
-            for claim in _claims(values["answer"], reviewed):
-                checker.add(node.at("answer"), eid, f"answer: banned claim: {claim}")
+        if "answer" in values and policy is not None:  # a broken policy file reports itself; answers wait for it
+            answer_line = node.at("answer")
+            for claim in policy.banned(values["answer"], quoted):
+                checker.add(answer_line, eid, f"answer: banned claim: {claim} (see policy.yaml; a negation such as "
+                                              f"'is not a cure', or the source's own sentence, is allowed)")
+            dose = policy.dose(values["answer"]) if not reviewed else ""
+            if dose:
+                checker.add(answer_line, eid, f"answer: a dosing amount ({dose!r}): mark the entry "
+                                              f"reviewed_dosing: true once a clinician has checked it")
+            for problem in policy.too_long(values["answer"]):
+                checker.add(answer_line, eid, f"answer: {problem}")
         quotes = []
         quote_nodes = values.get("quotes", [])
         if "quotes" in values and not quote_nodes:
@@ -587,8 +568,11 @@ def load_knowledge(directory: str | Path) -> Knowledge:
         except OSError:
             pass
     sources = _load_sources(data["sources.yaml"], checkers["sources.yaml"])
+    shipped_policy = _Checker("bot/defaults/policy.yaml", problems)
+    policy = compile_policy([(_read_yaml(DEFAULT_POLICY, shipped_policy.shown, problems), shipped_policy),
+                             (data["policy.yaml"], checkers["policy.yaml"])])
     before = len(problems)
-    entries, declared = _load_entries(data["entries.yaml"], checkers["entries.yaml"], sources)
+    entries, declared = _load_entries(data["entries.yaml"], checkers["entries.yaml"], sources, policy)
     synonyms = _load_synonyms(data["synonyms.yaml"], checkers["synonyms.yaml"])
     # Until entries.yaml loads cleanly, expected entries may look unknown only because of its problems: those are
     # reported first, and regression.yaml's references to entries wait.
@@ -608,7 +592,8 @@ def load_knowledge(directory: str | Path) -> Knowledge:
                      triage=triage or {}, locales=locales or {}, regression=tuple(regression),
                      version=digest.hexdigest()[:12],
                      loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                     files={name: f"{directory.name}/{name}" for name in REQUIRED_FILES + OPTIONAL_FILES})
+                     files={name: f"{directory.name}/{name}" for name in REQUIRED_FILES + OPTIONAL_FILES},
+                     policy=policy)
 
 
 def checker_for(knowledge: Knowledge, name: str, problems: list[Problem]) -> _Checker:
