@@ -1,4 +1,4 @@
-"""faqbot's command line: serve, check, ask, eval, report, announce."""
+"""faqbot's command line: serve, check, ask, eval, report, announce, init."""
 from __future__ import annotations
 
 import argparse
@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="what patients asked that the bot could not answer, and usage")
     report.add_argument("--csv", action="store_true", help="print the report as CSV")
     report.add_argument("--knowledge")
+    init = commands.add_parser("init", help="write a starter knowledge base for a new clinic's leaflet")
+    init.add_argument("directory", help="a new (or empty) folder for the knowledge base")
+    init.add_argument("--title", required=True, help="the leaflet's title, as patients see it")
     announce = commands.add_parser("announce", help="show a notice in every connected chat, on every process")
     announce.add_argument("text")
     return parser
@@ -161,6 +164,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from bot.starter import StarterError, write_starter
+    try:
+        written = write_starter(args.directory, args.title)
+    except StarterError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"wrote a starter knowledge base in {args.directory}: {', '.join(p.name for p in written)}")
+    print("next: paste the leaflet into sources.yaml (one section per heading), write entries.yaml from it, add "
+          "its warning signs to triage.yaml, set the numbers in locales.yaml; then run")
+    print(f"  python run.py check --knowledge {args.directory}")
+    print(f"  python run.py eval --knowledge {args.directory}")
+    return 0
+
+
 def cmd_announce(args: argparse.Namespace) -> int:
     from bot.config import load_settings
     settings = load_settings()
@@ -204,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.knowledge import KnowledgeError
     try:
         return {"serve": cmd_serve, "check": cmd_check, "ask": cmd_ask, "eval": cmd_eval,
-                "report": cmd_report, "announce": cmd_announce}[command](args)
+                "report": cmd_report, "announce": cmd_announce, "init": cmd_init}[command](args)
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)
         print("The knowledge base has problems: run `python run.py check` to see them all.", file=sys.stderr)
