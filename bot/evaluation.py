@@ -193,7 +193,8 @@ MISPLACED_MARGIN = 0.1
 
 
 def misplaced_alternates(engine: Engine) -> list[tuple[str, str, str, str]]:
-    """Return (entry, alternate, other entry, its phrasing) where an alternate sits closer to another entry."""
+    """Return (entry, alternate, other entry, its phrasing) where an alternate sits closer to another entry and
+    does not get its own entry's answer: two entries that overlap where it matters, not words they share."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     rows = [(e.id, p) for e in engine.knowledge.entries for p in (e.question,) + e.alternates]
     if len(rows) < 2:
@@ -207,5 +208,7 @@ def misplaced_alternates(engine: Engine) -> list[tuple[str, str, str, str]]:
         own = max((similarity[i, j] for j, (o, _) in enumerate(rows) if o == owner and j != i), default=0.0)
         j = int(similarity[i].argmax())
         if rows[j][0] != owner and similarity[i, j] >= MISPLACED_SIMILARITY and similarity[i, j] > own + MISPLACED_MARGIN:
-            found.append((owner, phrasing, rows[j][0], rows[j][1]))
+            reply = engine.responder.reply(phrasing)
+            if reply.type != "answer" or reply.entry_id != owner:
+                found.append((owner, phrasing, rows[j][0], rows[j][1]))
     return found
