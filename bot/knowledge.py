@@ -12,8 +12,8 @@ import yaml
 
 from bot.hints import did_you_mean, plain_yaml_error
 from bot.policy import DEFAULT_POLICY, Policy, compile_policy, quoted_in
-from bot.quotes import differences, locate, nearest, NEAREST_RATIO
-from bot.text import collapse_space, normalize, unify_quotes
+from bot.quotes import NEAREST_RATIO, differences, locate, nearest
+from bot.text import collapse_space, normalize
 
 MAX_FILE_BYTES = 2_000_000
 MIN_ALTERNATES = 4
