@@ -1,10 +1,11 @@
 """Why a message got its reply: triage's verdict, the entry chosen and the runner-up, and what matched in each."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 from bot.replies import MAX_SUGGESTIONS
-from bot.retrieval import CLARIFY_MARGIN, FALLBACK_BELOW, Hit, Index
+from bot.retrieval import Hit, Index
 from bot.safety import triage
 
 
@@ -17,6 +18,7 @@ class Match:
     phrasing: str
     phrasing_words: tuple[str, ...]
     entry_words: tuple[str, ...]
+    channels: Mapping[str, float] = field(default_factory=dict)  # each retrieval channel's score, when known
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class Why:
             out.append(f"  best phrasing: {match.phrasing!r}")
             out.append(f"  words matched in that phrasing: {', '.join(match.phrasing_words) or 'none'}")
             out.append(f"  words matched in the entry's question and answer: {', '.join(match.entry_words) or 'none'}")
+            if match.channels:
+                out.append("  channels: " + ", ".join(f"{name} {value:.3f}" for name, value in match.channels.items()))
         if self.matches:
             top = self.matches[0].score
             side = "above" if top >= self.fallback_below else "below: the fallback is given"
@@ -62,7 +66,7 @@ class Why:
                 gap = top - self.matches[1].score
                 verdict = ("the chosen entry wins clearly" if gap >= self.clarify_margin
                            else "too close: the patient is asked which one they mean")
-                out.append(f"lead over the runner-up {gap:.3f} against the clarify margin "
+                out.append(f"lead over the runner-up {gap:.4f} against the clarify margin "
                            f"{self.clarify_margin:g}: {verdict}")
         return out
 
@@ -80,12 +84,32 @@ def _match(engine, query_words: list[str], hit: Hit) -> Match:
                  _shared(engine.index, query_words, whole))
 
 
+def thresholds(engine) -> tuple[float, float]:
+    """Return the fallback threshold and clarify margin in force: the knowledge base's own when it sets them."""
+    thresholds = getattr(engine.knowledge, "thresholds", None)
+    if thresholds is not None:
+        return thresholds.fallback_below, thresholds.clarify_margin
+    from bot import retrieval
+    return retrieval.FALLBACK_BELOW, retrieval.CLARIFY_MARGIN
+
+
+def _ranked(engine, message: str, query_words: list[str]) -> tuple[Match, ...]:
+    """Return the two best entries and what matched in each: from the index's own explanation when it gives one
+    (each channel's score), else from its search."""
+    index = engine.index
+    if hasattr(index, "explain"):
+        return tuple(Match(r["entry_id"], r["confidence"], r["matched_phrasing"],
+                           _shared(index, query_words, r["matched_phrasing"]),
+                           tuple(w.replace("_", " ") for w in r.get("shared_words", ())), r.get("channels", {}))
+                     for r in index.explain(message, limit=2))
+    return tuple(_match(engine, query_words, h) for h in index.search(message, limit=MAX_SUGGESTIONS + 1)[:2])
+
+
 def explain(engine, message: str) -> Why:
     """Explain the reply the engine gives a message (what `run.py ask --why` prints)."""
     reply = engine.responder.reply(message)
     verdict = triage(message, engine.lexicon)
     query_words = engine.index.forms(message)[1].split()
-    hits = engine.index.search(message, limit=MAX_SUGGESTIONS + 1)
     return Why(message, reply.type, reply.entry_id, verdict.category, verdict.trigger, verdict.mentions,
-               tuple(w.replace("_", " ") for w in query_words), tuple(_match(engine, query_words, h) for h in hits[:2]),
-               FALLBACK_BELOW, CLARIFY_MARGIN)
+               tuple(w.replace("_", " ") for w in query_words), _ranked(engine, message, query_words),
+               *thresholds(engine))

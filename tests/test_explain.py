@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 
 import run
-from bot.explain import explain
-from bot.retrieval import CLARIFY_MARGIN, FALLBACK_BELOW
+from bot.explain import explain, thresholds
 
 
 def _why(capsys, *argv: str) -> list[str]:
@@ -24,8 +23,10 @@ def test_why_of_an_answer_names_both_entries_and_the_bars(capsys, engine):
     runner = next(line for line in lines if line.startswith("runner-up: "))
     assert reply.entry_id not in runner
     assert any("best phrasing:" in line for line in lines)
-    assert f"against the fallback threshold {FALLBACK_BELOW:g}: above" in "\n".join(lines)
-    assert f"against the clarify margin {CLARIFY_MARGIN:g}: the chosen entry wins clearly" in "\n".join(lines)
+    fallback_below, clarify_margin = thresholds(engine)
+    assert reply.confidence >= fallback_below
+    assert f"against the fallback threshold {fallback_below:g}: above" in "\n".join(lines)
+    assert f"against the clarify margin {clarify_margin:g}: the chosen entry wins clearly" in "\n".join(lines)
 
 
 def test_why_names_the_words_that_matched(engine):
@@ -56,3 +57,13 @@ def test_why_of_a_fallback_says_below_the_threshold(capsys):
 def test_why_of_nothing_to_look_up(engine, message):
     why = explain(engine, message)
     assert why.lines()[0].startswith("reply: ")
+
+
+def test_why_of_two_close_entries_says_the_patient_is_asked():
+    from bot.explain import Match, Why
+    why = Why("a question", "clarify", None, None, "", (), ("word",),
+              (Match("first", 0.51, "a phrasing", ("word",), ("word",)),
+               Match("second", 0.50, "another", ("word",), ()), ), 0.3, 0.05)
+    text = "\n".join(why.lines())
+    assert "lead over the runner-up 0.0100 against the clarify margin 0.05: too close" in text
+    assert "words matched in the entry's question and answer: none" in text
