@@ -43,7 +43,7 @@ def fold(text: str) -> tuple[str, tuple[int, ...]]:
                 out.pop()
                 where.pop()
         out.extend(char)
-        where.extend([start] * len(char))
+        where.extend(range(start, at) if at - start == len(char) else [start] * len(char))
     while out and out[-1] == " ":
         out.pop()
         where.pop()
@@ -76,9 +76,27 @@ def nearest(text: str, quote: str) -> tuple[str, float] | None:
         start -= 1
     while end < len(folded) and folded[end] != " ":
         end += 1
+    start, end = _trim(wanted, folded, start, end)
     while end > start + 1 and folded[end - 1] in ".,;:!?" and not wanted.endswith(folded[end - 1]):
         end -= 1
     return collapse_space(text[where[start]: where[end - 1] + 1]), found.score
+
+
+def _trim(wanted: str, folded: str, start: int, end: int) -> tuple[int, int]:
+    """Narrow a passage [start, end) of folded text to the words from its first to its last one in common with
+    the quote (a window of the quote's length may take in a word of the sentence before or after)."""
+    spans, at = [], start
+    for word in folded[start:end].split(" "):
+        spans.append((at, at + len(word)))
+        at += len(word) + 1
+    bare = ".,;:!?"
+    theirs = [folded[a:b].rstrip(bare) for a, b in spans]
+    mine = [w.rstrip(bare) for w in wanted.split(" ")]
+    blocks = [b for b in difflib.SequenceMatcher(None, mine, theirs, autojunk=False)
+              .get_matching_blocks() if b.size]
+    if not blocks:
+        return start, end
+    return spans[blocks[0].b][0], spans[blocks[-1].b + blocks[-1].size - 1][1]
 
 
 def _words(text: str) -> list[str]:
