@@ -28,6 +28,17 @@ class Claim:
     phrases: tuple[tuple[str, ...], ...]
     negatable: bool = True
 
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """Match any of the claim's phrases as whole words of normalised text ("word*": any ending)."""
+        found = self.__dict__.get("_pattern")
+        if found is None:
+            words = lambda phrase: " ".join(re.escape(w[:-1]) + r"\S*" if w.endswith("*") else re.escape(w)
+                                            for w in phrase)
+            found = re.compile(r"(?<!\S)(?:" + "|".join(map(words, self.phrases)) + r")(?!\S)")
+            object.__setattr__(self, "_pattern", found)
+        return found
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -46,20 +57,18 @@ class Policy:
         source's own words (never refused)."""
         found: list[str] = []
         for sentence in _SENTENCE.findall(answer):
-            made = [c.name for c in self.claims if c.name not in found and self._makes(c, sentence)]
+            clauses = [normalize(clause) for clause in _CLAUSE_END.split(sentence)]
+            made = [c.name for c in self.claims if c.name not in found and self._makes(c, clauses)]
             if made and not quoted(sentence.strip()):
                 found += made
         return found
 
-    def _makes(self, claim: Claim, sentence: str) -> bool:
-        for clause in _CLAUSE_END.split(sentence):
-            tokens = normalize(clause or "").split()
-            for start in range(len(tokens)):
-                for phrase in claim.phrases:
-                    if _at(tokens, start, phrase) and not (
-                            claim.negatable and self.negations.intersection(
-                                tokens[max(0, start - self.negation_window): start])):
-                        return True
+    def _makes(self, claim: Claim, clauses: list[str]) -> bool:
+        for norm in clauses:
+            for match in claim.pattern.finditer(norm):
+                before = norm[: match.start()].split()[-self.negation_window:]
+                if not (claim.negatable and self.negations.intersection(before)):
+                    return True
         return False
 
     def dose(self, answer: str) -> str:
@@ -97,12 +106,6 @@ class Policy:
 
 def _word_matches(token: str, word: str) -> bool:
     return token.startswith(word[:-1]) if word.endswith("*") else token == word
-
-
-def _at(tokens: list[str], start: int, phrase: tuple[str, ...]) -> bool:
-    if start + len(phrase) > len(tokens):
-        return False
-    return all(_word_matches(tokens[start + i], w) for i, w in enumerate(phrase))
 
 
 def _phrase(text: str) -> tuple[str, ...]:
