@@ -62,3 +62,22 @@ def test_eval_without_regression_questions_fails_and_says_why(kb_copy, capsys):
     (kb_copy / "regression.yaml").unlink()
     assert run.main(["eval", "--knowledge", str(kb_copy)]) == 1
     assert "no regression questions: add them to knowledge/regression.yaml" in capsys.readouterr().err
+
+
+def test_check_against_another_folder_lists_what_the_edit_breaks(kb_copy, capsys, tmp_path, monkeypatch):
+    import run
+    import yaml
+    from conftest import KNOWLEDGE
+    monkeypatch.setenv("FAQBOT_DATA_DIR", str(tmp_path / "data"))
+    path = kb_copy / "entries.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    first = data["entries"][0]
+    first["question"], first["alternates"] = "Which zebra crossings are painted?", ["zebra paint", "road stripes",
+                                                                                     "painted lines", "zebras"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
+    assert run.main(["check", "--knowledge", str(kb_copy), "--against", str(KNOWLEDGE)]) == 1
+    out = capsys.readouterr()
+    assert f"regression replies compared with {KNOWLEDGE}" in out.out
+    broken = [line for line in out.out.splitlines() if f"expects answer {first['id']}" in line]
+    assert broken and all(line.startswith("knowledge/regression.yaml:") for line in broken)
+    assert "(the version in force gives answer" in broken[0]
