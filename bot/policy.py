@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from bot.readability import sentences
 from bot.text import normalize
 
 DEFAULT_POLICY = Path(__file__).resolve().parent / "defaults" / "policy.yaml"
@@ -89,7 +90,6 @@ class Policy:
 
     def too_long(self, answer: str) -> list[str]:
         """Say how an answer breaks the length limits: a sentence over the limit, or the whole answer."""
-        from bot.readability import sentences
         problems = []
         words = re.findall(r"[\w'’]+", answer)
         if len(words) > self.max_answer_words:
