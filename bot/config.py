@@ -90,7 +90,7 @@ SETTINGS: tuple[Setting, ...] = (
             "where faqbot keeps the unanswered-question log and counts"),
     Setting("locale", "en-GB", _locale, "the safety profile of knowledge/locales.yaml: en-GB or en-US"),
     Setting("clinic_name", "", _text, "the clinic's name, shown in urgent messages (overrides the profile)"),
-    Setting("team_number", "", _text, "the care team's 24-hour number (overrides the profile)"),
+    Setting("team_number", "", _text, "the care team's phone number (overrides the profile)"),
     Setting("allowed_origins", "", _origins,
             "comma-separated sites allowed to embed the chat (CSP frame-ancestors of /embed, Socket.IO CORS); "
             "empty: only faqbot itself"),
