@@ -99,7 +99,7 @@ def _regression_diff(args: argparse.Namespace, engine, evaluation) -> list:
     """Print what the edit changes in the regression replies against the last good version; return the breaks."""
     from bot.config import load_settings
     from bot.engine import build_engine
-    from bot.evaluation import evaluate, load_baseline, regressions
+    from bot.evaluation import evaluate, load_baseline, regressions, save_baseline
     settings = load_settings(_overrides(args))
     if args.against:
         baseline = evaluate(build_engine(args.against, settings)).baseline()
@@ -116,6 +116,11 @@ def _regression_diff(args: argparse.Namespace, engine, evaluation) -> list:
     broken = regressions(baseline, evaluation, engine.knowledge.files["regression.yaml"])
     for problem in broken:
         print(problem)
+    if baseline is None and not args.against and not broken:
+        # Without a running bot, the first clean check is the version later checks compare with.
+        save_baseline(settings.data_dir, settings.knowledge, engine.knowledge.version, evaluation)
+        print(f"kept these replies in {settings.data_dir} as the last good version: the next check compares "
+              "with them")
     return broken
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -13,8 +14,8 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           timeout=120, env=env)
 
 
-def test_check_clean():
-    result = run("check")
+def test_check_clean(tmp_path):
+    result = run("check", env={**os.environ, "FAQBOT_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok:" in result.stdout and "reading grade" in result.stdout
 
@@ -81,3 +82,20 @@ def test_check_against_another_folder_lists_what_the_edit_breaks(kb_copy, capsys
     broken = [line for line in out.out.splitlines() if f"expects answer {first['id']}" in line]
     assert broken and all(line.startswith("knowledge/regression.yaml:") for line in broken)
     assert "(the version in force gives answer" in broken[0]
+
+
+def test_without_a_running_bot_the_first_clean_check_is_the_baseline(kb_copy, capsys, tmp_path, monkeypatch):
+    import run
+    import yaml
+    monkeypatch.setenv("FAQBOT_DATA_DIR", str(tmp_path / "data"))
+    assert run.main(["check", "--knowledge", str(kb_copy)]) == 0
+    assert "as the last good version: the next check compares with them" in capsys.readouterr().out
+    path = kb_copy / "entries.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    first = data["entries"][0]
+    first["question"], first["alternates"] = "Which zebra crossings are painted?", ["zebra paint", "road stripes",
+                                                                                     "painted lines", "zebras"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
+    assert run.main(["check", "--knowledge", str(kb_copy)]) == 1
+    out = capsys.readouterr().out
+    assert "compared with version" in out and f"expects answer {first['id']}" in out
