@@ -116,8 +116,8 @@ def _regression_diff(args: argparse.Namespace, engine, evaluation) -> list:
     broken = regressions(baseline, evaluation, engine.knowledge.files["regression.yaml"])
     for problem in broken:
         print(problem)
-    if baseline is None and not args.against and not broken:
-        # Without a running bot, the first clean check is the version later checks compare with.
+    if not args.against and not broken and (baseline or {}).get("version") != engine.knowledge.version:
+        # A running bot takes the same files live now; without one, later checks compare with this version.
         save_baseline(settings.data_dir, settings.knowledge, engine.knowledge.version, evaluation)
         print(f"kept these replies in {settings.data_dir} as the last good version: the next check compares "
               "with them")
