@@ -148,3 +148,28 @@ def test_check_shows_the_diff_against_the_version_served(kb_copy, tmp_path, caps
     assert any(line.startswith("knowledge/regression.yaml:") and f"expects answer {entry_id}" in line
                for line in out.out.splitlines())
     assert "holds this edit back" in out.err
+
+
+def test_a_live_server_holds_back_a_breaking_edit_and_health_says_why(kb_copy, tmp_path):
+    data_dir = tmp_path / "data"
+    with live_server(knowledge=kb_copy, env={"FAQBOT_DATA_DIR": str(data_dir)}) as url:
+        deadline = time.monotonic() + 30
+        while not (data_dir / "last-good-regression.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)  # the watcher keeps the served version's replies before it compares any edit
+        assert (data_dir / "last-good-regression.json").exists()
+        original = yaml.safe_load((kb_copy / "entries.yaml").read_text(encoding="utf-8"))["entries"][0]["question"]
+        first = _scramble_first_entry(kb_copy)
+        deadline = time.monotonic() + 30
+        health = {}
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(url + "/api/health", timeout=5) as response:
+                health = json.loads(response.read())
+            if health["status"] == "degraded":
+                break
+            time.sleep(0.2)
+        status, reply = _ask(url, original)
+    assert health["status"] == "degraded", health
+    assert health["reasons"][0].startswith("knowledge edit held back")
+    assert any(r.startswith("knowledge/regression.yaml:") and f"expects answer {first['id']}" in r
+               for r in health["reasons"][1:])
+    assert status == 200 and reply["entry_id"] == first["id"], "the last good version keeps answering"
