@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--why", action="store_true",
                      help="explain the reply: triage, the entry chosen and the runner-up, what matched")
     ask.add_argument("--knowledge")
-    evaluate = commands.add_parser("eval", help="run the knowledge base's regression questions")
+    evaluate = commands.add_parser("eval", help="run the knowledge base's regression questions and conversations")
     evaluate.add_argument("--knowledge")
     report = commands.add_parser("report", help="what patients asked that the bot could not answer, and usage")
     report.add_argument("--csv", action="store_true", help="print the report as CSV")
@@ -91,7 +91,7 @@ def cmd_check(args: argparse.Namespace) -> int:
               "the last good version.", file=sys.stderr)
         return 1
     print(f"ok: {len(knowledge.entries)} entries, {len(knowledge.regression)} regression questions, "
-          f"version {knowledge.version}, {len(warnings)} warning(s)")
+          f"{len(knowledge.dialogues)} dialogues, version {knowledge.version}, {len(warnings)} warning(s)")
     return 0
 
 
@@ -148,7 +148,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import evaluate
+    from bot.evaluation import evaluate, evaluate_dialogues
     engine = _engine(args)
     if not engine.knowledge.regression:
         print(f"no regression questions: add them to {engine.knowledge.files['regression.yaml']} (each a message "
@@ -156,7 +156,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 1
     result = evaluate(engine)
     print(result.table())
-    return 0 if result.passes else 1
+    dialogues = evaluate_dialogues(engine)
+    if dialogues is not None:
+        print()
+        print(dialogues.table())
+    return 0 if result.passes and (dialogues is None or dialogues.passes) else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:

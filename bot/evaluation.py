@@ -6,14 +6,16 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from bot.conversations import Conversations
+from bot.engine import Engine
 from bot.knowledge import Problem
+from bot.replies import Responder
 from bot.retrieval import STOP_WORDS
 from bot.text import normalize
-
-if TYPE_CHECKING:
-    from bot.engine import Engine
 
 log = logging.getLogger(__name__)
 # Where the server keeps what each knowledge base's regression questions got in the version it serves, so that
@@ -108,7 +110,7 @@ def evaluate(engine: Engine) -> Evaluation:
     outcomes = []
     for case in engine.knowledge.regression:
         reply = engine.responder.reply(case.message)
-        ok = reply.type == case.type and (case.entry is None or case.type != "answer" or reply.entry_id == case.entry)
+        ok = _right(case, reply)
         outcomes.append(Outcome(case.message, case.line, _describe(case.type, case.entry),
                                 _describe(reply.type, reply.entry_id if reply.type != "fallback" else None),
                                 ok, case.entry))
@@ -180,6 +182,65 @@ def load_baseline(data_dir: Path, directory: Path) -> dict | None:
     return found if isinstance(found, dict) and isinstance(found.get("outcomes"), dict) else None
 
 
+# The bar of conversations.yaml: share of all turns, of every type, that must come out right.
+TURNS_BAR = 0.90
+
+
+@dataclass(frozen=True)
+class Dialogues:
+    """The multi-turn evaluation: turns right out of all turns, and the turns that missed."""
+
+    total: int
+    right: int
+    misses: tuple[Miss, ...]
+
+    @property
+    def share(self) -> float:
+        return self.right / self.total if self.total else 1.0
+
+    @property
+    def passes(self) -> bool:
+        return self.share >= TURNS_BAR
+
+    def table(self) -> str:
+        """Return the per-turn figure and the misses as plain text."""
+        lines = [f"{'conversations, per turn':<32} {self.right:>3}/{self.total:<3} {self.share:>7.1%} "
+                 f"{TURNS_BAR:>6.0%}  {'ok' if self.passes else 'BELOW BAR'}"]
+        if self.misses:
+            lines.append("")
+            lines.append(f"conversation misses ({len(self.misses)}):")
+            lines += [f"  line {m.line}: {m.message!r}: expected {m.expected}, got {m.got}" for m in self.misses]
+        return "\n".join(lines)
+
+
+def _right(case, reply) -> bool:
+    return reply.type == case.type and (case.entry is None or case.type != "answer" or reply.entry_id == case.entry)
+
+
+def evaluate_dialogues(engine: Engine) -> Dialogues | None:
+    """Play every dialogue of conversations.yaml in a conversation of its own; None when the file has none."""
+    dialogues = engine.knowledge.dialogues
+    if not dialogues:
+        return None
+    # A responder of its own: the dialogues' conversations never mix with a running bot's.
+    base = engine.responder
+    responder = Responder(base.knowledge, base.index, base.lexicon, base.profile, Conversations(),
+                          cache_size=base.cache_size)
+    total = right = 0
+    misses = []
+    for number, dialogue in enumerate(dialogues):
+        conversation = f"dialogue-{number}"
+        for case in dialogue.turns:
+            reply = responder.reply(case.message, conversation=conversation)
+            ok = _right(case, reply)
+            total += 1
+            right += ok
+            if not ok:
+                misses.append(Miss(case.message, case.line, _describe(case.type, case.entry),
+                                   _describe(reply.type, reply.entry_id), case.entry, reply.entry_id))
+    return Dialogues(total, right, tuple(misses))
+
+
 def confusions(evaluation: Evaluation) -> list[Miss]:
     """Return the regression questions answered with another entry than the one they expect."""
     return [m for m in evaluation.misses
@@ -195,7 +256,6 @@ MISPLACED_MARGIN = 0.1
 def misplaced_alternates(engine: Engine) -> list[tuple[str, str, str, str]]:
     """Return (entry, alternate, other entry, its phrasing) where an alternate sits closer to another entry and
     does not get its own entry's answer: two entries that overlap where it matters, not words they share."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
     rows = [(e.id, p) for e in engine.knowledge.entries for p in (e.question,) + e.alternates]
     if len(rows) < 2:
         return []

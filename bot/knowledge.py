@@ -18,7 +18,8 @@ from bot.text import collapse_space, normalize
 MAX_FILE_BYTES = 2_000_000
 MIN_ALTERNATES = 4
 REQUIRED_FILES = ("sources.yaml", "entries.yaml", "triage.yaml", "locales.yaml")
-OPTIONAL_FILES = ("synonyms.yaml", "regression.yaml", "policy.yaml")
+OPTIONAL_FILES = ("synonyms.yaml", "regression.yaml", "conversations.yaml", "policy.yaml")
+MIN_TURNS = 2
 REPLY_TYPES = ("answer", "clarify", "fallback", "urgent", "advice", "smalltalk")
 ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -95,6 +96,14 @@ class Case:
 
 
 @dataclass(frozen=True)
+class Dialogue:
+    """One short conversation of the multi-turn regression file: its turns, in order."""
+
+    turns: tuple[Case, ...]
+    line: int
+
+
+@dataclass(frozen=True)
 class Knowledge:
     """A whole, validated knowledge base."""
 
@@ -108,6 +117,7 @@ class Knowledge:
     version: str
     loaded_at: str
     files: Mapping[str, str] = field(default_factory=dict)
+    dialogues: tuple[Dialogue, ...] = ()
     policy: Policy | None = None
 
     def entry(self, entry_id: str) -> Entry | None:
@@ -489,15 +499,22 @@ def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source],
     return entries, set(seen_ids) | {e.id for e in entries}
 
 
+def _top_list(data: Any, checker: _Checker, key: str, what: str) -> list | None:
+    """Return the list an optional file starts with; None when the file is absent or the list is missing or
+    not a list (reported)."""
+    if data is None:
+        return None
+    items = _top(data, checker, key)
+    if items is not None and not isinstance(items, list):
+        checker.add(data.at(key), "", f"{key}: expected a list of {what}, found {_kind(items)}")
+        return None
+    return items
+
+
 def _load_synonyms(data: Any, checker: _Checker) -> list[tuple[str, ...]]:
     groups: list[tuple[str, ...]] = []
-    if data is None:
-        return groups
-    items = _top(data, checker, "synonyms")
+    items = _top_list(data, checker, "synonyms", "groups")
     if items is None:
-        return groups
-    if not isinstance(items, list):
-        checker.add(data.at("synonyms"), "", f"synonyms: expected a list of groups, found {_kind(items)}")
         return groups
     owner: dict[str, int] = {}
     for index, group in enumerate(items):
@@ -519,15 +536,20 @@ def _load_synonyms(data: Any, checker: _Checker) -> list[tuple[str, ...]]:
 
 def _load_regression(data: Any, checker: _Checker, entry_ids: set[str] | None) -> list[Case]:
     """Read the regression questions; entry_ids None means entries.yaml is unreadable, so skip those checks."""
-    cases: list[Case] = []
     if data is None:
-        return cases
+        return []
     items = _top(data, checker, "questions")
     if not isinstance(items, list):
-        return cases
+        return []
+    return _load_cases(items, checker, entry_ids, "question", "a regression question")
+
+
+def _load_cases(items: Any, checker: _Checker, entry_ids: set[str] | None, label: str, what: str) -> list[Case]:
+    """Read a list of messages, each with the reply type (and entry) it must get."""
+    cases: list[Case] = []
     for index, node in enumerate(items):
         line = items.at(index)
-        values = checker.record(node, line, f"question {index + 1}", _CASE_SPEC, "a regression question")
+        values = checker.record(node, line, f"{label} {index + 1}", _CASE_SPEC, what)
         if not values or "message" not in values or "type" not in values:
             continue
         if values["type"] not in REPLY_TYPES:
@@ -542,6 +564,32 @@ def _load_regression(data: Any, checker: _Checker, entry_ids: set[str] | None) -
             continue
         cases.append(Case(values["message"], values["type"], entry, line))
     return cases
+
+
+_DIALOGUE_SPEC = {"turns": ("list", True)}
+
+
+def _load_dialogues(data: Any, checker: _Checker, entry_ids: set[str] | None) -> list[Dialogue]:
+    """Read the multi-turn regression file: dialogues of MIN_TURNS or more turns, each turn a checked message."""
+    dialogues: list[Dialogue] = []
+    items = _top_list(data, checker, "dialogues", "dialogues")
+    if items is None:
+        return dialogues
+    for index, node in enumerate(items):
+        line = items.at(index)
+        values = checker.record(node, line, f"dialogue {index + 1}", _DIALOGUE_SPEC, "a dialogue")
+        if not values or "turns" not in values:
+            continue
+        turns = values["turns"]
+        if len(turns) < MIN_TURNS:
+            checker.add(node.at("turns"), f"dialogue {index + 1}",
+                        f"turns: a dialogue needs at least {MIN_TURNS} turns, found {len(turns)} "
+                        f"(a single question belongs in regression.yaml)")
+            continue
+        cases = _load_cases(turns, checker, entry_ids, "turn", "a turn of a dialogue")
+        if len(cases) == len(turns):
+            dialogues.append(Dialogue(tuple(cases), line))
+    return dialogues
 
 
 def load_knowledge(directory: str | Path) -> Knowledge:
@@ -580,6 +628,7 @@ def load_knowledge(directory: str | Path) -> Knowledge:
         p.file == checkers["entries.yaml"].shown for p in problems[before:])
     entry_ids = declared if entries_clean else None
     regression = _load_regression(data["regression.yaml"], checkers["regression.yaml"], entry_ids)
+    dialogues = _load_dialogues(data["conversations.yaml"], checkers["conversations.yaml"], entry_ids)
     triage = data["triage.yaml"] if isinstance(data["triage.yaml"], dict) else None
     if data["triage.yaml"] is not None and triage is None:
         checkers["triage.yaml"].add(1, "", "the file must be a mapping of categories (emergency:, crisis:, ...)")
@@ -593,7 +642,7 @@ def load_knowledge(directory: str | Path) -> Knowledge:
                      version=digest.hexdigest()[:12],
                      loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                      files={name: f"{directory.name}/{name}" for name in REQUIRED_FILES + OPTIONAL_FILES},
-                     policy=policy)
+                     dialogues=tuple(dialogues), policy=policy)
 
 
 def checker_for(knowledge: Knowledge, name: str, problems: list[Problem]) -> _Checker:

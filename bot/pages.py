@@ -75,6 +75,7 @@ def _chat_context(*, embed: bool) -> dict:
         "offline": profile.say("offline"),
         "welcome": welcome,
         "suggestions_json": json.dumps(welcome.get("suggestions", [])),
+        "contacts_json": json.dumps(welcome.get("contacts", {})),
         "max_chars": bot.settings.max_message_chars,
     }
 

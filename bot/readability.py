@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 ANSWER_GRADE = 8.0
 SAFETY_GRADE = 6.0
-SAFETY_MESSAGES = ("emergency", "crisis", "warning", "mention", "reminder", "advice", "offline")
+SAFETY_MESSAGES = ("emergency", "crisis", "warning", "mention", "reminder", "advice", "offline", "contact",
+                   "contact_none")
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?|\d+(?:[.,]\d+)?")

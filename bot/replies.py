@@ -2,21 +2,45 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot import followups
 from bot.conversations import Conversations
 from bot.knowledge import Entry, Knowledge
 from bot.locales import Profile
 from bot.retrieval import CLARIFY_MARGIN, FALLBACK_BELOW, Hit, Index
 from bot.safety import Lexicon, Verdict, triage
-from bot.text import normalize
+from bot.text import collapse_space, normalize
 
 log = logging.getLogger(__name__)
 MAX_SUGGESTIONS = 3
+# "Tell me more" quotes at most this many further passages of the source.
+MAX_FURTHER = 3
+# How many of its own hits a follow-up keeps for the last entry's words to re-rank.
+FOLLOW_UP_HITS = 8
+_PARAGRAPHS = re.compile(r"\n\s*\n")
 # Replies already decided, by the message's normalised text: patients tap the same suggested questions and ask the
 # same few things in the same words, and a responder's knowledge never changes (a reload builds a new one).
 REPLY_CACHE = 4_096
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The retrieval thresholds replies are decided by, and the weight of a conversation's last entry."""
+
+    fallback: float
+    clarify: float
+    # A follow-up's score: its own, plus this share of its score with the last entry's question added; the sum
+    # must reach the fallback threshold like any other answer's. Kept weak: on knowledge/conversations.yaml any
+    # share from 0.1 to 1 scores the same, and none at all loses three turns.
+    context: float = 0.3
+
+
+def thresholds_for(knowledge: Knowledge) -> Thresholds:
+    """Return the thresholds in force for a knowledge base."""
+    return Thresholds(FALLBACK_BELOW, CLARIFY_MARGIN)
 
 
 @dataclass(frozen=True)
@@ -39,6 +63,8 @@ class Reply:
     confidence: float = 0.0
     entry_id: str | None = None
     suggestions: tuple[str, ...] = ()
+    # What kind of reply within its type: "contact" (the way to a person), "more" (further on the last answer).
+    kind: str = ""
     trigger: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,7 +74,7 @@ class Reply:
                 "citations": [{"source": c.source, "title": c.title, "section": c.section, "quote": c.quote,
                                "url": c.url} for c in self.citations],
                 "confidence": round(self.confidence, 3), "entry_id": self.entry_id,
-                "suggestions": list(self.suggestions)}
+                "suggestions": list(self.suggestions), "kind": self.kind}
 
 
 class Responder:
@@ -65,56 +91,104 @@ class Responder:
         self.conversations = conversations or Conversations()
         self.entries = {e.id: e for e in knowledge.entries}
         self.starters = tuple(e.question for e in knowledge.entries[:MAX_SUGGESTIONS])
+        self.thresholds = thresholds_for(knowledge)
+        self.more_chip = profile.say("more_chip")
+        # The chip's own words ask for more, whatever words the clinic gave it.
+        self._more_words = frozenset({normalize(self.more_chip)})
+        self._further: dict[str, tuple[Citation, ...]] = {}
 
     def welcome(self) -> dict[str, Any]:
-        """Return the first message of a chat: what the helper is and is not, and the emergency number."""
+        """Return the first message of a chat: what the helper is and is not, the emergency number, and the way
+        to a person (shown by the chat's "Contact the clinic" control without asking the server)."""
         return {"text": self.profile.say("welcome"), "disclaimer": self.profile.say("disclaimer"),
                 "suggestions": list(self.starters), "emergency_number": self.profile.emergency_number,
-                "offline": self.profile.say("offline")}
+                "offline": self.profile.say("offline"), "contact": self.profile.contact(),
+                "contacts": self.profile.contacts.to_dict()}
 
     def reply(self, message: str, *, conversation: str | None = None) -> Reply:
         """Answer one message, in the safety order of docs/safety.md."""
         # Triage and retrieval read only the message's normalised form, so "What are living drugs?" and "what
         # are living drugs" are one entry.
         key = normalize(message)
-        decided = self._decided.get(key)
+        state = self.conversations.get(conversation)
+        context = state.last_entry if state.last_entry in self.entries else None
+        if context and not followups.leans(key, self._more_words):
+            context = None
+        # A reply read against the last entry is remembered under that entry too, never under the words alone.
+        cache_key = key if context is None else f"{key}\n{context}"
+        decided = self._decided.get(cache_key)
         if decided is None:
-            decided, lasting = self._decide(message, key)
+            decided, lasting = self._decide(message, key, context)
             if lasting and self.cache_size:
                 if len(self._decided) >= self.cache_size:  # bounded: a stream of unique messages cannot grow it
                     self._decided.clear()
-                self._decided[key] = decided
+                self._decided[cache_key] = decided
         verdict, reply = decided
         # What a conversation changes (an urgent reply earlier) is applied after the cache, never kept in it.
         if verdict.urgent:
             self.conversations.remember(conversation, urgent=True)
             return reply
-        if self.conversations.get(conversation).urgent:
+        if state.urgent:
             reply = _prefixed(reply, self.profile.say("reminder"))
         if reply.entry_id:
             self.conversations.remember(conversation, entry_id=reply.entry_id)
         return reply
 
-    def _decide(self, message: str, norm: str) -> tuple[tuple[Verdict, Reply], bool]:
-        """Return (verdict, reply) for a message (norm: its normalised text), and whether it may be reused (not
-        when retrieval failed)."""
+    def _decide(self, message: str, norm: str, context: str | None = None) -> tuple[tuple[Verdict, Reply], bool]:
+        """Return (verdict, reply) for a message (norm: its normalised text; context: the last entry it may lean
+        on), and whether it may be reused (not when retrieval failed)."""
+        # Triage reads the new message alone: a follow-up never inherits a verdict, nor hides a new sign.
         verdict = triage(message, self.lexicon)
         if verdict.urgent:
             return (verdict, self._urgent(verdict)), True
         if verdict.category == "smalltalk":
             return (verdict, Reply("smalltalk", self.profile.smalltalk_for(norm.split()), "",
                                    confidence=1.0, suggestions=self.starters, trigger=verdict.trigger)), True
+        if verdict.category == "contact":
+            reply = Reply("smalltalk", self.profile.contact(), "", confidence=1.0, suggestions=self.starters,
+                          kind="contact", trigger=verdict.trigger)
+            return (verdict, self._mentioned(reply, verdict)), True
+        if context and verdict.category != "advice" and (
+                followups.asks_more(norm, self._more_words) or followups.about_it(norm)):
+            return (verdict, self._mentioned(self._more(self.entries[context]), verdict)), True
+        # A follow-up's own hits reach further down: context may lift one of them, never add one.
+        hits, lasting = self._search(message, FOLLOW_UP_HITS if context else MAX_SUGGESTIONS + 1)
+        if verdict.category == "advice":
+            reply = self._advice(hits, verdict)
+        else:
+            reply = self._retrieved(hits)
+            if context and reply.type != "answer":
+                # Only where its own words leave it unsure does a follow-up lean on the last entry's words.
+                near, near_lasting = self._search(f"{message} {self.entries[context].question}", FOLLOW_UP_HITS)
+                lasting = lasting and near_lasting
+                reply = self._retrieved(self._blend(hits, near))
+        return (verdict, self._mentioned(reply, verdict)), lasting
+
+    def _search(self, query: str, limit: int = MAX_SUGGESTIONS + 1) -> tuple[list[Hit], bool]:
+        """Return the hits for a query, and False when retrieval failed (then no hits)."""
         try:
-            hits, lasting = self.index.search(message, limit=MAX_SUGGESTIONS + 1, cutoff=0.0), True
+            return self.index.search(query, limit=limit, cutoff=0.0), True
         except Exception:  # noqa: BLE001 - a broken retriever must never break the chat
             log.exception("retrieval failed; answering with the fallback")
-            hits, lasting = [], False
-        reply = self._advice(hits, verdict) if verdict.category == "advice" else self._retrieved(hits)
+            return [], False
+
+    def _blend(self, own: list[Hit], near: list[Hit]) -> list[Hit]:
+        """Return a follow-up's hits: each entry its own words found, scored on its own plus a share of its score
+        next to the last entry's words (an entry its own words did not find stays out, whatever the context)."""
+        scores = {h.entry_id: h.score for h in own}
+        for hit in near:
+            if hit.entry_id in scores:
+                scores[hit.entry_id] += self.thresholds.context * hit.score
+        ranked = sorted(own, key=lambda h: -scores[h.entry_id])
+        return [Hit(h.entry_id, min(1.0, scores[h.entry_id]), h.matched) for h in ranked[:MAX_SUGGESTIONS + 1]]
+
+    def _mentioned(self, reply: Reply, verdict: Verdict) -> Reply:
+        """Put the call-now line ahead of a reply to a message that names a warning sign."""
         if verdict.mentions:
             # A question that names a warning sign gets the call-now line whatever retrieval made of it: the
             # knowledge base may not cover the sign at all (a fallback), and the person may be living it now.
-            reply = _prefixed(reply, self.profile.say("mention"))
-        return (verdict, reply), lasting
+            return _prefixed(reply, self.profile.say("mention"))
+        return reply
 
     def _urgent(self, verdict: Verdict) -> Reply:
         return Reply("urgent", self.profile.say(verdict.category), self.profile.say("disclaimer"),
@@ -122,27 +196,69 @@ class Responder:
 
     def _retrieved(self, hits: list[Hit]) -> Reply:
         disclaimer = self.profile.say("disclaimer")
-        if not hits or hits[0].score < FALLBACK_BELOW:
+        fallback, margin = self.thresholds.fallback, self.thresholds.clarify
+        hits = hits[:MAX_SUGGESTIONS + 1]
+        if not hits or hits[0].score < fallback:
             return Reply("fallback", self.profile.say("fallback"), disclaimer,
                          confidence=hits[0].score if hits else 0.0, suggestions=self.starters)
         top = hits[0]
-        close = [h for h in hits[1:] if h.score >= FALLBACK_BELOW and top.score - h.score < CLARIFY_MARGIN]
+        close = [h for h in hits[1:] if h.score >= fallback and top.score - h.score < margin]
         if close:
             options = [top] + close
             return Reply("clarify", self.profile.say("clarify"), disclaimer, confidence=top.score,
                          suggestions=tuple(self.entries[h.entry_id].question for h in options))
         entry = self.entries[top.entry_id]
-        return Reply("answer", entry.answer, disclaimer, self._citations(entry), top.score, entry.id,
-                     self._related(entry))
+        suggestions = self._related(entry)
+        if self.further(entry):
+            suggestions += (self.more_chip,)
+        return Reply("answer", entry.answer, disclaimer, self._citations(entry), top.score, entry.id, suggestions)
+
+    def _more(self, entry: Entry) -> Reply:
+        """Answer "tell me more" about an entry: the source's further words around its quotes, and its related
+        questions; or say that is all, with the entry's own quotes."""
+        disclaimer = self.profile.say("disclaimer")
+        further = self.further(entry)
+        suggestions = self._related(entry) or self.starters
+        if further:
+            return Reply("answer", self.profile.say("more"), disclaimer, further, 1.0, entry.id, suggestions,
+                         kind="more")
+        return Reply("answer", self.profile.say("no_more"), disclaimer, self._citations(entry), 1.0, entry.id,
+                     suggestions, kind="more")
+
+    def further(self, entry: Entry) -> tuple[Citation, ...]:
+        """Return the passages of the source around an entry's quotes that its answer does not quote: each
+        quote's whole paragraph, or the paragraph after it when the quote is a paragraph of its own."""
+        found = self._further.get(entry.id)
+        if found is not None:
+            return found
+        shown = {quote.text for quote in entry.quotes}
+        picked: list[Citation] = []
+        for quote in entry.quotes:
+            source = self.knowledge.sources[quote.source]
+            section = source.section(quote.section)
+            paragraphs = _passages(section.text if section else "")
+            for at, paragraph in enumerate(paragraphs):
+                if quote.text not in paragraph:
+                    continue
+                if paragraph == quote.text:
+                    # The next passage says more; a lead-in ("Key findings included:") says nothing on its own.
+                    after = [p for p in paragraphs[at + 1:] if not p.endswith(":")]
+                    paragraph = after[0] if after else ""
+                if paragraph and paragraph not in shown and all(c.quote != paragraph for c in picked):
+                    picked.append(Citation(source.id, source.title, quote.section, paragraph, source.url))
+                break
+        found = self._further[entry.id] = tuple(picked[:MAX_FURTHER])
+        return found
 
     def _advice(self, hits: list[Hit], verdict: Verdict) -> Reply:
         text = self.profile.say("advice")
         disclaimer = self.profile.say("disclaimer")
         # A reply to someone who typed their own numbers adds nothing that could read as a verdict on them.
-        if hits and hits[0].score >= FALLBACK_BELOW and not verdict.number_given:
+        if hits and hits[0].score >= self.thresholds.fallback and not verdict.number_given:
             entry = self.entries[hits[0].entry_id]
             return Reply("advice", f"{text}\n\n{self.profile.say('advice_general')} {entry.answer}", disclaimer,
-                         self._citations(entry), hits[0].score, entry.id, self._related(entry), verdict.trigger)
+                         self._citations(entry), hits[0].score, entry.id, self._related(entry),
+                         trigger=verdict.trigger)
         return Reply("advice", text, disclaimer, confidence=1.0, suggestions=self.starters, trigger=verdict.trigger)
 
     def _citations(self, entry: Entry) -> tuple[Citation, ...]:
@@ -157,6 +273,17 @@ class Responder:
         return tuple(related[:MAX_SUGGESTIONS])
 
 
+def _passages(text: str) -> list[str]:
+    """Split a section into its paragraphs, each item of a bulleted list a passage of its own."""
+    passages = []
+    for block in _PARAGRAPHS.split(text):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        if lines and all(line[:2] in ("- ", "* ") for line in lines):
+            passages += [collapse_space(line[2:]) for line in lines]
+        elif lines:
+            passages.append(collapse_space(block))
+    return passages
+
+
 def _prefixed(reply: Reply, line: str) -> Reply:
-    return Reply(reply.type, f"{line}\n\n{reply.text}", reply.disclaimer, reply.citations, reply.confidence,
-                 reply.entry_id, reply.suggestions, reply.trigger)
+    return replace(reply, text=f"{line}\n\n{reply.text}")

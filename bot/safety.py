@@ -1,4 +1,4 @@
-"""Safety triage: emergency, crisis, warning sign, personal advice, smalltalk; before and without retrieval."""
+"""Safety triage: emergency, crisis, warning sign, personal advice, contact, smalltalk; before and without retrieval."""
 from __future__ import annotations
 
 import re
@@ -11,7 +11,10 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from bot.text import normalize
 
 URGENT = ("emergency", "crisis", "warning")
-CATEGORIES = URGENT + ("advice", "smalltalk")
+CATEGORIES = URGENT + ("advice", "contact", "smalltalk")
+# Categories a lexicon may leave out (one written before they existed still loads): without `contact`, asking for
+# a person is read as smalltalk or a question.
+OPTIONAL_CATEGORIES = ("contact",)
 # A fuzzy (one-letter) match is tried only on words this long: shorter words have too many neighbours.
 FUZZY_MIN_LETTERS = 5
 # Body temperatures that make sense in each scale; other numbers are not read as temperatures.
@@ -109,7 +112,8 @@ def compile_lexicon(triage: Mapping[str, Any], checker: Any) -> Lexicon | None:
     for category in CATEGORIES:
         node = triage.get(category)
         if node is None:
-            checker.add(getattr(triage, "line", 1), category, f"{category}: missing (required category)")
+            if category not in OPTIONAL_CATEGORIES:
+                checker.add(getattr(triage, "line", 1), category, f"{category}: missing (required category)")
             continue
         spec = dict(_CATEGORY_SPEC, **_EXTRA_SPEC.get(category, {}))
         values = checker.record(node, triage.at(category), category, spec, f"category {category}")
@@ -224,7 +228,7 @@ def temperatures(text: str, lexicon: Lexicon) -> list[float]:
 
 
 def triage(text: str, lexicon: Lexicon) -> Verdict:
-    """Decide whether a message is urgent, asks for personal advice, or is smalltalk, in the safety order."""
+    """Decide whether a message is urgent, asks for personal advice or a person, or is smalltalk, in the safety order."""
     norm = normalize(text)
     tokens = norm.split()
     for category in ("emergency", "crisis"):
@@ -246,6 +250,9 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
         hit = "a number about a person"
     if hit:
         return Verdict("advice", hit, tuple(signs), temps[0] if temps else None, number_given)
+    hit = _first(tokens, norm, "contact", lexicon)
+    if hit:
+        return Verdict("contact", hit, tuple(signs))
     if _is_smalltalk(tokens, lexicon):
         return Verdict("smalltalk", " ".join(tokens), tuple(signs))
     return Verdict(None, "", tuple(signs))

@@ -501,3 +501,70 @@ def test_clinic_notice_reaches_an_open_chat(tmp_path, open_page):
             assert notice.locator("b").count() == 0
     finally:
         queue.stop()
+
+
+# ---------- a way to a person, and follow-ups in context ----------
+
+def test_contact_the_clinic_shows_the_contacts_with_the_server_stopped(tmp_path, open_page, axe_source):
+    from test_conversation import with_contacts
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(PROJECT / "knowledge", knowledge)
+    with_contacts(knowledge)
+    env = dict(serve_env(tmp_path, "threading"), FAQBOT_KNOWLEDGE=str(knowledge))
+    p = open_page(bypass_csp=True)  # only so axe can be injected as a script tag
+    page = p.page
+    with live_server(env=env) as base:
+        page.goto(base + "/")
+        wait_connected(page)
+    # The server is stopped and the browser offline: the contacts come from the page itself.
+    page.locator("#faqbot-offline .faqbot-offline-text").wait_for(timeout=10_000)
+    p.context.set_offline(True)
+    before = page.locator(".faqbot-msg--bot").count()
+    page.locator("#faqbot-contact").click()
+    shown = page.locator(".faqbot-msg--bot").nth(before)
+    shown.wait_for(timeout=2_000)
+    text = shown.inner_text()
+    for needed in ("nobody reads", "020 7946 0000", "Monday to Friday, 9 am to 5 pm", "Ward 5"):
+        assert needed in text, needed
+    assert shown.locator("a[href='tel:02079460000']").count() == 1
+    assert shown.locator("a[href='mailto:haematology@clinic.example']").count() == 1
+    page_link = shown.locator("a[href='https://clinic.example/contact']")
+    assert page_link.get_attribute("rel") == "noopener noreferrer" and page_link.get_attribute("target") == "_blank"
+    assert shown.locator("a[href='tel:999']").count() == 1, "the emergency number as well"
+    run_axe(page, axe_source, "contacts shown with the server stopped")
+    assert "020 7946 0000" in page.evaluate("sessionStorage.getItem('faqbot:chat:v1')"), "kept for a reload"
+    p.context.set_offline(False)
+
+
+def test_a_follow_up_chip_is_answered_in_context(server, open_page, axe_source):
+    p = open_page(bypass_csp=True)  # only so axe can be injected as a script tag
+    page = p.page
+    page.goto(server + "/")
+    wait_connected(page)
+    answer = ask_in(page, QUESTION)
+    answer.locator("blockquote").first.wait_for()
+    assert "Nine achieved deep remission" not in answer.inner_text()
+    chip = answer.locator(".faqbot-chip", has_text="Tell me more")
+    assert chip.count() == 1
+    before = page.locator(".faqbot-msg--bot").count()
+    chip.click()
+    more = page.locator(".faqbot-msg--bot").nth(before)
+    more.locator("blockquote").first.wait_for(timeout=15_000)
+    assert page.locator(".faqbot-msg--user").last.inner_text().endswith("Tell me more")
+    assert "Here is more" in more.inner_text()
+    assert "Nine achieved deep remission" in more.inner_text(), "the source's further words on the same finding"
+    assert more.locator(".faqbot-chip").count() >= 1, "and the related questions"
+    run_axe(page, axe_source, "full page, answered in context")
+
+    # Typed, a short follow-up is read against the last answer too.
+    ask_in(page, "what type of cancer did they treat").locator("blockquote").first.wait_for()
+    children = ask_in(page, "and for children?")
+    children.locator("blockquote").first.wait_for()
+    assert "children" in children.inner_text().lower()
+
+    # Asked in words, the way to a person comes from the server with the same links.
+    person = ask_in(page, "can I talk to a real person")
+    assert "nobody reads" in person.inner_text() and "care team" in person.inner_text()
+    assert person.locator("a[href='tel:999']").count() == 1
+    run_axe(page, axe_source, "full page, the way to a person")
+    assert p.csp_errors() == []

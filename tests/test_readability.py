@@ -26,9 +26,10 @@ def test_longest_sentence_is_counted():
 
 
 def test_check_reports_grades_of_shipped_messages(engine):
-    from bot.readability import SAFETY_GRADE, readability_report
+    from bot.readability import SAFETY_GRADE, SAFETY_MESSAGES, readability_report
     report = readability_report(engine)
-    assert len(report) == len(engine.knowledge.entries) + 7
+    assert len(report) == len(engine.knowledge.entries) + len(SAFETY_MESSAGES)
+    assert {"emergency", "crisis", "warning", "contact", "contact_none"} <= set(SAFETY_MESSAGES)
     safety = [line for line, warn in report if "safety message" in line]
     assert safety and not any(warn for line, warn in report if "safety message" in line), safety
     assert SAFETY_GRADE == 6.0

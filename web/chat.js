@@ -19,6 +19,7 @@
     input: document.getElementById("faqbot-input"),
     send: document.getElementById("faqbot-send"),
     clear: document.getElementById("faqbot-clear"),
+    contact: document.getElementById("faqbot-contact"),
     close: document.getElementById("faqbot-close"),
     disclaimer: document.getElementById("faqbot-disclaimer")
   };
@@ -34,6 +35,9 @@
     disclaimer: app.getAttribute("data-disclaimer") || "",
     greeting: app.getAttribute("data-greeting") || "",
     suggestions: parseList(app.getAttribute("data-suggestions")),
+    // The way to a person, rendered into the page so that "Contact the clinic" works without the server.
+    contact: app.getAttribute("data-contact") || "",
+    contacts: parseObject(app.getAttribute("data-contacts")),
     maxChars: parseInt(app.getAttribute("data-max-chars"), 10) || 1000
   };
 
@@ -52,6 +56,15 @@
       return Array.isArray(value) ? value.filter(function (s) { return typeof s === "string"; }) : [];
     } catch (e) {
       return [];
+    }
+  }
+
+  function parseObject(raw) {
+    try {
+      var value = JSON.parse(raw || "{}");
+      return value && typeof value === "object" && !Array.isArray(value) ? value : {};
+    } catch (e) {
+      return {};
     }
   }
 
@@ -104,6 +117,10 @@
 
   function telHref(number) {
     return "tel:" + String(number).replace(/[^0-9+]/g, "");
+  }
+
+  function trimmed(value) {
+    return typeof value === "string" ? value.trim() : "";
   }
 
   function scrollDown() {
@@ -218,6 +235,46 @@
     el.status.textContent = "Thank you for your feedback.";
   }
 
+  // The clinic's phone, e-mail and contact page as links, and the emergency number: from the page, not the server.
+  function renderContacts() {
+    var box = make("div", "faqbot-contacts");
+    var contacts = config.contacts;
+    var phone = trimmed(contacts.phone);
+    if (phone) {
+      var call = make("a", "faqbot-contact-link", "Call " + phone);
+      call.href = telHref(phone);
+      box.appendChild(call);
+    }
+    var email = trimmed(contacts.email);
+    if (/^[^@\s<>"]+@[^@\s<>"]+$/.test(email)) {
+      var mail = make("a", "faqbot-contact-link", "E-mail " + email);
+      mail.href = "mailto:" + email;
+      box.appendChild(mail);
+    }
+    var page = safeUrl(contacts.contact_page);
+    if (page) {
+      var link = make("a", "faqbot-contact-link", "Contact page");
+      link.href = page;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      link.appendChild(make("span", "faqbot-sr-only", " (opens in a new tab)"));
+      box.appendChild(link);
+    }
+    if (config.emergency) {
+      var emergency = make("a", "faqbot-call", "Call " + config.emergency);
+      emergency.href = telHref(config.emergency);
+      box.appendChild(emergency);
+    }
+    return box;
+  }
+
+  function showContacts() {
+    var words = config.contact ||
+      ("I am an automated helper, and nobody reads this chat. In an emergency, call " + config.emergency + ".");
+    addMessage({ role: "bot", reply: { type: "smalltalk", kind: "contact", text: words, citations: [],
+                                       suggestions: [] } }, false);
+  }
+
   function removeOldChips() {
     var old = el.log.querySelectorAll(".faqbot-chips");
     for (var i = 0; i < old.length; i++) { old[i].parentNode.removeChild(old[i]); }
@@ -244,6 +301,9 @@
       var call = make("a", "faqbot-call", "Call " + config.emergency);
       call.href = telHref(config.emergency);
       node.appendChild(call);
+    }
+    if (reply.kind === "contact") {
+      node.appendChild(renderContacts());
     }
     var citations = Array.isArray(reply.citations) ? reply.citations : [];
     citations.forEach(function (cite) {
@@ -409,7 +469,7 @@
     showDisclaimer(reply.disclaimer);
     addMessage({ role: "bot", reply: {
       type: reply.type, text: reply.text, citations: reply.citations, suggestions: reply.suggestions,
-      entry_id: reply.entry_id } }, true);
+      entry_id: reply.entry_id, kind: typeof reply.kind === "string" ? reply.kind : "" } }, true);
     finish();
   }
 
@@ -474,6 +534,8 @@
       if (!data || typeof data !== "object") { return; }
       if (typeof data.emergency_number === "string" && data.emergency_number) { config.emergency = data.emergency_number; }
       if (typeof data.offline === "string" && data.offline) { config.offline = data.offline; }
+      if (typeof data.contact === "string" && data.contact) { config.contact = data.contact; }
+      if (data.contacts && typeof data.contacts === "object") { config.contacts = data.contacts; }
     });
     socket.on("reply", onReply);
     // A notice from the clinic to every open chat (run.py announce): shown and read out as plain text.
@@ -541,6 +603,7 @@
   });
 
   el.clear.addEventListener("click", clearChat);
+  if (el.contact) { el.contact.addEventListener("click", showContacts); }
 
   window.addEventListener("offline", function () { setOffline(true); });
   window.addEventListener("online", function () {
