@@ -67,15 +67,9 @@ def test_eval_without_regression_questions_fails_and_says_why(kb_copy, capsys):
 
 def test_check_against_another_folder_lists_what_the_edit_breaks(kb_copy, capsys, tmp_path, monkeypatch):
     import run
-    import yaml
-    from conftest import KNOWLEDGE
+    from conftest import KNOWLEDGE, scramble_first_entry
     monkeypatch.setenv("FAQBOT_DATA_DIR", str(tmp_path / "data"))
-    path = kb_copy / "entries.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    first = data["entries"][0]
-    first["question"], first["alternates"] = "Which zebra crossings are painted?", ["zebra paint", "road stripes",
-                                                                                     "painted lines", "zebras"]
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
+    first = scramble_first_entry(kb_copy)
     assert run.main(["check", "--knowledge", str(kb_copy), "--against", str(KNOWLEDGE)]) == 1
     out = capsys.readouterr()
     assert f"regression replies compared with {KNOWLEDGE}" in out.out
@@ -86,16 +80,11 @@ def test_check_against_another_folder_lists_what_the_edit_breaks(kb_copy, capsys
 
 def test_without_a_running_bot_the_first_clean_check_is_the_baseline(kb_copy, capsys, tmp_path, monkeypatch):
     import run
-    import yaml
+    from conftest import scramble_first_entry
     monkeypatch.setenv("FAQBOT_DATA_DIR", str(tmp_path / "data"))
     assert run.main(["check", "--knowledge", str(kb_copy)]) == 0
     assert "as the last good version: the next check compares with them" in capsys.readouterr().out
-    path = kb_copy / "entries.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    first = data["entries"][0]
-    first["question"], first["alternates"] = "Which zebra crossings are painted?", ["zebra paint", "road stripes",
-                                                                                     "painted lines", "zebras"]
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
+    first = scramble_first_entry(kb_copy)
     assert run.main(["check", "--knowledge", str(kb_copy)]) == 1
     out = capsys.readouterr().out
     assert "compared with version" in out and f"expects answer {first['id']}" in out

@@ -9,7 +9,7 @@ import urllib.request
 import yaml
 
 from bot import create_app
-from conftest import settings_for
+from conftest import scramble_first_entry, settings_for
 from live import live_server
 
 
@@ -94,17 +94,6 @@ def test_live_server_edit_while_a_client_keeps_asking(kb_copy, tmp_path):
     assert statuses and all(s == 200 for s in statuses), [s for s in statuses if s != 200][:3]
 
 
-def _scramble_first_entry(kb_dir) -> dict:
-    """An edit that loads cleanly but moves the first entry away from the words its patients use."""
-    path = kb_dir / "entries.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    first = data["entries"][0]
-    first["question"] = "Which zebra crossing colours are painted?"
-    first["alternates"] = ["zebra paint", "crossing stripes", "road paint colours", "painted zebra lines"]
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
-    return first
-
-
 def test_an_edit_that_breaks_a_regression_question_is_held_back(kb_copy, tmp_path, caplog):
     app = create_app(settings_for(tmp_path, knowledge=kb_copy))
     bot = app.extensions["faqbot"]
@@ -112,7 +101,7 @@ def test_an_edit_that_breaks_a_regression_question_is_held_back(kb_copy, tmp_pat
     reloader = Reloader(bot.service)
     good_version = bot.service.engine.knowledge.version
     original = (kb_copy / "entries.yaml").read_bytes()
-    entry_id = _scramble_first_entry(kb_copy)["id"]
+    entry_id = scramble_first_entry(kb_copy)["id"]
     broken_questions = [c for c in bot.service.engine.knowledge.regression if c.entry == entry_id]
     assert broken_questions
     with caplog.at_level("ERROR", logger="bot.reloader"):
@@ -139,7 +128,7 @@ def test_check_shows_the_diff_against_the_version_served(kb_copy, tmp_path, caps
     import run
     app = create_app(settings_for(tmp_path, knowledge=kb_copy))
     app.extensions["faqbot"].service.baseline()  # what the server keeps when it starts watching
-    entry_id = _scramble_first_entry(kb_copy)["id"]
+    entry_id = scramble_first_entry(kb_copy)["id"]
     monkeypatch.setenv("FAQBOT_DATA_DIR", str(tmp_path / "data"))
     status = run.main(["check", "--knowledge", str(kb_copy)])
     out = capsys.readouterr()
@@ -158,7 +147,7 @@ def test_a_live_server_holds_back_a_breaking_edit_and_health_says_why(kb_copy, t
             time.sleep(0.1)  # the watcher keeps the served version's replies before it compares any edit
         assert (data_dir / "last-good-regression.json").exists()
         original = yaml.safe_load((kb_copy / "entries.yaml").read_text(encoding="utf-8"))["entries"][0]["question"]
-        first = _scramble_first_entry(kb_copy)
+        first = scramble_first_entry(kb_copy)
         deadline = time.monotonic() + 30
         health = {}
         while time.monotonic() < deadline:
