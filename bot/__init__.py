@@ -1,17 +1,18 @@
-"""faqbot: a patient-education chat assistant answering from a clinic's YAML knowledge base."""
+"""faqbot: a patient-education chat assistant answering from a clinic's YAML knowledge base.
+
+Importing `bot` (or a light module such as `bot.text`) loads nothing else: Flask, Socket.IO and the answering
+engine are imported by create_app, when an app is actually built.
+"""
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from flask import Flask
-from flask_socketio import SocketIO
-from werkzeug.middleware.proxy_fix import ProxyFix
+if TYPE_CHECKING:
+    from flask import Flask
 
-from bot.config import PROJECT_DIR, Settings, load_settings
-from bot.engine import Service
-from bot.limits import RateLimiter
-from bot.records import Records
+    from bot.config import Settings
+    from bot.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -19,9 +20,12 @@ log = logging.getLogger(__name__)
 class Bot:
     """What the app holds: settings, the live engine, limits; answers one message."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, engine: Engine | None = None):
+        from bot.engine import Service
+        from bot.limits import RateLimiter
+        from bot.records import Records
         self.settings = settings
-        self.service = Service(settings)
+        self.service = Service(settings, engine)
         self.limiter = RateLimiter(settings.rate_per_minute)
         self.records = Records(settings.data_dir, retention_days=settings.retention_days,
                                keep_raw=settings.keep_raw_messages)
@@ -45,27 +49,39 @@ class Bot:
         self.records.vote(entry_id, vote)
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: settings → knowledge → index → routes and socket events."""
+def create_app(config: Mapping[str, Any] | None = None, *, engine: Engine | None = None) -> Flask:
+    """Build the app: settings → knowledge → index → routes and socket events.
+
+    engine: one already built from the same knowledge directory and settings (tests share one); by default the
+    app builds its own.
+    """
+    from flask import Flask
+    from flask_socketio import SocketIO
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from bot import pages, routes, security
+    from bot.config import load_settings
+    from bot.events import register_events
+
     settings = load_settings(config)
-    bot = Bot(settings)
-    app = Flask(__name__, static_folder=str(PROJECT_DIR / "web"), static_url_path="/static")
+    bot = Bot(settings, engine)
+    # Static files come from the package's web folder through pages.static_file, which serves assets only.
+    app = Flask(__name__, static_folder=None)
+    app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=pages.static_file)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     app.extensions["faqbot"] = bot
-    from bot import pages, routes, security
     app.register_blueprint(routes.blueprint)
     app.register_blueprint(pages.blueprint)
-    security.register(app, settings.allowed_origins)
     # The chat's own pages open the socket from the bot's origin; widgets' hosts only when listed.
     socketio = SocketIO(app, async_mode=settings.async_mode,
                         cors_allowed_origins=security.origin_checker(settings.allowed_origins),
                         max_http_buffer_size=settings.max_body_bytes,
                         message_queue=settings.message_queue or None)
+    security.register(app, settings.allowed_origins)  # around Socket.IO's middleware: its answers too
     if settings.trust_proxy:
         # Outermost, so Socket.IO's handshake (origin check, client address) sees the proxy's view too.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
-    from bot.events import register_events
     register_events(socketio, bot)
     if settings.live_reload:
         from bot.reloader import Reloader

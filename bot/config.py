@@ -2,12 +2,27 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 PREFIX = "FAQBOT_"
+# A host name of an origin (letters, digits, hyphens and dots) or an IPv6 address in brackets.
+HOSTNAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\]")
+# Where the data packages sit in a source checkout: top-level folders, mapped into the package when installed.
+CHECKOUT_FOLDERS = {"bot.web": "web", "bot.shipped_knowledge": "knowledge"}
+
+
+def package_dir(package: str) -> Path:
+    """Return the folder of one of faqbot's data packages (bot.web, bot.shipped_knowledge), installed or editable."""
+    try:
+        return Path(str(files(package)))
+    except ModuleNotFoundError:
+        # A checkout run by an interpreter it is not installed in (PYTHONPATH=., another venv's gunicorn).
+        return Path(__file__).resolve().parent.parent / CHECKOUT_FOLDERS[package]
 
 
 class ConfigError(ValueError):
@@ -35,12 +50,34 @@ def _count(raw: str) -> int:
     return value
 
 
+def clean_origin(raw: str | None) -> str:
+    """Return scheme://host[:port] when raw is exactly an http(s) origin, else an empty string."""
+    raw = (raw or "").strip()
+    if len(raw) > 200:
+        return ""
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or parts.username or parts.password or "#" in raw or "?" in raw \
+            or not HOSTNAME.fullmatch(parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"):
+        return ""
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 def _origins(raw: str) -> tuple[str, ...]:
-    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
-    for origin in origins:
-        if origin != "*" and not origin.startswith(("http://", "https://")):
-            raise ValueError(f"{origin!r} is not an origin like https://clinic.example")
-    return origins
+    origins = []
+    for entry in (o.strip() for o in raw.split(",")):
+        if not entry:
+            continue
+        origin = "*" if entry == "*" else clean_origin(entry)
+        if not origin:
+            raise ValueError(f"{entry!r} is not an origin like https://clinic.example (scheme and host, "
+                             "an optional port, nothing after)")
+        origins.append(origin)
+    return tuple(origins)
 
 
 def _locale(raw: str) -> str:
@@ -49,6 +86,16 @@ def _locale(raw: str) -> str:
 
 def _path(raw: str) -> Path:
     return Path(raw).expanduser()
+
+
+def _knowledge(raw: str) -> Path:
+    # Empty: the knowledge base shipped inside the package (in a checkout, its knowledge/ folder).
+    return _path(raw) if raw.strip() else package_dir("bot.shipped_knowledge")
+
+
+def _directory(raw: str) -> Path:
+    # Fixed when the settings are read, so a later change of working directory cannot move the records.
+    return _path(raw).absolute()
 
 
 def _positive_float(raw: str) -> float:
@@ -85,9 +132,9 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("knowledge", str(PROJECT_DIR / "knowledge"), _path, "the knowledge directory"),
-    Setting("data_dir", str(PROJECT_DIR / "data"), _path,
-            "where faqbot keeps the unanswered-question log and counts"),
+    Setting("knowledge", "", _knowledge, "the knowledge directory; empty: the knowledge base shipped with faqbot"),
+    Setting("data_dir", "data", _directory,
+            "where faqbot keeps the unanswered-question log and counts (relative to the working directory)"),
     Setting("locale", "en-GB", _locale, "the safety profile of knowledge/locales.yaml: en-GB or en-US"),
     Setting("clinic_name", "", _text, "the clinic's name, shown in urgent messages (overrides the profile)"),
     Setting("team_number", "", _text, "the care team's phone number (overrides the profile)"),
@@ -164,6 +211,6 @@ def describe_settings() -> str:
     """Return the settings table as Markdown rows (used to keep the README honest)."""
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for s in SETTINGS:
-        default = s.default.replace(str(PROJECT_DIR), ".") if s.default else "(empty)"
+        default = s.default or "(empty)"
         rows.append(f"| `{PREFIX}{s.name.upper()}` | `{default}` | {s.help} |")
     return "\n".join(rows)

@@ -1,7 +1,7 @@
 """The whole answering engine for one knowledge base: records, index, lexicon, profile, responder."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -71,14 +71,25 @@ def build_engine(directory: str | Path, settings: Settings | None = None,
     return Engine(knowledge, index, lexicon, profile, responder, responders)
 
 
+def with_conversations(engine: Engine, conversations: Conversations) -> Engine:
+    """Return the engine (the same knowledge, index and lexicon) remembering its conversations in another store."""
+    responders = {name: Responder(engine.knowledge, engine.index, engine.lexicon, r.profile, conversations,
+                                  cache_size=r.cache_size) for name, r in engine.responders.items()}
+    return replace(engine, responder=responders[engine.profile.locale], responders=responders)
+
+
 class Service:
     """The engine in force, swapped whole when an edit loads cleanly and keeps its regression questions right;
     any other edit is held back and the last good version keeps serving."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, engine: Engine | None = None):
         self.settings = settings
         self.conversations = Conversations()
-        self.engine = build_engine(settings.knowledge, settings, self.conversations)
+        if engine is None:
+            engine = build_engine(settings.knowledge, settings, self.conversations)
+        else:  # built already from the same knowledge and settings (tests share one): its own conversations
+            engine = with_conversations(engine, self.conversations)
+        self.engine = engine
         self.pending: tuple[Problem, ...] = ()
         # True when the pending problems are regression questions an otherwise valid edit breaks.
         self.held_back = False

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_from_directory
 
-from bot.config import PROJECT_DIR
+from bot.config import clean_origin, package_dir
 
-WEB_DIR = PROJECT_DIR / "web"
+WEB_DIR = package_dir("bot.web")
+# What /static/ serves from the web folder: scripts and styles only (never templates, package files or notes).
+STATIC_SUFFIXES = (".js", ".css")
 blueprint = Blueprint("pages", __name__, template_folder=str(WEB_DIR / "templates"))
 
 DEFAULT_TITLE = "Questions?"
@@ -35,30 +36,28 @@ def clean_color(raw: str | None) -> str:
     return raw.lower()
 
 
-def clean_origin(raw: str | None) -> str:
-    """Return scheme://host[:port] when raw is exactly an http(s) origin, else an empty string."""
-    raw = (raw or "").strip()
-    if len(raw) > 200:
-        return ""
-    try:
-        parts = urlsplit(raw)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return ""
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
-            or parts.query or parts.fragment or parts.username or parts.password:
-        return ""
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
 def _clean_text(raw: str | None, limit: int) -> str:
     return " ".join((raw or "").split())[:limit]
+
+
+def _framed_by_allowed_site(host: str, allowed_origins: tuple[str, ...]) -> bool:
+    """Tell whether this /embed request is the widget's iframe on a listed site (or on faqbot's own pages).
+
+    Title and greeting are words the bot shows as its own: a link sent to a patient must not be able to set them,
+    so they count only when the browser says it loads an iframe (Sec-Fetch-Dest) for a host that is allowed to
+    frame the chat (the same list as CSP frame-ancestors).
+    """
+    if not host or request.headers.get("Sec-Fetch-Dest") != "iframe":
+        return False
+    return host in allowed_origins or "*" in allowed_origins or host == clean_origin(request.host_url)
 
 
 def _chat_context(*, embed: bool) -> dict:
     """Gather what the chat page needs before it can reach the server: the welcome and the numbers to call."""
     bot = _bot()
     args = request.args if embed else {}
+    host = clean_origin(args.get("host")) if embed else ""
+    words = args if _framed_by_allowed_site(host, bot.settings.allowed_origins) else {}
     responder = bot.service.engine.responder_for(args.get("locale"))
     profile = responder.profile
     welcome = responder.welcome()
@@ -67,10 +66,10 @@ def _chat_context(*, embed: bool) -> dict:
         "locale": locale,
         "embed": embed,
         "lang": locale if locale.startswith("en") else "en",
-        "title": _clean_text(args.get("title"), MAX_TITLE) or DEFAULT_TITLE,
-        "greeting": _clean_text(args.get("greeting"), MAX_GREETING),
+        "title": _clean_text(words.get("title"), MAX_TITLE) or DEFAULT_TITLE,
+        "greeting": _clean_text(words.get("greeting"), MAX_GREETING),
         "color": clean_color(args.get("color")),
-        "host_origin": clean_origin(args.get("host")) if embed else "",
+        "host_origin": host,
         "emergency_number": profile.emergency_number,
         "offline": profile.say("offline"),
         "welcome": welcome,
@@ -78,6 +77,13 @@ def _chat_context(*, embed: bool) -> dict:
         "contacts_json": json.dumps(welcome.get("contacts", {})),
         "max_chars": bot.settings.max_message_chars,
     }
+
+
+def static_file(filename: str):
+    """Serve one of the chat's scripts or styles from the package's web folder."""
+    if not filename.endswith(STATIC_SUFFIXES) or filename.startswith("templates/"):
+        abort(404)
+    return send_from_directory(WEB_DIR, filename)
 
 
 @blueprint.get("/")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bot.privacy import scrub
+from bot.privacy import scrub, strip_controls
 
 UNANSWERED_TYPES = ("fallback", "clarify")
 VOTES = ("up", "down")
@@ -90,7 +90,7 @@ class Records:
                 "INSERT INTO unanswered (text, type, count, first_seen, last_seen, raw) VALUES (?, ?, 1, ?, ?, ?) "
                 "ON CONFLICT(text) DO UPDATE SET count = count + 1, last_seen = excluded.last_seen, "
                 "type = excluded.type",
-                (text, reply_type, now, now, message[:MAX_KEPT_CHARS] if self.keep_raw else None))
+                (text, reply_type, now, now, strip_controls(message)[:MAX_KEPT_CHARS] if self.keep_raw else None))
         elif entry_id and reply_type in ("answer", "advice"):
             self._write("INSERT INTO usage (entry_id, answers) VALUES (?, 1) "
                         "ON CONFLICT(entry_id) DO UPDATE SET answers = answers + 1", (entry_id,))

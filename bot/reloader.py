@@ -3,23 +3,29 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from bot.engine import Service
+from bot.knowledge import OPTIONAL_FILES, REQUIRED_FILES
 
 log = logging.getLogger(__name__)
 
 
-def fingerprint(directory: Path) -> tuple:
-    """Return what changes when any file of the knowledge directory is edited, added or removed."""
+def fingerprint(directory: Path, names: Iterable[str] = REQUIRED_FILES + OPTIONAL_FILES) -> tuple:
+    """Return what changes when a knowledge file of the directory is edited, added or removed.
+
+    Only the files the loader reads count: an editor's swap files, backups and staff notes never trigger a reload.
+    """
     marks = []
-    try:
-        for path in sorted(directory.iterdir()):
-            if path.is_file():
-                stat = path.stat()
-                marks.append((path.name, stat.st_mtime_ns, stat.st_size))
-    except OSError as exc:
-        marks.append(("unreadable", str(exc)))
+    for name in names:
+        try:
+            stat = (directory / name).stat()
+        except FileNotFoundError:
+            marks.append((name, None))
+        except OSError as exc:
+            marks.append((name, "unreadable", str(exc)))
+        else:
+            marks.append((name, stat.st_mtime_ns, stat.st_size))
     return tuple(marks)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.engine import Engine
+from bot.privacy import strip_controls
 from bot.records import Records, Unanswered, Usage
 from bot.retrieval import FALLBACK_BELOW, STOP_WORDS
 from bot.text import normalize
@@ -18,6 +19,8 @@ GROUP_SIMILARITY = 0.4
 # A group whose best entry scores at least this share of the fallback threshold is close enough to be
 # offered as a new alternate of that entry; below it, staff are told a new entry is needed.
 ALTERNATE_SHARE = 0.5
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection); such cells get a leading "'".
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def report_text(groups: list[Group], usage: list[Usage]) -> str:
     lines = [f"Unanswered questions: {sum(g.count for g in groups)} in {len(groups)} group(s)"]
     for number, group in enumerate(groups, 1):
         lines.append(f"\n{number}. asked {group.count} time(s): {group.suggestion}")
-        lines += [f"     - {q}" for q in group.questions[:10]]
+        lines += [f"     - {strip_controls(q)}" for q in group.questions[:10]]
         if len(group.questions) > 10:
             lines.append(f"     ... and {len(group.questions) - 10} more")
     lines.append("\nAnswers and feedback per entry:")
@@ -71,16 +74,25 @@ def report_text(groups: list[Group], usage: list[Usage]) -> str:
     return "\n".join(lines)
 
 
+def inert_cell(value: object) -> object:
+    """Return a CSV cell that a spreadsheet shows as text: no control characters, no formula."""
+    if not isinstance(value, str):
+        return value
+    value = strip_controls(value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def report_csv(groups: list[Group], usage: list[Usage]) -> str:
     """Return the report as CSV: one row per group, then one per entry."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["kind", "count", "entry_id", "suggestion", "questions", "up", "down"])
+    rows = [["kind", "count", "entry_id", "suggestion", "questions", "up", "down"]]
     for group in groups:
-        writer.writerow(["unanswered", group.count, group.entry_id or "", group.suggestion,
-                         " | ".join(group.questions), "", ""])
+        rows.append(["unanswered", group.count, group.entry_id or "", group.suggestion,
+                     " | ".join(group.questions), "", ""])
     for u in usage:
-        writer.writerow(["usage", u.answers, u.entry_id, "", "", u.up, u.down])
+        rows.append(["usage", u.answers, u.entry_id, "", "", u.up, u.down])
+    writer.writerows([inert_cell(cell) for cell in row] for row in rows)
     return out.getvalue()
 
 

@@ -10,6 +10,8 @@ PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src
                "connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'")
 # Only the widget's iframe page may be framed by the clinic sites; every other page only by faqbot itself.
 EMBEDDABLE_PATHS = ("/embed",)
+# Headers on every response, Flask's and Socket.IO's alike.
+EVERY_RESPONSE = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
 
 
 def frame_ancestors(path: str, allowed_origins: Iterable[str]) -> str:
@@ -47,14 +49,27 @@ def own_origin(environ: Mapping) -> str:
     return f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
 
 
+class SecurityHeaders:
+    """WSGI middleware adding the every-response headers, outside Flask, so /socket.io/ answers carry them too."""
+
+    def __init__(self, wsgi_app: Callable):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict, start_response: Callable):
+        def start(status: str, headers: list[tuple[str, str]], exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            headers = list(headers) + [(k, v) for k, v in EVERY_RESPONSE if k.lower() not in present]
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+        return self.wsgi_app(environ, start)
+
+
 def register(app: Flask, allowed_origins: Iterable[str]) -> None:
-    """Put the security headers on every response of the app."""
+    """Put the security headers on every response of the app (call after Socket.IO wrapped it)."""
     allowed = tuple(allowed_origins)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)
 
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
         if response.mimetype == "text/html":
             policy = response.headers.get("Content-Security-Policy", PAGE_POLICY)
             response.headers["Content-Security-Policy"] = with_frame_ancestors(

@@ -17,6 +17,11 @@ _STRAY_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
 _SPACE = re.compile(r"\s+")
 
 
+def remove_invisible(text: str) -> str:
+    """Remove zero-width, bidi-control and soft-hyphen characters (invisible, yet they split or reorder words)."""
+    return _INVISIBLE.sub("", text)
+
+
 def unify_quotes(text: str) -> str:
     """Map curly and typographic quote marks to straight ones, one character for one."""
     return text.translate(_QUOTE_MARKS)

@@ -18,6 +18,10 @@ REPLY_KEYS = {"type", "text", "citations", "disclaimer", "confidence", "entry_id
 REPLY_TYPES = {"answer", "clarify", "fallback", "urgent", "advice", "smalltalk"}
 
 
+# The settings an engine is built from: an app with its own value of one of these needs its own engine.
+ENGINE_SETTINGS = frozenset({"knowledge", "locale", "clinic_name", "team_number", "reply_cache"})
+
+
 def settings_for(tmp_path: Path, **overrides):
     """Settings for a test: threading mode, data kept in the test's own folder."""
     values = {"data_dir": tmp_path / "data", "async_mode": "threading", "live_reload": False}
@@ -25,9 +29,15 @@ def settings_for(tmp_path: Path, **overrides):
     return values
 
 
+def app_for(tmp_path: Path, engine, **overrides):
+    """An app of its own (records, limits) for a test, on the session's engine unless an engine setting changes."""
+    shared = None if ENGINE_SETTINGS & overrides.keys() else engine
+    return create_app(settings_for(tmp_path, **{"knowledge": KNOWLEDGE, **overrides}), engine=shared)
+
+
 @pytest.fixture(scope="session")
 def engine():
-    """The engine on the shipped knowledge base, built once."""
+    """The engine on the shipped knowledge base, built once; tests that change a knowledge base use a copy."""
     return build_engine(KNOWLEDGE, load_settings({"knowledge": KNOWLEDGE}, environ={}))
 
 
@@ -37,8 +47,8 @@ def kb(engine):
 
 
 @pytest.fixture
-def app(tmp_path):
-    return create_app(settings_for(tmp_path, knowledge=KNOWLEDGE))
+def app(tmp_path, engine):
+    return app_for(tmp_path, engine)
 
 
 @pytest.fixture
@@ -57,6 +67,16 @@ def socket_for(app):
 @pytest.fixture
 def socket_client(app):
     yield from socket_for(app)
+
+
+@pytest.fixture(scope="session")
+def gevent_server(tmp_path_factory):
+    """One `run.py serve` on gevent, as the README starts it, for the tests that only talk to it."""
+    from live import live_server
+    env = {"FAQBOT_ASYNC_MODE": "gevent", "FAQBOT_DATA_DIR": str(tmp_path_factory.mktemp("gevent") / "data"),
+           "FAQBOT_LIVE_RELOAD": "false"}
+    with live_server(env=env) as url:
+        yield url
 
 
 @pytest.fixture

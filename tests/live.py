@@ -25,16 +25,18 @@ def free_port() -> int:
 
 @contextmanager
 def live_server(*, knowledge: Path | None = None, env: dict | None = None, port: int | None = None,
-                command: list[str] | None = None, timeout: float = 60.0):
-    """Run `run.py serve` (or a given command) and yield its base URL once /api/health answers."""
+                command: list[str] | None = None, cwd: Path = PROJECT, base_env: dict | None = None,
+                timeout: float = 60.0):
+    """Run `run.py serve` (or a given command, in a given folder) and yield its base URL once /api/health answers."""
     port = port or free_port()
-    environ = dict(os.environ, PYTHONUNBUFFERED="1", FAQBOT_RATE_PER_MINUTE="100000")
+    environ = dict(os.environ if base_env is None else base_env, PYTHONUNBUFFERED="1",
+                   FAQBOT_RATE_PER_MINUTE="100000")
     if knowledge is not None:
         environ["FAQBOT_KNOWLEDGE"] = str(knowledge)
     environ.update(env or {})
     argv = command or [sys.executable, "run.py", "serve", "--port", str(port)]
     log = open(PROJECT / "tests" / f".server-{port}.log", "w+")
-    process = subprocess.Popen(argv, cwd=PROJECT, env=environ, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(argv, cwd=cwd, env=environ, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -50,7 +52,7 @@ def live_server(*, knowledge: Path | None = None, env: dict | None = None, port:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not start in time")
-            time.sleep(0.2)
+            time.sleep(0.05)  # nothing to await but the port: poll it
         yield url
     finally:
         process.terminate()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import shutil
 import subprocess
@@ -69,8 +70,14 @@ def browser(chromium_path):
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory, clinic_site):
-    env = serve_env(tmp_path_factory.mktemp("browser"), "threading")
+def server_data(tmp_path_factory) -> Path:
+    """The data folder of the shared browser server (its records)."""
+    return tmp_path_factory.mktemp("browser") / "data"
+
+
+@pytest.fixture(scope="session")
+def server(server_data, clinic_site):
+    env = serve_env(server_data.parent, "threading")
     env["FAQBOT_ALLOWED_ORIGINS"] = clinic_site  # the clinic's site may frame the chat
     with live_server(env=env) as base:
         yield base
@@ -132,6 +139,15 @@ def ask_in(frame, text: str, *, replies_before: int | None = None):
     frame.locator("#faqbot-input").press("Enter")
     bot.nth(before).wait_for(timeout=15_000)
     return bot.nth(before)
+
+
+def flush_messages(window) -> None:
+    """Return once every message posted to this page or frame so far was handled: one posted now arrives last."""
+    window.evaluate("""() => new Promise(resolve => {
+        const token = 'faqbot-test-' + Math.random();
+        window.addEventListener('message', function seen(event) {
+            if (event.data === token) { window.removeEventListener('message', seen); resolve(); } });
+        window.postMessage(token, '*'); })""")
 
 
 def wait_connected(frame):
@@ -320,8 +336,8 @@ def test_blocked_socket_falls_back_to_http_and_never_runs_injected_html(server, 
     p = open_page()
     page = p.page
     page.route("**/socket.io/**", lambda route: route.abort())
-    page.goto(server + "/")
-    page.wait_for_timeout(300)
+    with page.expect_response(lambda response: "/api/health" in response.url):  # asked when the socket fails
+        page.goto(server + "/")
     assert page.locator("#faqbot-offline .faqbot-offline-text").count() == 0, "HTTP still works: no alarm"
     answer = ask_in(page, QUESTION)
     answer.locator("blockquote").first.wait_for()
@@ -333,7 +349,7 @@ def test_blocked_socket_falls_back_to_http_and_never_runs_injected_html(server, 
                                  "url": "javascript:window.__faqbotPwned=3"}]}
     page.route("**/api/ask", lambda route: route.fulfill(status=200, json=evil_reply))
     ask_in(page, payload)
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(300)  # nothing to await when nothing may happen: the time an injected handler would run
     assert page.evaluate("window.__faqbotPwned") is None
     assert page.locator("#faqbot-log img, #faqbot-log script").count() == 0
     assert payload in page.locator(".faqbot-msg--user").last.inner_text()
@@ -420,12 +436,12 @@ def test_widget_on_another_site_is_isolated(server, clinic_site, open_page):
 
     # Messages from anyone but the bot's iframe are ignored by the widget...
     page.evaluate("window.postMessage({faqbot: 1, type: 'close'}, '*')")
-    page.wait_for_timeout(200)
+    flush_messages(page)
     assert launcher.get_attribute("aria-expanded") == "true"
     # ...and messages from anyone but the host page are ignored by the chat.
     users = frame.locator(".faqbot-msg--user").count()
     frame.evaluate("window.postMessage({faqbot: 1, type: 'ask', text: 'from a stranger'}, '*')")
-    page.wait_for_timeout(300)
+    flush_messages(frame)
     assert frame.locator(".faqbot-msg--user").count() == users
     page.evaluate("window.faqbot.close()")
     assert launcher.get_attribute("aria-expanded") == "false"
@@ -454,31 +470,56 @@ def test_failed_iframe_never_blocks_the_host_page(server, clinic_site, open_page
     assert hit != "FAQBOT-WIDGET"
 
 
-def test_thumbs_feedback_is_stored_as_entry_and_vote(tmp_path, open_page, axe_source):
+def test_thumbs_feedback_is_stored_as_entry_and_vote(server, server_data, open_page, axe_source):
+    # The only test that lets a vote reach the shared server (the others catch theirs in the page).
     import sqlite3
-    env = serve_env(tmp_path, "threading")
-    with live_server(env=env) as base:
-        p = open_page(bypass_csp=True)
-        page = p.page
-        page.goto(base + "/")
-        wait_connected(page)
-        answer = ask_in(page, QUESTION)
-        answer.locator(".faqbot-vote").first.wait_for()
-        run_axe(page, axe_source, "full page, answer with feedback buttons")
-        answer.locator(".faqbot-vote[data-vote='up']").click()
-        answer.locator(".faqbot-feedback-done").wait_for()
-        assert answer.locator(".faqbot-vote").count() == 0, "one vote per answer"
-        page.reload()
-        wait_connected(page)
-        assert page.locator(".faqbot-feedback-done").count() == 1, "the vote survives a reload"
-        db = Path(env["FAQBOT_DATA_DIR"]) / "faqbot.sqlite3"
-        for _ in range(50):
-            with sqlite3.connect(db) as conn:
-                rows = conn.execute("SELECT entry_id, up, down FROM feedback").fetchall()
-            if rows:
-                break
-            page.wait_for_timeout(100)
-        assert rows == [("remission-within-28-days", 1, 0)]
+    p = open_page(bypass_csp=True)
+    page = p.page
+    page.goto(server + "/")
+    wait_connected(page)
+    answer = ask_in(page, QUESTION)
+    answer.locator(".faqbot-vote").first.wait_for()
+    run_axe(page, axe_source, "full page, answer with feedback buttons")
+    answer.locator(".faqbot-vote[data-vote='up']").click()
+    answer.locator(".faqbot-feedback-done").wait_for()
+    assert answer.locator(".faqbot-vote").count() == 0, "one vote per answer"
+    page.reload()
+    wait_connected(page)
+    assert page.locator(".faqbot-feedback-done").count() == 1, "the vote survives a reload"
+    db = server_data / "faqbot.sqlite3"
+    for _ in range(50):  # the vote travels over the socket: poll the records until it is written
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute("SELECT entry_id, up, down FROM feedback").fetchall()
+        if rows:
+            break
+        page.wait_for_timeout(100)
+    assert rows == [("remission-within-28-days", 1, 0)]
+
+
+def test_votes_are_sent_past_the_kept_messages(server, open_page):
+    p = open_page()
+    page = p.page
+    page.route("**/socket.io/**", lambda route: route.abort())  # over HTTP, so each vote is a request seen here
+    votes = []
+
+    def record(route):
+        votes.append(json.loads(route.request.post_data))
+        route.fulfill(status=200, json={"status": "ok"})
+
+    page.route("**/api/feedback", record)
+    page.goto(server + "/")
+    # A long conversation as the tab kept it: the next question and answer push it past the 120 kept messages.
+    page.evaluate("""() => { const key = 'faqbot:chat:v1', s = JSON.parse(sessionStorage.getItem(key));
+        for (let i = 0; s.messages.length < 120; i++) { s.messages.push({role: 'user', text: 'earlier ' + i}); }
+        sessionStorage.setItem(key, JSON.stringify(s)); }""")
+    page.reload()
+    answer = ask_in(page, QUESTION)
+    answer.locator(".faqbot-vote[data-vote='up']").click()
+    answer.locator(".faqbot-feedback-done").wait_for(timeout=5_000)
+    page.wait_for_function("() => document.querySelector('#faqbot-status').textContent.includes('Thank you')")
+    assert votes == [{"entry_id": "remission-within-28-days", "vote": "up"}]
+    page.reload()
+    assert page.locator(".faqbot-feedback-done").count() == 1, "the vote is kept with its message"
 
 
 def test_clinic_notice_reaches_an_open_chat(tmp_path, open_page):

@@ -27,6 +27,32 @@ def test_a_bad_value_names_the_variable(variable, value, says):
     assert variable in str(caught.value) and repr(value) in str(caught.value) and says in str(caught.value)
 
 
+def test_default_places_are_the_shipped_knowledge_and_the_working_directory(tmp_path, monkeypatch):
+    from conftest import KNOWLEDGE
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings.knowledge.resolve() == KNOWLEDGE.resolve(), "in a checkout the shipped base is knowledge/"
+    assert settings.data_dir == tmp_path / "data", "records go where the bot runs, never into the code"
+    assert load_settings(environ={"FAQBOT_DATA_DIR": "records"}).data_dir == tmp_path / "records"
+
+
+@pytest.mark.parametrize("value", ["https://clinic.example/path", "https://", "ftp://clinic.example",
+                                   "https://user@clinic.example", "https://clinic.example:99999",
+                                   "https://clinic.example?x=1", "https://clinic example", "https://clinic.example#top",
+                                   "https://clinic.example/,javascript:alert(1)", "https://<script>"])
+def test_allowed_origins_must_each_be_an_origin(value):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"FAQBOT_ALLOWED_ORIGINS": value})
+    assert "FAQBOT_ALLOWED_ORIGINS" in str(caught.value) and "is not an origin" in str(caught.value)
+
+
+def test_allowed_origins_are_kept_in_the_form_browsers_send():
+    raw = " https://Clinic.Example/ ,http://127.0.0.1:8000,"
+    assert load_settings(environ={"FAQBOT_ALLOWED_ORIGINS": raw}).allowed_origins == (
+        "https://clinic.example", "http://127.0.0.1:8000")
+    assert load_settings(environ={"FAQBOT_ALLOWED_ORIGINS": "*"}).allowed_origins == ("*",)
+
+
 def test_zero_turns_the_reply_cache_off():
     assert load_settings(environ={"FAQBOT_REPLY_CACHE": "0"}).reply_cache == 0
 
@@ -37,7 +63,8 @@ def test_an_unknown_override_is_refused():
 
 
 def test_every_setting_is_in_the_readme():
-    from bot.config import PROJECT_DIR, PREFIX
-    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    from bot.config import PREFIX
+    from conftest import PROJECT
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
     missing = [PREFIX + s.name.upper() for s in SETTINGS if f"`{PREFIX}{s.name.upper()}`" not in readme]
     assert missing == []

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from bot import create_app
-from conftest import KNOWLEDGE, settings_for, socket_for
-from live import live_server as serve
+from conftest import app_for, socket_for
 
 QUESTION = "how many patients went into remission"
 
@@ -22,9 +19,9 @@ def serve_env(tmp_dir: Path, async_mode: str = "gevent") -> dict:
 # ---------- Flask-SocketIO's test client ----------
 
 @pytest.fixture(scope="module")
-def shared_app(tmp_path_factory):
-    """One app for the many bad-input cases: building the engine per case would be slow."""
-    return create_app(settings_for(tmp_path_factory.mktemp("events"), knowledge=KNOWLEDGE, rate_per_minute=10_000))
+def shared_app(tmp_path_factory, engine):
+    """One app for the many bad-input cases (a generous rate limit, since they all come from one client)."""
+    return app_for(tmp_path_factory.mktemp("events"), engine, rate_per_minute=10_000)
 
 
 @pytest.fixture
@@ -99,27 +96,21 @@ def test_ask_without_a_payload_gets_an_error(quick_socket):
 
 # ---------- a real python-socketio client against a live server ----------
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    with serve(env=serve_env(tmp_path_factory.mktemp("live"))) as base:
-        yield base
-
-
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
-def test_real_client_over_each_transport(live_server, check_reply, transport):
+def test_real_client_over_each_transport(gevent_server, check_reply, transport):
     socketio = pytest.importorskip("socketio")
     client = socketio.Client(reconnection=False)
     got: dict[str, list] = {"welcome": [], "reply": [], "error": []}
     arrived = threading.Event()
+    welcomed = threading.Event()
 
     for name in got:
         def handler(data, name=name):
             got[name].append(data)
-            if name != "welcome":
-                arrived.set()
+            (welcomed if name == "welcome" else arrived).set()
         client.on(name, handler)
 
-    client.connect(live_server, transports=[transport], wait_timeout=10)
+    client.connect(gevent_server, transports=[transport], wait_timeout=10)
     try:
         assert client.transport() == transport
         client.emit("ask", {"message": QUESTION, "conversation": f"real-{transport}"})
@@ -130,9 +121,6 @@ def test_real_client_over_each_transport(live_server, check_reply, transport):
         client.emit("ask", {"message": 12})
         assert arrived.wait(15)
         assert got["error"] and client.connected
-        deadline = time.monotonic() + 5
-        while not got["welcome"] and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert got["welcome"] and "not a person" in got["welcome"][0]["text"]
+        assert welcomed.wait(5) and "not a person" in got["welcome"][0]["text"]
     finally:
         client.disconnect()

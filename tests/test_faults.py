@@ -67,28 +67,29 @@ def drop(ws: websocket.WebSocket) -> None:
     ws.shutdown()
 
 
-def test_garbage_frames_and_hang_ups_mid_reply_leave_the_server_and_others_fine(tmp_path, check_reply):
-    with live_server(env=serve_env(tmp_path)) as url:
-        bystander = Chat(url)
-        try:
-            for frame in GARBAGE:
-                ws = raw_session(url)
-                try:
-                    ws.send(frame)
-                    ws.send_binary(b"\xff\xfe\x00garbage")
-                finally:
-                    drop(ws)
-            for _ in range(20):
-                ws = raw_session(url)
-                ws.send('42["ask",{"message":"' + QUESTION + '"}]')
-                drop(ws)  # gone before the reply is sent
-            check_reply(bystander.ask(QUESTION)["reply"])
-            assert healthy(url)
-            fresh = Chat(url)
-            check_reply(fresh.ask(QUESTION)["reply"])
-            fresh.close()
-        finally:
-            bystander.close()
+def test_garbage_frames_and_hang_ups_mid_reply_leave_the_server_and_others_fine(gevent_server, check_reply):
+    # The shared server: what it survives here, the other tests then talk to.
+    url = gevent_server
+    bystander = Chat(url)
+    try:
+        for frame in GARBAGE:
+            ws = raw_session(url)
+            try:
+                ws.send(frame)
+                ws.send_binary(b"\xff\xfe\x00garbage")
+            finally:
+                drop(ws)
+        for _ in range(20):
+            ws = raw_session(url)
+            ws.send('42["ask",{"message":"' + QUESTION + '"}]')
+            drop(ws)  # gone before the reply is sent
+        check_reply(bystander.ask(QUESTION)["reply"])
+        assert healthy(url)
+        fresh = Chat(url)
+        check_reply(fresh.ask(QUESTION)["reply"])
+        fresh.close()
+    finally:
+        bystander.close()
 
 
 def test_a_restarted_server_gets_its_widgets_back(tmp_path, check_reply):

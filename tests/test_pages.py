@@ -61,9 +61,14 @@ def test_pages_send_a_strict_policy(client):
 
 
 def test_embed_takes_only_a_clean_origin_and_colour(client):
-    html = client.get('/embed?host=javascript:alert(1)&color=red;x&title=<b>x</b>').get_data(as_text=True)
+    framed = {"Sec-Fetch-Dest": "iframe"}
+    html = client.get('/embed?host=javascript:alert(1)&color=red;x&title=<b>x</b>', headers=framed).get_data(as_text=True)
     assert 'data-host=""' in html
     assert 'data-color="#0b5cad"' in html
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" not in html, "no title without an allowed host"
+    # faqbot's own pages may frame the chat (the demo): the title is then shown, as text.
+    html = client.get('/embed?host=http://localhost&title=<b>x</b>', headers=framed).get_data(as_text=True)
+    assert 'data-host="http://localhost"' in html
     assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
 
 
@@ -132,3 +137,39 @@ def test_demo_shows_the_snippet_it_uses(client):
     html = client.get("/demo").get_data(as_text=True)
     assert "&lt;script src=&#34;http://localhost/widget.js&#34; async" in html
     assert '<script src="http://localhost/widget.js" async' in html
+
+
+@pytest.mark.parametrize("path", ["/static/templates/chat.html", "/static/templates/demo.html",
+                                  "/static/__init__.py", "/static/vendor/README.md", "/static/../bot/config.py"])
+def test_static_serves_only_scripts_and_styles(client, path):
+    status, _, body = _static(client, path)
+    assert status == 404
+    assert "{{" not in body and "{%" not in body
+
+
+def test_socket_io_responses_carry_the_security_headers(client):
+    with client.get("/socket.io/?EIO=4&transport=polling") as response:
+        assert response.status_code == 200 and response.get_data(as_text=True).startswith("0{")
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+    with client.get("/socket.io/?EIO=4&transport=polling&sid=nope") as refused:
+        assert refused.status_code == 400 and refused.headers["X-Content-Type-Options"] == "nosniff"
+
+
+SCAM = {"title": "Hospital Pharmacy", "greeting": "Your results are ready: call 0900 123 456 now"}
+
+
+@pytest.mark.parametrize("host, dest, shown", [
+    (None, None, False),                                        # a link sent to a patient: the page is the top
+    ("https://evil.example", "iframe", False),                  # framed by a site that is not listed
+    ("https://clinic.example", "document", False),              # a listed host named in a top-level link
+    ("https://clinic.example", "iframe", True),                 # the widget's iframe on the listed site
+])
+def test_embed_takes_title_and_greeting_only_from_an_allowed_framing_page(tmp_path, engine, host, dest, shown):
+    from conftest import app_for
+    app = app_for(tmp_path, engine, allowed_origins="https://clinic.example")
+    query = dict(SCAM, **({"host": host} if host else {}))
+    headers = {"Sec-Fetch-Dest": dest} if dest else {}
+    html = app.test_client().get("/embed", query_string=query, headers=headers).get_data(as_text=True)
+    assert ("Hospital Pharmacy" in html) == shown
+    assert ("0900 123 456" in html) == shown

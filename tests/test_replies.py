@@ -130,3 +130,13 @@ def test_a_failed_search_is_not_remembered(engine, monkeypatch):
     assert responder.reply("what are living drugs").type == "fallback"
     monkeypatch.setattr(responder, "index", engine.index)
     assert responder.reply("what are living drugs").type == "answer"
+
+
+def test_apps_on_the_shared_engine_keep_their_own_conversations(tmp_path, engine):
+    from conftest import app_for
+    first, second = app_for(tmp_path / "a", engine), app_for(tmp_path / "b", engine)
+    assert first.extensions["faqbot"].service.engine.index is engine.index, "the index is built once"
+    first.test_client().post("/api/ask", json={"message": "I can't breathe", "session": "same-id"})
+    later = second.test_client().post("/api/ask", json={"message": "what are living drugs", "session": "same-id"})
+    assert not later.get_json()["text"].startswith("Reminder"), "one app's conversation is not another's"
+    assert not engine.responder.conversations.get("same-id").urgent

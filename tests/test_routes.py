@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import create_app
-from conftest import KNOWLEDGE, settings_for
+from conftest import app_for
 
 
 def test_ask_answers_with_a_cited_reply(client, check_reply):
@@ -54,8 +53,8 @@ def test_oversized_body_is_413(client):
     assert "too large" in response.get_json()["error"]
 
 
-def test_rate_limit_is_429(tmp_path):
-    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE, rate_per_minute=3))
+def test_rate_limit_is_429(tmp_path, engine):
+    app = app_for(tmp_path, engine, rate_per_minute=3)
     client = app.test_client()
     codes = [client.post("/api/ask", json={"message": "hello"}).status_code for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
@@ -76,3 +75,36 @@ def test_wrong_method_and_unknown_api_are_json(client):
     assert client.get("/api/ask").status_code == 405
     assert "error" in client.get("/api/ask").get_json()
     assert client.get("/api/nothing").status_code == 404
+
+
+@pytest.mark.parametrize("depth", [40, 5_000])
+def test_json_nested_too_deeply_is_a_400(client, depth):
+    body = '{"message": "hello", "extra": ' + "[" * depth + "]" * depth + "}"
+    response = client.post("/api/ask", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested" in response.get_json()["error"]
+    response = client.post("/api/feedback", data="[" * depth + "]" * depth, content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_chunked_body_over_the_limit_is_413_not_cut(client):
+    import io
+    body = ('{"message": "' + "a" * 40_000 + '"}').encode()
+    # A body without a length, as the WSGI servers hand over a chunked one (test_serving sends a real one).
+    chunked = {"wsgi.input_terminated": True}
+    response = client.post("/api/ask", input_stream=io.BytesIO(body), environ_overrides=chunked,
+                           headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert "too large" in response.get_json()["error"]
+    small = b'{"message": "how many patients went into remission"}'
+    response = client.post("/api/ask", input_stream=io.BytesIO(small), environ_overrides=chunked,
+                           headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"})
+    assert response.status_code == 200 and response.get_json()["type"] == "answer"
+
+
+@pytest.mark.parametrize("method, path, allowed", [("get", "/api/ask", "POST"), ("put", "/api/feedback", "POST"),
+                                                   ("post", "/api/health", "GET"), ("post", "/", "GET")])
+def test_405_says_which_methods_are_allowed(client, method, path, allowed):
+    response = getattr(client, method)(path)
+    assert response.status_code == 405
+    assert allowed in {m.strip() for m in response.headers.get("Allow", "").split(",")}

@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 import urllib.request
 from contextlib import ExitStack
@@ -13,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KNOWLEDGE, PROJECT
+from conftest import KNOWLEDGE
 from live import RedisServer, announce, live_server, need_redis_server
 from test_serving import Chat
 
@@ -72,9 +69,3 @@ def test_announce_and_reload_reach_every_client_of_both_processes(redis_server, 
         for chat in chats:
             assert [k["version"] for k in chat.events["knowledge"]] == list(after), "one reload event per client"
 
-
-def test_announce_says_what_is_wrong_without_a_queue():
-    env = {k: v for k, v in os.environ.items() if k != "FAQBOT_MESSAGE_QUEUE"}
-    result = subprocess.run([sys.executable, "run.py", "announce", "hello"], cwd=PROJECT, env=env,
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "FAQBOT_MESSAGE_QUEUE" in result.stderr

@@ -13,8 +13,7 @@ import pytest
 import socketio
 import websocket
 
-from bot import create_app
-from conftest import KNOWLEDGE, PROJECT, settings_for
+from conftest import PROJECT, app_for
 from live import free_port, live_server
 
 QUESTION = "how many patients went into remission"
@@ -30,6 +29,8 @@ class Chat:
         self.arrived = threading.Condition()
         for name in ("welcome", "reply", "error", "notice", "knowledge"):
             self.client.on(name, self._recorder(name))
+        self.disconnected = threading.Event()
+        self.client.on("disconnect", lambda *reason: self.disconnected.set())
         self.client.connect(url, transports=list(transports), headers=headers or {}, wait_timeout=10)
 
     def _recorder(self, name):
@@ -106,15 +107,14 @@ def readme_production_line() -> str:
 
 # ---------- the documented starts ----------
 
-def test_run_py_serves_real_websockets_on_gevent(tmp_path, check_reply):
-    with live_server(env=serve_env(tmp_path)) as url:
-        chat = Chat(url)
-        try:
-            assert chat.client.transport() == "websocket"
-            assert chat.wait_for("welcome")
-            check_reply(chat.ask(QUESTION)["reply"])
-        finally:
-            chat.close()
+def test_run_py_serves_real_websockets_on_gevent(gevent_server, check_reply):
+    chat = Chat(gevent_server)
+    try:
+        assert chat.client.transport() == "websocket"
+        assert chat.wait_for("welcome")
+        check_reply(chat.ask(QUESTION)["reply"])
+    finally:
+        chat.close()
 
 
 def test_readme_gunicorn_line_serves_real_websockets(tmp_path, check_reply):
@@ -159,7 +159,7 @@ def test_oversized_socket_packet_drops_only_that_connection(limited_server):
     offender = Chat(limited_server)
     try:
         offender.client.emit("ask", {"message": "a" * 40_000})  # over the 16 KB Socket.IO buffer
-        offender.client.sleep(1.0)
+        assert offender.disconnected.wait(10), "the server closes the connection that sent it"
         assert not offender.events.get("reply"), "a packet over the buffer size is never answered"
         assert healthy(limited_server)
         assert bystander.client.connected
@@ -174,6 +174,21 @@ def test_oversized_socket_packet_drops_only_that_connection(limited_server):
 def test_oversized_http_body_is_413(limited_server):
     status, body = post(limited_server + "/api/ask", b'{"message": "' + b"a" * 40_000 + b'"}')
     assert status == 413 and b"too large" in body
+    assert healthy(limited_server)
+
+
+def test_chunked_http_body_over_the_limit_is_413(limited_server):
+    import http.client
+    from urllib.parse import urlsplit
+    body = b'{"message": "' + b"a" * 40_000 + b'"}'
+    connection = http.client.HTTPConnection(urlsplit(limited_server).netloc, timeout=10)
+    try:
+        connection.request("POST", "/api/ask", body=iter([body[i:i + 4096] for i in range(0, len(body), 4096)]),
+                           headers={"Content-Type": "application/json"}, encode_chunked=True)
+        response = connection.getresponse()
+        assert response.status == 413 and b"too large" in response.read()
+    finally:
+        connection.close()
     assert healthy(limited_server)
 
 
@@ -192,8 +207,8 @@ def test_rate_limit_is_shared_by_http_and_socket_and_ignores_a_forged_forwarded_
     assert healthy(limited_server)
 
 
-def test_trusted_proxy_gives_each_forwarded_client_its_own_budget(tmp_path):
-    app = create_app(settings_for(tmp_path, knowledge=KNOWLEDGE, rate_per_minute=2, trust_proxy=True))
+def test_trusted_proxy_gives_each_forwarded_client_its_own_budget(tmp_path, engine):
+    app = app_for(tmp_path, engine, rate_per_minute=2, trust_proxy=True)
     client = app.test_client()
     for address in ("10.0.0.1", "10.0.0.2"):
         codes = [client.post("/api/ask", json={"message": "hi"}, headers={"X-Forwarded-For": address}).status_code
@@ -204,9 +219,8 @@ def test_trusted_proxy_gives_each_forwarded_client_its_own_budget(tmp_path):
 # ---------- embedding security ----------
 
 @pytest.fixture(scope="module")
-def embedding_app(tmp_path_factory):
-    return create_app(settings_for(tmp_path_factory.mktemp("embed"), knowledge=KNOWLEDGE,
-                                   allowed_origins=f"{CLINIC},https://other-clinic.example"))
+def embedding_app(tmp_path_factory, engine):
+    return app_for(tmp_path_factory.mktemp("embed"), engine, allowed_origins=f"{CLINIC},https://other-clinic.example")
 
 
 def directives(policy: str) -> dict[str, str]:

@@ -87,6 +87,8 @@
     if (!saved || typeof saved.conversation !== "string" || !Array.isArray(saved.messages)) {
       saved = { conversation: newId(), messages: [] };
     }
+    saved.messages = saved.messages.filter(function (m) { return m && typeof m === "object"; });
+    saved.messages.forEach(function (m) { if (typeof m.id !== "string") { m.id = newId(); } });
     return saved;
   }
 
@@ -217,9 +219,21 @@
     return box;
   }
 
+  function keep(msg) {
+    // Each message carries its own id: the log on screen can hold more than the MAX_KEPT messages stored.
+    if (typeof msg.id !== "string") { msg.id = newId(); }
+    state.messages.push(msg);
+  }
+
+  function findMessage(id) {
+    for (var i = state.messages.length - 1; i >= 0; i--) {
+      if (state.messages[i].id === id) { return state.messages[i]; }
+    }
+    return null;
+  }
+
   function vote(node, value) {
-    var index = Array.prototype.indexOf.call(el.log.children, node);
-    var msg = state.messages[index];
+    var msg = findMessage(node.getAttribute("data-message"));
     if (!msg || !msg.reply || msg.vote) { return; }
     msg.vote = value;
     save();
@@ -284,6 +298,7 @@
     var node;
     if (msg.role === "user") {
       node = make("div", "faqbot-msg faqbot-msg--user");
+      node.setAttribute("data-message", msg.id);
       node.appendChild(make("span", "faqbot-sr-only", "You said: "));
       renderParagraphs(node, msg.text);
       return node;
@@ -291,6 +306,7 @@
     var reply = msg.reply || {};
     var type = typeof reply.type === "string" ? reply.type.replace(/[^a-z]/g, "") : "answer";
     node = make("div", "faqbot-msg faqbot-msg--bot faqbot-msg--" + (msg.role === "error" ? "error" : type));
+    node.setAttribute("data-message", msg.id);
     if (type === "urgent") {
       var badge = make("p", "faqbot-badge", "Urgent");
       node.appendChild(badge);
@@ -344,7 +360,7 @@
 
   function addMessage(msg, announceUrgent) {
     removeOldChips();
-    state.messages.push(msg);
+    keep(msg);
     save();
     var urgent = msg.reply && msg.reply.type === "urgent";
     if (urgent && announceUrgent) {
@@ -497,7 +513,7 @@
     setTyping(false);
     clearAlert();
     state = { conversation: newId(), messages: [] };
-    welcomeMessages().forEach(function (m) { state.messages.push(m); });
+    welcomeMessages().forEach(keep);
     save();
     renderAll();
     showDisclaimer(config.disclaimer);
@@ -576,7 +592,7 @@
 
   applyColor(config.color);
   if (!state.messages.length) {
-    welcomeMessages().forEach(function (m) { state.messages.push(m); });
+    welcomeMessages().forEach(keep);
     save();
   }
   renderAll();
