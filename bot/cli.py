@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 CHANNEL = "flask-socketio"  # Flask-SocketIO's message-queue channel
 
@@ -116,8 +117,10 @@ def _regression_diff(args: argparse.Namespace, engine, evaluation) -> list:
     broken = regressions(baseline, evaluation, engine.knowledge.files["regression.yaml"])
     for problem in broken:
         print(problem)
-    if not args.against and not broken and (baseline or {}).get("version") != engine.knowledge.version:
-        # A running bot takes the same files live now; without one, later checks compare with this version.
+    if (not args.against and not broken and (baseline or {}).get("version") != engine.knowledge.version
+            and Path(settings.data_dir).is_dir()):
+        # A running bot takes the same files live now; without one, later checks compare with this version. Only
+        # into a data directory already in use: a check in a fresh folder keeps nothing.
         save_baseline(settings.data_dir, settings.knowledge, engine.knowledge.version, evaluation)
         print(f"kept these replies in {settings.data_dir} as the last good version: the next check compares "
               "with them")
