@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere, without installi
 DEFAULT_DATASET = Path("/work/shared/data/quebec_covid_faq.json")
 RESULTS = Path(__file__).resolve().parent / "results"
 EMBEDDING_CACHE = RESULTS / "minilm-cache"  # quick mode's MiniLM embeddings (gitignored with results/)
-METHODS = ("faqbot", "bm25", "minilm")
+METHODS = ("faqbot", "semantic", "bm25", "minilm")
 PROTOCOLS = ("closed_book", "with_alternates")
 QUICK_SAMPLE = 300
 SEED = 5
@@ -165,6 +165,17 @@ class BM25:
         return ranked, float(scores[0][0])
 
 
+def _rows(entries: list[Entry]) -> tuple[list[str], list[int]]:
+    """Return the rows a nearest-row retriever embeds (each entry's question, question + answer, alternates) and
+    the entry number of each."""
+    texts, owners = [], []
+    for number, e in enumerate(entries):
+        for text in (e.question, f"{e.question} {e.answer}") + e.alternates:
+            texts.append(text)
+            owners.append(number)
+    return texts, owners
+
+
 class MiniLM:
     """all-MiniLM-L6-v2 cosine; rows: question, question + answer, each alternate; an entry scores its best row.
 
@@ -190,11 +201,7 @@ class MiniLM:
     def __init__(self, entries: list[Entry], cache: bool = False, questions: list[str] = ()):
         import numpy as np
         self.np = np
-        texts, owners = [], []
-        for number, e in enumerate(entries):
-            for text in (e.question, f"{e.question} {e.answer}") + e.alternates:
-                texts.append(text)
-                owners.append(number)
+        texts, owners = _rows(entries)
         self.ids = [e.id for e in entries]
         self.owners = np.asarray(owners)
         self.known: dict[str, object] = {}
@@ -240,7 +247,30 @@ class MiniLM:
         return [self.ids[i] for i in order], float(best[order[0]])
 
 
-BUILDERS = {"faqbot": Faqbot, "bm25": BM25, "minilm": MiniLM}
+class Semantic:
+    """faqbot's static semantic channel alone (bot/vectors/): the nearest row by cosine, rows as for MiniLM."""
+
+    name = "semantic"
+
+    def __init__(self, entries: list[Entry]):
+        import numpy as np
+        from bot.semantic import Embedder
+        self.np = np
+        self.embedder = Embedder()
+        texts, owners = _rows(entries)
+        self.ids = [e.id for e in entries]
+        self.owners = np.asarray(owners)
+        self.first = np.searchsorted(self.owners, np.arange(len(entries)))
+        self.matrix = self.embedder.encode(texts)
+
+    def rank(self, text: str) -> tuple[list[str], float]:
+        np = self.np
+        best = np.maximum.reduceat(self.matrix @ self.embedder.encode_one(text), self.first)
+        order = np.argsort(-best)[:DEPTH]
+        return [self.ids[i] for i in order], float(best[order[0]])
+
+
+BUILDERS = {"faqbot": Faqbot, "semantic": Semantic, "bm25": BM25, "minilm": MiniLM}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -347,10 +377,10 @@ def run_task(task: Task) -> dict:
     }
     if cached:  # embeddings read from disk: these would time the cache, not the model
         figures.update(median_ms=None, p95_ms=None, index_s=None, peak_mb=None)
-    if task.method == "faqbot":
-        from bot.retrieval import FALLBACK_BELOW
-        figures["fallback_rate_ood"] = sum(s < FALLBACK_BELOW for s in ood) / len(ood)
-        figures["answered_in_scope"] = sum(s >= FALLBACK_BELOW for s in in_scope) / len(in_scope)
+    if task.method == "faqbot":  # the default threshold: what a knowledge base without settings.yaml gets
+        from bot.knowledge import DEFAULT_FALLBACK_BELOW
+        figures["fallback_rate_ood"] = sum(s < DEFAULT_FALLBACK_BELOW for s in ood) / len(ood)
+        figures["answered_in_scope"] = sum(s >= DEFAULT_FALLBACK_BELOW for s in in_scope) / len(in_scope)
     if task.method == "minilm" and not cached:
         figures["model_load_s"] = builder.load_s
     return figures
@@ -367,7 +397,7 @@ def _longest_first(key: tuple[str, str]) -> tuple[int, int]:
     """Order (protocol, method) tasks by their expected length, so two workers end together: the biggest knowledge
     base first, and on each MiniLM (encoding) before faqbot (its classifier) before BM25."""
     return (("with_alternates", "closed_book", "shipped_regression").index(key[0]),
-            ("minilm", "faqbot", "bm25").index(key[1]))
+            ("minilm", "faqbot", "semantic", "bm25").index(key[1]))
 
 
 def _guarded(task: Task) -> dict:
@@ -389,6 +419,80 @@ def regression_task(method: str, quick: bool = False) -> Task:
     queries = [Query(c.message, frozenset({c.entry})) for c in knowledge.regression if c.type == "answer"]
     ood = [c.message for c in knowledge.regression if c.type == "fallback"]
     return Task(method, entries, queries, ood, cached=quick)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The shipped knowledge base's test split: patient questions written apart from it, through the chat's Responder
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+-\s+")
+MIN_SHARED = 20  # characters: a shared "sentence" shorter than this (a heading, "Not yet.") proves nothing
+
+
+def _sentences(text: str) -> list[str]:
+    from bot.text import normalize
+    return [n for n in (normalize(part) for part in _SENTENCE_END.split(text)) if len(n) >= MIN_SHARED]
+
+
+def quotes_overlap(gold: str, quotes: list[str]) -> bool:
+    """True when one of an entry's quotes shares a sentence with the gold quote (either holds the other)."""
+    wanted = _sentences(gold) or [gold.lower()]
+    held = [s for q in quotes for s in _sentences(q)]
+    return any(w in h or h in w for w in wanted for h in held)
+
+
+def read_test_split(path: Path) -> list[dict]:
+    """Read a JSON Lines test split: {"kind": "in_scope", "text", "quote"} or {"kind": "off_topic", "text"}."""
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        case = json.loads(line)
+        if case.get("kind") not in ("in_scope", "off_topic") or not case.get("text") or \
+                (case["kind"] == "in_scope" and not case.get("quote")):
+            raise SystemExit(f"{path}:{number}: expected kind in_scope (with text and quote) or off_topic (text)")
+        cases.append(case)
+    return cases
+
+
+def test_split_figures(path: Path) -> dict:
+    """faqbot through the Responder the chat uses, and MiniLM as a nearest-phrasing retriever over the same
+    knowledge base (its off-topic threshold set on the knowledge base's own regression fallback cases), in one run."""
+    from bot.engine import build_engine
+    cases = read_test_split(path)
+    engine = build_engine(ROOT / "knowledge")
+    quotes = {e.id: [q.text for q in e.quotes] for e in engine.knowledge.entries}
+    entries = [Entry(e.id, e.question, e.answer, e.alternates) for e in engine.knowledge.entries]
+    results: dict = {}
+    started = time.perf_counter()
+    got = []
+    for case in cases:
+        reply = engine.responder.reply(case["text"])
+        got.append((reply.type, reply.entry_id))
+    faqbot_ms = (time.perf_counter() - started) * 1000 / len(cases)
+    minilm = MiniLM(entries)
+    tune = tuned_threshold([minilm.rank(c.message)[1] for c in engine.knowledge.regression if c.type == "fallback"])
+    started = time.perf_counter()
+    ranked = [minilm.rank(case["text"]) for case in cases]
+    minilm_ms = (time.perf_counter() - started) * 1000 / len(cases)
+    for name, answers, ms in (
+            ("faqbot", [(t == "answer", e) for t, e in got], faqbot_ms),
+            ("minilm", [(top >= tune, ids[0]) for ids, top in ranked], minilm_ms),
+            ("minilm (no threshold)", [(True, ids[0]) for ids, _ in ranked], minilm_ms)):
+        inscope = [(a, e, c) for (a, e), c in zip(answers, cases) if c["kind"] == "in_scope"]
+        offtopic = [(a, e, c) for (a, e), c in zip(answers, cases) if c["kind"] == "off_topic"]
+        right = sum(a and e in quotes and quotes_overlap(c["quote"], quotes[e]) for a, e, c in inscope)
+        results[name] = {"in_scope_right": right / len(inscope) if inscope else None,
+                         "off_topic_fallback": (sum(not a for a, _, _ in offtopic) / len(offtopic)
+                                                if offtopic else None),
+                         "in_scope": len(inscope), "off_topic": len(offtopic), "ms_per_question": ms}
+    results["faqbot"]["replies"] = dict(Counter(t for t, _ in got))
+    return results
+
+
+TEST_COLUMNS = (("in scope right", "in_scope_right", ".1%"), ("off topic → fallback", "off_topic_fallback", ".1%"),
+                ("in scope", "in_scope", "d"), ("off topic", "off_topic", "d"),
+                ("ms / question", "ms_per_question", ".2f"))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -430,10 +534,11 @@ def _scale_task(dataset: str, method: str, size: int) -> dict:
     return _guarded(Task(method, entries, queries, ood))
 
 
-def scale_figures(dataset: Path, methods: tuple[str, ...] = ("faqbot", "bm25")) -> dict:
+def scale_figures(dataset: Path, methods: tuple[str, ...] = ("faqbot", "bm25"),
+                  sizes: tuple[int, ...] = SCALE_SIZES) -> dict:
     """Measure index time, latency and memory at each synthetic size."""
     results: dict = {}
-    for size in SCALE_SIZES:
+    for size in sizes:
         for method in methods:
             print(f"  scale {method} {size:,} entries...", file=sys.stderr, flush=True)
             results.setdefault(str(size), {})[method] = in_fresh_process(_scale_task, str(dataset), method, size)
@@ -502,10 +607,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help=f"a fixed sample of {QUICK_SAMPLE} questions and {QUICK_SAMPLE} off-topic ones")
     parser.add_argument("--scale", action="store_true", help="also time synthetic knowledge bases up to 100,000")
+    parser.add_argument("--scale-sizes", default=",".join(map(str, SCALE_SIZES)),
+                        help="comma-separated synthetic sizes for --scale")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ",".join(METHODS))
     parser.add_argument("--protocols", default=",".join(PROTOCOLS), help="comma-separated subset")
     parser.add_argument("--no-regression", action="store_true", help="skip the shipped knowledge base")
+    parser.add_argument("--test-split", type=Path,
+                        help="a JSON Lines test split of the shipped knowledge base (faqbot's replies and MiniLM)")
+    parser.add_argument("--only-test-split", action="store_true", help="run the test split alone")
     args = parser.parse_args(argv)
+    results: dict = {}
+    if args.test_split:
+        results = {"test_split": in_fresh_process(test_split_figures, args.test_split)}
+        print(table(f"shipped knowledge base, test split ({args.test_split.name})", results["test_split"],
+                    TEST_COLUMNS) + "\n", flush=True)
+        if args.only_test_split:
+            if args.json:
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                args.json.write_text(json.dumps(_finite(results), indent=2) + "\n")
+            return 0
     if not args.dataset.exists():
         parser.error(f"no data set at {args.dataset}")
     methods = tuple(m for m in args.methods.split(",") if m)
@@ -513,7 +633,6 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown method(s): {', '.join(sorted(unknown))}")
     data = load_dataset(args.dataset)
-    results: dict = {}
     protocols = [p for p in args.protocols.split(",") if p]
     # (protocol, method) -> what builds its task
     tasks = {(protocol, method): partial(protocol_tasks, data, method, protocol, args.quick)
@@ -544,7 +663,7 @@ def main(argv: list[str] | None = None) -> int:
                                          for method in METHODS}
         print(table("shipped knowledge base (knowledge/regression.yaml)", results["shipped_regression"]) + "\n")
     if args.scale:
-        results["scale"] = scale_figures(args.dataset)
+        results["scale"] = scale_figures(args.dataset, sizes=tuple(int(n) for n in args.scale_sizes.split(",") if n))
         for size, rows in results["scale"].items():
             print(table(f"scale: {int(size):,} synthetic entries", rows, SCALE_COLUMNS) + "\n")
         plot_scale(results["scale"], RESULTS / "scale.png")

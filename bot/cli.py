@@ -30,6 +30,9 @@ def _parser(prog: str = "faqbot") -> argparse.ArgumentParser:
     ask.add_argument("--knowledge")
     evaluate = commands.add_parser("eval", help="run the knowledge base's regression questions and conversations")
     evaluate.add_argument("--knowledge")
+    evaluate.add_argument("--tune", action="store_true",
+                          help="choose the fallback threshold and clarify margin on the regression questions "
+                               "and write them to the knowledge base's settings.yaml")
     report = commands.add_parser("report", help="what patients asked that the bot could not answer, and usage")
     report.add_argument("--csv", action="store_true", help="print the report as CSV")
     report.add_argument("--knowledge")
@@ -151,13 +154,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import evaluate, evaluate_dialogues
+    from bot.evaluation import evaluate, evaluate_dialogues, tune, write_settings
     engine = _engine(args)
     if not engine.knowledge.regression:
         print(f"no regression questions: add them to {engine.knowledge.files['regression.yaml']} (each a message "
               "typed the way patients type, and the reply type and entry it must get)", file=sys.stderr)
         return 1
-    result = evaluate(engine)
+    if args.tune:
+        before = engine.knowledge.thresholds
+        chosen, result = tune(engine)
+        path = write_settings(engine.knowledge.directory, chosen)
+        print(f"fallback_below {before.fallback_below} -> {chosen.fallback_below}, "
+              f"clarify_margin {before.clarify_margin} -> {chosen.clarify_margin}: written to {path}")
+        engine = _engine(args)  # the dialogues below are played with the thresholds just written
+    else:
+        result = evaluate(engine)
     print(result.table())
     dialogues = evaluate_dialogues(engine)
     if dialogues is not None:

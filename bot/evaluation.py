@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.conversations import Conversations
 from bot.engine import Engine
-from bot.knowledge import Problem
+from bot.knowledge import Problem, Thresholds
 from bot.replies import Responder
 from bot.retrieval import STOP_WORDS
 from bot.text import normalize
@@ -102,14 +102,15 @@ def _describe(reply_type: str, entry: str | None) -> str:
     return f"{reply_type} {entry}" if entry else reply_type
 
 
-def evaluate(engine: Engine) -> Evaluation:
+def evaluate(engine: Engine, responder: Responder | None = None) -> Evaluation:
     """Answer every regression question afresh and compare with what it expects."""
     right: dict[str, int] = {}
     total: dict[str, int] = {}
     misses = []
     outcomes = []
+    responder = responder or engine.responder
     for case in engine.knowledge.regression:
-        reply = engine.responder.reply(case.message)
+        reply = responder.reply(case.message)
         ok = _right(case, reply)
         outcomes.append(Outcome(case.message, case.line, _describe(case.type, case.entry),
                                 _describe(reply.type, reply.entry_id if reply.type != "fallback" else None),
@@ -272,3 +273,78 @@ def misplaced_alternates(engine: Engine) -> list[tuple[str, str, str, str]]:
             if reply.type != "answer" or reply.entry_id != owner:
                 found.append((owner, phrasing, rows[j][0], rows[j][1]))
     return found
+
+
+class _Remembered:
+    """An index that answers each query once (tuning asks the same questions at every threshold)."""
+
+    def __init__(self, index):
+        self.index = index
+        self.known: dict[tuple, list] = {}
+
+    def __getattr__(self, name: str):  # everything else a responder reads is the index's own
+        return getattr(self.index, name)
+
+    def search(self, query: str, **options):
+        key = (query, tuple(sorted(options.items())))
+        if key not in self.known:
+            self.known[key] = self.index.search(query, **options)
+        return self.known[key]
+
+
+# The thresholds tried: confidences are probabilities, so hundredths are fine enough.
+FALLBACK_GRID = tuple(round(0.01 * n, 2) for n in range(1, 100))
+MARGIN_GRID = tuple(round(0.01 * n, 2) for n in range(0, 21))
+
+
+def tune(engine: Engine) -> tuple[Thresholds, Evaluation]:
+    """Pick a knowledge base's thresholds on its own regression questions: the fallback threshold that meets the
+    most of the answer and fallback bars, then gets the most of both right (their shares added, so the smaller
+    group weighs as much), the middle of the best run of such thresholds; then the widest clarify margin that
+    costs no answer case."""
+    index = _Remembered(engine.index)
+
+    def run(thresholds: Thresholds) -> Evaluation:
+        knowledge = replace(engine.knowledge, thresholds=thresholds)
+        responder = Responder(knowledge, index, engine.lexicon, engine.profile, cache_size=0)
+        return evaluate(engine, responder)
+
+    def merit(evaluation: Evaluation) -> tuple[int, float]:
+        scores = [s for s in evaluation.scores if s.type in ("answer", "fallback")]
+        return sum(s.passes for s in scores), round(sum(s.share for s in scores), 9)
+
+    scored = [(merit(run(Thresholds(t, 0.0))), t) for t in FALLBACK_GRID]
+    best = max(m for m, _ in scored)
+    run_of_best, longest = [], []
+    for m, t in scored:  # the longest run of consecutive best thresholds: its middle has the most room
+        run_of_best = run_of_best + [t] if m == best else []
+        if len(run_of_best) > len(longest):
+            longest = run_of_best
+    fallback = longest[len(longest) // 2]
+    answered = _answered(run(Thresholds(fallback, 0.0)))
+    margin = max(m for m in MARGIN_GRID if _answered(run(Thresholds(fallback, m))) >= answered)
+    chosen = Thresholds(fallback, margin)
+    return chosen, run(chosen)
+
+
+def _answered(evaluation: Evaluation) -> int:
+    return sum(s.right for s in evaluation.scores if s.type == "answer")
+
+
+SETTINGS_HEADER = """\
+# Reply thresholds of this knowledge base, chosen by `python run.py eval --tune` on regression.yaml.
+# Confidences are calibrated: the chance that a question is one this knowledge base answers (0 to 1).
+# fallback_below: a question whose best entry scores under this gets the fallback with suggestions.
+# clarify_margin: when the second entry scores this close to the first, the patient is asked which one.
+"""
+
+
+def write_settings(directory: Path, thresholds: Thresholds) -> Path:
+    """Write settings.yaml with these thresholds (the file holds nothing else)."""
+    path = Path(directory) / "settings.yaml"
+    text = (f"{SETTINGS_HEADER}retrieval:\n  fallback_below: {thresholds.fallback_below}\n"
+            f"  clarify_margin: {thresholds.clarify_margin}\n")
+    partial = path.with_suffix(".yaml.tmp")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+    return path

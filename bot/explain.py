@@ -62,6 +62,9 @@ class Why:
             top = self.matches[0].score
             side = "above" if top >= self.fallback_below else "below: the fallback is given"
             out.append(f"confidence {top:.3f} against the fallback threshold {self.fallback_below:g}: {side}")
+            if len(self.matches) > 1 and top >= self.fallback_below > self.matches[1].score:
+                out.append(f"the runner-up ({self.matches[1].score:.3f}) is below the fallback threshold: the chosen "
+                           "entry wins clearly")
             if len(self.matches) > 1 and min(top, self.matches[1].score) >= self.fallback_below:
                 gap = top - self.matches[1].score
                 verdict = ("the chosen entry wins clearly" if gap >= self.clarify_margin

@@ -18,7 +18,7 @@ from bot.text import collapse_space, normalize
 MAX_FILE_BYTES = 2_000_000
 MIN_ALTERNATES = 4
 REQUIRED_FILES = ("sources.yaml", "entries.yaml", "triage.yaml", "locales.yaml")
-OPTIONAL_FILES = ("synonyms.yaml", "regression.yaml", "conversations.yaml", "policy.yaml")
+OPTIONAL_FILES = ("synonyms.yaml", "regression.yaml", "conversations.yaml", "settings.yaml", "policy.yaml")
 MIN_TURNS = 2
 REPLY_TYPES = ("answer", "clarify", "fallback", "urgent", "advice", "smalltalk")
 ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -95,6 +95,22 @@ class Case:
     line: int
 
 
+# When settings.yaml is absent (or leaves a value out): confidences are calibrated probabilities that a question is
+# one the knowledge base answers (bot/retrieval.py), so these mean much the same on any knowledge base; `run.py eval
+# --tune` picks a knowledge base's own on its regression questions.
+DEFAULT_FALLBACK_BELOW = 0.5
+DEFAULT_CLARIFY_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A knowledge base's reply thresholds (settings.yaml, `retrieval:`)."""
+
+    fallback_below: float = DEFAULT_FALLBACK_BELOW  # a first entry under this confidence: the fallback
+    clarify_margin: float = DEFAULT_CLARIFY_MARGIN  # a second entry this close to the first: ask which one
+    line: int = 0  # where settings.yaml sets them (0: defaults)
+
+
 @dataclass(frozen=True)
 class Dialogue:
     """One short conversation of the multi-turn regression file: its turns, in order."""
@@ -117,6 +133,7 @@ class Knowledge:
     version: str
     loaded_at: str
     files: Mapping[str, str] = field(default_factory=dict)
+    thresholds: Thresholds = field(default_factory=Thresholds)
     dialogues: tuple[Dialogue, ...] = ()
     policy: Policy | None = None
 
@@ -566,6 +583,30 @@ def _load_cases(items: Any, checker: _Checker, entry_ids: set[str] | None, label
     return cases
 
 
+_THRESHOLD_SPEC = {"fallback_below": ("number", False), "clarify_margin": ("number", False)}
+
+
+def _load_settings(data: Any, checker: _Checker) -> Thresholds:
+    """Read settings.yaml's `retrieval:` block; defaults for what it leaves out (or when there is no file)."""
+    if data is None:
+        return Thresholds()
+    if not isinstance(data, dict):
+        checker.add(getattr(data, "line", 1), "", "the file must be a mapping that starts with 'retrieval:'")
+        return Thresholds()
+    for key in data:
+        if key != "retrieval":
+            checker.add(data.at(key), "", f"unknown key {key!r}; expected: retrieval")
+    block = data.get("retrieval")
+    if block is None:
+        return Thresholds()
+    values = checker.record(block, data.at("retrieval"), "", _THRESHOLD_SPEC, "retrieval") or {}
+    for key, value in list(values.items()):
+        if not 0.0 <= value <= 1.0:
+            checker.add(block.at(key), "", f"{key}: {value} is not between 0 and 1 (a confidence)")
+            del values[key]
+    return Thresholds(**values, line=data.at("retrieval"))
+
+
 _DIALOGUE_SPEC = {"turns": ("list", True)}
 
 
@@ -628,6 +669,7 @@ def load_knowledge(directory: str | Path) -> Knowledge:
         p.file == checkers["entries.yaml"].shown for p in problems[before:])
     entry_ids = declared if entries_clean else None
     regression = _load_regression(data["regression.yaml"], checkers["regression.yaml"], entry_ids)
+    thresholds = _load_settings(data["settings.yaml"], checkers["settings.yaml"])
     dialogues = _load_dialogues(data["conversations.yaml"], checkers["conversations.yaml"], entry_ids)
     triage = data["triage.yaml"] if isinstance(data["triage.yaml"], dict) else None
     if data["triage.yaml"] is not None and triage is None:
@@ -642,7 +684,7 @@ def load_knowledge(directory: str | Path) -> Knowledge:
                      version=digest.hexdigest()[:12],
                      loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                      files={name: f"{directory.name}/{name}" for name in REQUIRED_FILES + OPTIONAL_FILES},
-                     dialogues=tuple(dialogues), policy=policy)
+                     thresholds=thresholds, dialogues=tuple(dialogues), policy=policy)
 
 
 def checker_for(knowledge: Knowledge, name: str, problems: list[Problem]) -> _Checker:

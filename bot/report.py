@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from bot.engine import Engine
 from bot.privacy import strip_controls
 from bot.records import Records, Unanswered, Usage
-from bot.retrieval import FALLBACK_BELOW, STOP_WORDS
+from bot.retrieval import STOP_WORDS
 from bot.text import normalize
 
 # Two unanswered questions whose character n-gram cosine reaches this are one group.
@@ -47,7 +47,7 @@ def group_unanswered(rows: list[Unanswered], engine: Engine) -> list[Group]:
         members = [j for j in order if j not in taken and similarity[i, j] >= GROUP_SIMILARITY]
         taken.update(members)
         hits = engine.index.search(rows[i].text, limit=1)
-        if hits and hits[0].score >= FALLBACK_BELOW * ALTERNATE_SHARE:
+        if hits and hits[0].score >= engine.knowledge.thresholds.fallback_below * ALTERNATE_SHARE:
             entry = engine.knowledge.entry(hits[0].entry_id)
             suggestion = f"add as an alternate of {entry.id} ({entry.question})"
             entry_id = entry.id

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: TF-IDF on words and character n-grams fused with a classifier, into a confidence in [0, 1]."""
+"""Hybrid retrieval: TF-IDF on words and character n-grams, a classifier, rapidfuzz and a static semantic
+channel, ranked and calibrated into a confidence in [0, 1]."""
 from __future__ import annotations
 
 import math
@@ -13,14 +14,10 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-try:  # the C kernels behind scipy's row indexing and products, called without its checks and conversions
-    from scipy.sparse._sparsetools import csc_matvec as _csc_matvec, csr_matvec as _csr_matvec, \
-        csr_row_index as _csr_row_index
-except ImportError:  # pragma: no cover - a scipy that moved them: its public (slower) operations instead
-    _csc_matvec = _csr_matvec = _csr_row_index = None
-
+from bot.semantic import Embedder, load_embedder
 from bot.text import normalize
 
 # Number words carry meaning here ("nine in deep remission", "eleven patients"); keep them.
@@ -55,66 +52,144 @@ def _plain(norm: str) -> str:
 
 STOP_WORDS = frozenset((ENGLISH_STOP_WORDS | _CONTRACTIONS) - _NUMBER_WORDS - _MEANINGFUL)
 
-# Thresholds, chosen on the shipped knowledge base's regression questions (run.py eval), 85 in scope and
-# 39 off topic:
-# - FALLBACK_BELOW: in-scope questions score 0.066-1.0, all but four above 0.11; off-topic ones 0-0.056, save
-#   one at 0.15 ("side effects of ibuprofen", which shares "side effects" with an entry). 0.063 sits between,
-#   nearer the in-scope side. Missing a real question (a fallback with suggestions) costs less than a confident
-#   wrong answer: when in doubt, raise it. (The entry-coverage and domain factors below multiply every score by
-#   up to 1, hence a lower scale than before; on the public benchmark, bench/README.md, 0.063 sends 99.8% of its
-#   off-topic questions to the fallback closed book, 97.3% with alternates.)
-# - CLARIFY_MARGIN: when the second entry is within this distance of the first, neither clearly wins and
-#   the patient is asked which one they meant.
-FALLBACK_BELOW = 0.063
-CLARIFY_MARGIN = 0.02
+# The channels, each a score per (query, entry) in [0, 1] (cosines, a probability, shares), in the order of
+# RANKING's weights:
+FEATURES = (
+    "classifier",       # a logistic regression over the knowledge base's own phrasings: P(entry | words)
+    "phrasing_chars",   # TF-IDF cosine of character n-grams with the entry's best phrasing (typos, word forms)
+    "entry_words",      # TF-IDF cosine of words with the whole entry (question + answer)
+    "entry_chars",      # TF-IDF cosine of character n-grams with the whole entry
+    "semantic",         # static-embedding cosine with the entry's best phrasing (paraphrases in other words)
+    "semantic_entry",   # static-embedding cosine with the whole entry
+    "fuzzy",            # rapidfuzz token ratio with the entry's best phrasing, for short queries (0 for long ones)
+    "entry_coverage",   # share of the query's content words that the entry holds
+    "coverage",         # share of the query's content words the knowledge base knows (chatter aside)
+    "domain",           # the query's character likeness to the knowledge base as a whole (capped at 1)
+    "unknown_words",    # how many of the query's content words the knowledge base does not know (chatter aside)
+)
+# Two logistic models, fitted by tools/fit_confidence.py on the public benchmark's *train* questions and the
+# shipped knowledge base's regression questions (bench/README.md), one set per kind of index (with or without the
+# classifier, with or without the vectors):
+# - RANKING: weights over RANKING_INPUTS plus a bias; its logit ranks the shortlisted entries (trained on every
+#   (question, shortlisted entry) pair: is this entry a right answer?);
+# - CONFIDENCE: weights over CONFIDENCE_INPUTS plus a bias; its probability is the confidence: the chance that
+#   the question is one the knowledge base answers (trained on each question's first entry: in scope or off topic),
+#   so a threshold means the same on any knowledge base.
+RANKING = {
+    "with_classifier": (-0.228, 0.661, 0.938, 1.146, 0.933, 0.875, -1.899, 2.09, 2.21, -3.104, -0.045, 1.187,
+        0.104, -0.052, 1.078, -0.109, 0.035, 0.157, 1.541, 0.986, 1.536),
+    "lexical_only": (-0.367, 1.194, 1.339, 1.742, 0.0, 0.0, -2.007, 2.552, 3.732, -3.837, -0.084, 1.551,
+        0.41, 0.161, 1.178, 0.0, 0.0, 0.115, 0.0, 0.0, 2.553),
+    "without_classifier": (0.0, 2.487, 1.346, 0.505, 1.624, -0.088, -1.085, 2.039, 0.104, -3.807, -0.234, 0.0,
+        0.438, 0.255, 0.676, -0.315, 0.153, 0.111, 1.994, 1.603, 0.075),
+    "without_either": (0.0, 3.813, 1.989, 1.128, 0.0, 0.0, -1.17, 2.239, 0.649, -4.354, 0.008, 0.0,
+        1.119, 0.075, 0.987, 0.0, 0.0, 0.582, 0.0, 0.0, 0.489),
+}
+# The ranking reads FEATURES, the logarithms of the scores among them (a channel's first points count more than its
+# last), and the better of the two semantic scores with its logarithm (bench/README.md: picked on train).
+_LOGGED = [FEATURES.index(name) for name in ("classifier", "phrasing_chars", "entry_words", "entry_chars",
+                                              "semantic", "semantic_entry", "entry_coverage")]
+RANKING_INPUTS = FEATURES + tuple(f"log_{FEATURES[n]}" for n in _LOGGED) + ("semantic_best", "log_semantic_best")
 
-# Fusion weights (sum to 1), chosen on the public benchmark (bench/README.md): the classifier's probability,
-# character n-grams against each phrasing of an entry (typos, word forms), words and character n-grams against
-# the whole entry (question + answer: the answer holds words a patient uses that the question lacks).
-CLASSIFIER_WEIGHT = 0.5
-QUESTION_WEIGHT = 0.17
-ENTRY_WORD_WEIGHT = 0.17
-ENTRY_CHAR_WEIGHT = 0.16
-# Confidence factors (each at most 1), chosen on the benchmark's train questions only (bench/README.md):
-# - a question whose words the knowledge base has never seen is about something else: the score is scaled by
-#   the share of the query's words the knowledge base knows (typos allowed), to COVERAGE_POWER, and by
-#   UNKNOWN_WORD_FACTOR once more for each unknown word (one unknown word in a two-word question is a worse
-#   sign than one in ten, and each is a sign of its own);
-# - ENTRY_COVERAGE_POWER: an entry's score is scaled by the share of the query's words that the entry itself
-#   holds (in a phrasing, its question or its answer), to this power;
-# - DOMAIN_POWER: the question's character-n-gram similarity to the mean of the knowledge base's phrasings,
-#   relative to the median of the knowledge base's own questions (capped at 1), to this power: a question
-#   that looks like none of the knowledge base as a whole, but matches one entry on a word or two, is likely
-#   about something else.
-COVERAGE_POWER = 1.0
-UNKNOWN_WORD_FACTOR = 0.7
-ENTRY_COVERAGE_POWER = 0.5
-DOMAIN_POWER = 1.0
-# An unknown word of four letters or more is a typo of the knowledge-base word with its first letter that it is
-# nearest, if rapidfuzz's ratio between them reaches this ("remision": remission); it then counts as known.
+
+def ranking_inputs(features: np.ndarray) -> np.ndarray:
+    """Return RANKING_INPUTS for each row of FEATURES."""
+    best = np.maximum(features[:, FEATURES.index("semantic")], features[:, FEATURES.index("semantic_entry")])
+    return np.column_stack([features, np.log(features[:, _LOGGED] + 0.01), best, np.log(best + 0.01)])
+
+
+# How sharply the ranking logits divide the confidence among the entries (1: the pairwise model's own odds).
+RANKING_SHARPNESS = 1.0
+# The confidence reads the first entry's ranking logit and what belongs to the query as a whole: how much of it the
+# knowledge base knows, how like the knowledge base it is, and the best score of each channel among its entries.
+CONFIDENCE_INPUTS = ("ranking", "coverage", "log_coverage", "unknown_words", "domain", "log_domain",
+                     "best_entry_coverage", "best_semantic", "log_best_lexical", "best_classifier",
+                     "best_phrasing_chars", "best_entry_words", "best_entry_chars", "best_semantic_entry")
+# The lexical score of the rounds before the semantic channel (bench/README.md), whose logarithm the confidence
+# reads: classifier, phrasing characters, entry words, entry characters, times the entry coverage to the 1/2.
+LEXICAL_WEIGHTS = (0.5, 0.17, 0.17, 0.16)
+CONFIDENCE = {
+    "with_classifier": (0.14, 0.892, 0.348, -1.694, 2.743, 1.043, 2.99, 5.506, 2.131, -5.091, -1.652, -3.008,
+        4.574, 1.69, 0.399),
+    "lexical_only": (-0.521, 2.339, 1.537, -1.618, 1.753, 0.757, 2.469, 6.241, 4.008, -4.809, -1.526, -2.163,
+        6.556, 2.128, 1.529),
+    "without_classifier": (0.748, 1.15, 0.022, -1.593, 4.349, 1.04, 3.057, 2.889, 1.241, -4.218, -2.769, -3.779,
+        3.377, -0.293, 1.33),
+    "without_either": (0.044, 1.07, 0.531, -1.683, 2.6, 1.037, 2.776, 5.934, 2.375, -4.96, -1.634, -2.988,
+        4.785, 1.964, 0.4),
+}
+
+
+def combine(in_scope: float, ranking: np.ndarray) -> np.ndarray:
+    """Return each entry's confidence: the chance that the question is in scope, for the first entry; for the others
+    the same scaled by their odds against the first (the ranking logits' difference), so that an entry that nearly
+    ties the first scores nearly as high and the clarify margin sees it."""
+    return in_scope * np.exp(RANKING_SHARPNESS * (ranking - ranking.max()))
+
+
+def confidence_inputs(ranking: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """Return CONFIDENCE_INPUTS for each shortlisted entry of one query, from the ranking logits and FEATURES: all
+    but the first are the same for every entry of the query."""
+    column = {name: features[:, n] for n, name in enumerate(FEATURES)}
+    lexical = features[:, :4] @ np.asarray(LEXICAL_WEIGHTS) * np.maximum(column["entry_coverage"], 1e-3) ** 0.5
+    best = features.max(axis=0, initial=0.0)
+    query = [best[FEATURES.index("entry_coverage")], best[FEATURES.index("semantic")],
+             np.log(lexical.max(initial=0.0) + 1e-4)]
+    query += [best[FEATURES.index(name)] for name in ("classifier", "phrasing_chars", "entry_words", "entry_chars",
+                                                      "semantic_entry")]
+    return np.column_stack([ranking, column["coverage"], np.log(column["coverage"] + 0.05), column["unknown_words"],
+                            column["domain"], np.log(column["domain"] + 0.05),
+                            np.tile(np.asarray(query), (len(ranking), 1))])
+
+
+# Words of conversation around a question (greetings, apologies, thanks, who is asking and where they read it):
+# when the knowledge base does not hold them they do not count as unknown words against the question.
+CHATTER = frozenset("""
+hello hi hiya hey heya morning afternoon evening dear sorry apologies apologise apologize bother bothering disturb
+thanks thank thankyou ta cheers pls plz wondering wonder wondered question questions quick ask asking asked tell
+telling told know knows knew hoping hope hopefully really actually basically anyway ok okay yes yeah yep no nope
+um uh hmm lol mum mom mother dad father son daughter husband wife partner brother sister boy girl baby friend
+friends neighbour neighbor neighbours neighbors uncle aunt auntie cousin grandson granddaughter grandmother
+grandfather nan nana grandma grandpa family relative colleague news saw seen read heard watched tv radio paper
+newspaper online internet google facebook website site somewhere someone told says said thing things stuff
+worried worry scared anxious confused curious interested bit little give show explain simply simple briefly
+exactly anything something going gonna wanna lot lots
+""".split())
+# A message whose words are all question words or conversation ("why?", "tell me more", "what does that mean")
+# names no topic: whatever entry it matches, its confidence is scaled by this (a follow-up in context can still
+# lean on the last answer, bot/replies.py).
+NO_TOPIC_FACTOR = 0.5
+OWN_PHRASING = 0.9  # character or fuzzy similarity from which a message counts as one of the phrasings
+# Only queries of up to this many content words get the fuzzy channel: it compares whole phrasings, which pays
+# when a short query is one phrasing with a typo or two (bench/README.md), and costs a scan per query.
+FUZZY_MAX_WORDS = 4
+# The semantic channel adds the entries it ranks best to the lexical shortlist: a paraphrase in other words
+# shares no word with its entry.
+SEMANTIC_SHORTLIST = 20
+# Typos: an unknown word maps onto the knowledge-base word with its first letter that it is nearest, if
+# rapidfuzz's ratio between them reaches KNOWN_WORD_RATIO ("remision": remission), or its optimal-string-alignment
+# distance (a transposition counts one edit: "tarnsplant") is at most TYPO_EDITS for words of 6+ letters, 1 from
+# 4 letters. It then counts as known.
 KNOWN_WORD_RATIO = 85
+TYPO_EDITS = 2
 # A logistic regression trained on each entry's own phrasings (question + alternates), stop words kept ("can I"
 # asks something else than "how"), learns which words tell close entries apart. Skipped for knowledge bases
-# bigger than CLASSIFIER_MAX_ENTRIES, where training costs more than it brings; its weight then goes to the rest.
+# bigger than CLASSIFIER_MAX_ENTRIES, where training costs more than it brings.
 CLASSIFIER_C = 20.0
 CLASSIFIER_MAX_ENTRIES = 2000
 # Exact scores are computed only for the entries that a cheap first pass ranks best: words, and the character
 # n-grams rare enough (in at most SELECTIVE_ROWS rows) that their postings are short.
-SHORTLIST = 100
+SHORTLIST = 30
 SELECTIVE_ROWS = 2000
+# A query's exact character scores come from walking its n-grams' postings when they hold at most this many values,
+# else from the rows picked out of the matrix (bench/README.md: the measured crossover).
+WALK_LIMIT = 50_000
 # How many words' n-gram features and knowledge-base mappings are remembered (words recur; a typo scan is costly).
 WORD_CACHE = 20_000
-# What reading one stored value costs, in values of a whole sparse product, walking postings; and the fixed cost
-# of copying rows out (_rows_dot): measured on the public benchmark and the synthetic 10,000-entry base. (Since the
-# copies call scipy's C kernels directly, a fixed cost of 5,000 to 300,000 times the same; bench/README.md.)
-POSTINGS_COST = 4
-PICK_COST = 300_000
-# From this many stored values on, _gather hands the walk to scipy's C kernels (below it numpy's few calls cost
-# less than setting them up).
-SCIPY_GATHER = 2_000
-# The first pass scores every phrasing with all the query's n-grams when that reads at most this many times the
-# values its rarer n-grams alone would (then the exact pass reuses it); else the rarer ones only.
-FUSE_COST = 4
+# Capitals that the knowledge base itself writes as an acronym ("ALL", "T-ALL") are kept apart from the
+# everyday word when a query writes them in capitals too (and is not shouted as a whole): this suffix marks them.
+ACRONYM_MARK = "acr"
+_CAPITALS = re.compile(r"(?<![A-Za-z])[A-Z]{2,}(?![a-z])")
 
 
 @dataclass(frozen=True)
@@ -124,6 +199,18 @@ class Document:
     id: str
     questions: tuple[str, ...]
     answer: str = ""
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The shortlisted entries of one query, each with its channels' scores (FEATURES) and best phrasing row."""
+
+    entries: np.ndarray  # entry numbers
+    features: np.ndarray  # len(entries) x len(FEATURES)
+    rows: np.ndarray  # each entry's best-matching phrasing row (character n-grams)
+    semantic_rows: np.ndarray  # each entry's best-matching phrasing row (static embedding)
+    content: str  # the query's content words, mapped onto the knowledge base's words
+    topical: bool = True  # whether one of them is more than a question word ("why", "how many", "more")
 
 
 @dataclass(frozen=True)
@@ -234,66 +321,20 @@ def _spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return np.repeat(starts - before, lengths) + np.arange(total)
 
 
-def _copy_rows(matrix: sp.csr_matrix, chosen: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Return (indptr, indices, data) of the chosen rows of a CSR matrix (lengths: their stored values)."""
-    kind = matrix.indices.dtype
-    indptr = np.zeros(len(chosen) + 1, dtype=kind)
-    np.cumsum(lengths, out=indptr[1:])
-    indices = np.empty(int(indptr[-1]), dtype=kind)
-    data = np.empty(int(indptr[-1]), dtype=matrix.data.dtype)
-    _csr_row_index(len(chosen), chosen.astype(kind, copy=False), matrix.indptr.astype(kind, copy=False),
-                   matrix.indices, matrix.data, indices, data)
-    return indptr, indices, data
-
-
-def _gather(postings: sp.csr_matrix, features: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
-    """Return the dot product of a query (features, weights) with every column of a features x columns matrix."""
-    if not len(features):
-        return np.zeros(size, dtype=np.float64)
-    starts, ends = postings.indptr[features], postings.indptr[features + 1]
-    if int((ends - starts).sum()) < SCIPY_GATHER:  # short postings: numpy, no C call to set up
-        spans = _spans(starts, ends)
-        values = postings.data[spans] * np.repeat(weights, ends - starts)
-        return np.bincount(postings.indices[spans], values, minlength=size)
-    if _csr_row_index is None:
-        return postings[features].T @ weights.astype(np.float64)
-    # Long ones: the query's postings copied out in C, then read as the columns of a matrix and multiplied.
-    indptr, indices, data = _copy_rows(postings, features, ends - starts)
-    out = np.zeros(size, dtype=data.dtype)
-    _csc_matvec(size, len(features), indptr, indices, data, weights.astype(data.dtype, copy=False), out)
-    return out
-
-
 def _touched(postings: sp.csr_matrix, features: np.ndarray) -> int:
     """Return how many stored values a walk of these features' postings reads."""
     return int((postings.indptr[features + 1] - postings.indptr[features]).sum())
 
 
-def _rows_dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray | None, features: np.ndarray,
-              weights: np.ndarray, dense_query: np.ndarray) -> np.ndarray:
-    """Return the dot product of a query with the chosen rows (None: every row) of a rows x features matrix
-    (postings: its transpose).
-
-    Three ways, priced in stored values read (costs measured on the public benchmark): a product with the whole
-    matrix; a walk of the query's postings (every row, but only the query's n-grams); or copying out the chosen
-    rows (scipy builds a new matrix: a fixed cost, then twice their values). The cheapest is taken.
-    """
-    whole = rows.nnz
-    walk = POSTINGS_COST * _touched(postings, features)
-    pick = float("inf") if chosen is None else PICK_COST + 2 * _touched(rows, chosen)
-    if whole <= walk and whole <= pick:
-        every = rows @ dense_query
-    elif walk <= pick:
-        every = _gather(postings, features, weights, rows.shape[0])
-    elif _csr_row_index is None:
-        return rows[chosen] @ dense_query
-    else:
-        indptr, indices, data = _copy_rows(rows, chosen, rows.indptr[chosen + 1] - rows.indptr[chosen])
-        out = np.zeros(len(chosen), dtype=data.dtype)
-        query = dense_query.astype(data.dtype, copy=False)
-        _csr_matvec(len(chosen), rows.shape[1], indptr, indices, data, query, out)
-        return out
-    return every if chosen is None else every[chosen]
+def _gather(postings: sp.csr_matrix, features: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+    """Return the dot product of a query (features, weights) with every column of a features x columns matrix,
+    reading only the query's postings."""
+    if not len(features):
+        return np.zeros(size, dtype=np.float64)
+    starts, ends = postings.indptr[features], postings.indptr[features + 1]
+    spans = _spans(starts, ends)
+    values = postings.data[spans] * np.repeat(weights, ends - starts)
+    return np.bincount(postings.indices[spans], values, minlength=size)
 
 
 class _Lengths:
@@ -315,29 +356,60 @@ class _Lengths:
             return None
         return process.extractOne(word, self.words[first:last], scorer=fuzz.ratio, score_cutoff=KNOWN_WORD_RATIO)
 
+    def within_edits(self, word: str) -> str | None:
+        """Return the word nearest this one by optimal string alignment (a swap of two letters is one edit), if
+        within TYPO_EDITS edits (one for words under six letters), or None."""
+        edits = TYPO_EDITS if len(word) >= 6 else 1
+        first = bisect_left(self.words, len(word) - edits, key=len)
+        last = bisect_right(self.words, len(word) + edits, key=len)
+        if first >= last:
+            return None
+        found = process.extractOne(word, self.words[first:last], scorer=OSA.distance, score_cutoff=edits)
+        return found[0] if found else None
+
+
+_SHIPPED = object()  # Index(embedder=...) default: the vectors shipped in bot/vectors/
+_shipped_embedder: list[Embedder | None] = []
+
+
+def shipped_embedder() -> Embedder | None:
+    """Return the shipped static embedder, loaded once per process (None, with a warning, when it is missing)."""
+    if not _shipped_embedder:
+        _shipped_embedder.append(load_embedder())
+    return _shipped_embedder[0]
+
 
 class Index:
     """A retrieval index built once from the knowledge base; searching it fits nothing."""
 
-    def __init__(self, documents: Iterable[Document], synonyms: Iterable[Sequence[str]] = ()):
+    def __init__(self, documents: Iterable[Document], synonyms: Iterable[Sequence[str]] = (), *,
+                 embedder: Embedder | None | object = _SHIPPED):
         self.rewrite = Rewriter(synonyms)
+        documents = list(documents)
+        # Acronyms the knowledge base writes in capitals that would otherwise be stop words ("ALL", "US").
+        self.acronyms = frozenset(m.lower() for doc in documents for text in doc.questions + (doc.answer,)
+                                  for m in _CAPITALS.findall(text) if m.lower() in STOP_WORDS)
         phrasings: list[str] = []  # content words of each question and alternate
         plain: list[str] = []  # the same with stop words kept, for the classifier
         self.originals: list[str] = []
+        self.fuzzy_texts: list[str] = []  # each phrasing normalised, stop words kept, for the fuzzy channel
         owners: list[int] = []
         entries: list[str] = []  # content words of each entry's question and answer together
+        wholes: list[str] = []
         self.ids: list[str] = []
         for number, doc in enumerate(documents):
             if not doc.questions:  # search() relies on every entry owning at least one phrasing row
                 raise ValueError(f"document {doc.id!r} has no question to index")
             self.ids.append(doc.id)
             for question in doc.questions:
-                norm = normalize(question)
+                norm = normalize(self._mark(question, force=True))
                 phrasings.append(_content(self.rewrite(norm)) or norm)
                 plain.append(_plain(self.rewrite(norm)))
                 self.originals.append(question)
+                self.fuzzy_texts.append(normalize(question))
                 owners.append(number)
-            whole = normalize(" ".join(doc.questions[:1] + (doc.answer,)))
+            wholes.append(" ".join(doc.questions[:1] + (doc.answer,)))
+            whole = normalize(self._mark(wholes[-1], force=True))
             entries.append(_content(self.rewrite(whole)) or whole)
         if not phrasings:
             raise ValueError("nothing to index: no documents with questions")
@@ -354,20 +426,17 @@ class Index:
         self.entry_words = words.matrix.T.tocsr()  # features x entries: postings
         self.phrasing_chars = self.chars.matrix[: len(phrasings)]  # rows x features
         self.entry_chars = self.chars.matrix[len(phrasings):]
-        self.entry_char_postings = self.entry_chars.T.tocsr()
         # Postings of the rarer character n-grams only: a cheap first pass that finds typo'd and reworded
         # matches without walking the n-grams that every row holds.
-        postings = self.chars.matrix[: len(phrasings)].T.tocsr()
-        self.phrasing_char_postings = postings
+        postings = self.phrasing_char_postings = self.phrasing_chars.T.tocsr()
+        self.entry_char_postings = self.entry_chars.T.tocsr()
         frequent = np.diff(postings.indptr) > SELECTIVE_ROWS
         keep = np.repeat(~frequent, np.diff(postings.indptr))
-        # Copies of the structure: eliminate_zeros() compacts it in place, and the full postings above share it.
-        self.selective_chars = sp.csr_matrix((postings.data * keep, postings.indices.copy(), postings.indptr.copy()),
+        self.selective_chars = sp.csr_matrix((postings.data * keep, postings.indices, postings.indptr),
                                              shape=postings.shape)
         self.selective_chars.eliminate_zeros()
         self.vocabulary = sorted({w for text in phrasings + entries for w in text.split()})
-        # Which entries hold each word (in a phrasing, the question or the answer): the share of a query's words
-        # that an entry holds scales its score.
+        # Which entries hold each word (in a phrasing, the question or the answer).
         term_ids = {w: n for n, w in enumerate(self.vocabulary)}
         pairs = {(term_ids[w], e) for e, text in enumerate(entries) for w in text.split()}
         pairs |= {(term_ids[w], e) for text, e in zip(phrasings, owners) for w in text.split()}
@@ -393,8 +462,40 @@ class Index:
             self._roots.setdefault(_root(word), word)
         self._fix_cache: dict[str, str] = {}
         self.classifier = None
-        if CLASSIFIER_WEIGHT > 0 and 2 <= count <= CLASSIFIER_MAX_ENTRIES:
+        if 2 <= count <= CLASSIFIER_MAX_ENTRIES:
             self.classifier = self._train(plain)
+        self.embedder = shipped_embedder() if embedder is _SHIPPED else embedder
+        self.semantic_rows = self.semantic_entries = None
+        if self.embedder is not None:
+            # Centred on the knowledge base's own mean phrasing: what every text shares (the question words, the
+            # topic of the whole knowledge base) then tells no entry from another.
+            # Texts in their normalised form, as queries are read (a reply cache keys on it).
+            rows = self.embedder.encode(self.fuzzy_texts)
+            self.semantic_centre = rows.mean(axis=0)
+            self.semantic_rows = _unit(rows - self.semantic_centre)
+            self.semantic_entries = _unit(self.embedder.encode([normalize(w) for w in wholes]) - self.semantic_centre)
+        self.kind = ("with" if self.classifier is not None else "without") + "_classifier"
+        if self.embedder is None:
+            self.kind = "lexical_only" if self.classifier is not None else "without_either"
+        self.ranking = np.asarray(RANKING[self.kind], dtype=np.float64)
+        self.calibration = np.asarray(CONFIDENCE[self.kind], dtype=np.float64)
+
+    def matching_form(self, text: str) -> str:
+        """Return the form of a message that retrieval reads (normalised, acronyms in capitals marked): two
+        messages with the same form get the same hits, so a reply cache may key on it."""
+        return normalize(self._mark(text))
+
+    def _mark(self, text: str, *, force: bool = False) -> str:
+        """Mark the knowledge base's acronyms where a text writes them in capitals ("is ALL curable"), unless the
+        whole text is in capitals (shouting says nothing about acronyms). force: a knowledge-base text."""
+        if not self.acronyms:
+            return text
+        letters = [c for c in text if c.isalpha()]
+        if not force and sum(c.isupper() for c in letters) > 0.6 * len(letters) and any(
+                len(m) > 2 and m.lower() not in self.acronyms for m in _CAPITALS.findall(text)):
+            return text  # shouted: mostly capitals, and words in capitals that are no acronym
+        return _CAPITALS.sub(lambda m: m.group(0) + ACRONYM_MARK if m.group(0).lower() in self.acronyms
+                             else m.group(0), text)
 
     def _train(self, plain: list[str]) -> tuple[_Vectors, _Vectors, np.ndarray, np.ndarray] | None:
         """Fit the classifier on every phrasing; keep its weights as features x entries for one-query scoring."""
@@ -434,28 +535,54 @@ class Index:
         return odds / odds.sum()
 
     def search(self, query: str, *, limit: int = 5, cutoff: float = 0.0) -> list[Hit]:
-        """Return up to limit entries best matching the query, best first, each scoring at least cutoff."""
-        # A question made only of common words ("can you get it now") is matched on all its words, as it
-        # was indexed.
-        raw, content, plain = self.forms(query)
-        if not content:
+        """Return up to limit entries best matching the query, best first, each with its confidence (the
+        calibrated probability that it is the right answer) at least cutoff."""
+        scored = self.score(query)
+        if scored is None:
             return []
+        confidence, ranking = self.confidence(scored.features)
+        if not scored.topical:
+            confidence = confidence * NO_TOPIC_FACTOR
+        hits = []
+        for position in np.argsort(-ranking, kind="stable")[:limit]:
+            if confidence[position] < cutoff:
+                break
+            entry = scored.entries[position]
+            hits.append(Hit(self.ids[entry], float(confidence[position]), self.originals[scored.rows[position]]))
+        return hits
+
+    def confidence(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the calibrated confidence and the ranking logit of each shortlisted entry of one query (rows of
+        FEATURES): the first entry's chance of being in scope, the others' scaled by their odds against it, so both
+        order alike."""
+        ranking = ranking_inputs(features) @ self.ranking[:-1] + self.ranking[-1]
+        first = int(np.argmax(ranking))
+        logit = confidence_inputs(ranking, features)[first] @ self.calibration[:-1] + self.calibration[-1]
+        return combine(1.0 / (1.0 + np.exp(-logit)), ranking), ranking
+
+    def score(self, query: str) -> Scored | None:
+        """Return the shortlisted entries of a query with every channel's score, or None when nothing matches."""
+        raw, content, plain = self.forms(query)
+        known, asked = self._known_words(raw)
+        if not content or not known and not _content(raw):  # nothing but common words the knowledge base lacks
+            return None
         count = len(self.ids)
         word_features, word_weights = self.words(content)
         char_features, char_weights = self.chars(content)
-        if not len(word_features) and not len(char_features):
-            return []
+        semantic = None
+        if self.embedder is not None:
+            vector = self.embedder.encode_one(normalize(query))
+            if vector.any():
+                vector = _unit(vector - self.semantic_centre)
+                semantic = self.semantic_rows @ vector
+        if not len(word_features) and not len(char_features) and semantic is None:
+            return None
         word = _gather(self.entry_words, word_features, word_weights, count)
-        dense = np.zeros(self.chars.matrix.shape[1], dtype=np.float32)
-        dense[char_features] = char_weights
-        # The first pass needs a character score per phrasing. Where scoring every phrasing with all the query's
-        # n-grams costs little more than with its rarer ones only, it is done once and serves the exact pass too.
-        every_phrasing = None
-        cheapest = min(self.phrasing_chars.nnz, POSTINGS_COST * _touched(self.phrasing_char_postings, char_features))
-        if cheapest <= FUSE_COST * POSTINGS_COST * _touched(self.selective_chars, char_features):
-            every_phrasing = _rows_dot(self.phrasing_chars, self.phrasing_char_postings, None, char_features,
-                                       char_weights, dense)
-            rough_chars = every_phrasing
+        # Every phrasing's character score, when the query's postings are short enough to walk: it serves both the
+        # first pass and the exact one. Else the first pass walks the rarer n-grams only.
+        every = None
+        if _touched(self.phrasing_char_postings, char_features) <= WALK_LIMIT:
+            every = rough_chars = _gather(self.phrasing_char_postings, char_features, char_weights, len(self.owners))
         else:
             rough_chars = _gather(self.selective_chars, char_features, char_weights, len(self.owners))
         rough = word + np.bincount(self.owners, rough_chars, minlength=count)
@@ -466,49 +593,90 @@ class Index:
         shortlist = np.flatnonzero(rough > 0)
         if len(shortlist) > SHORTLIST:
             shortlist = shortlist[np.argpartition(-rough[shortlist], SHORTLIST)[:SHORTLIST]]
+        best_semantic = None
+        if semantic is not None:
+            best_semantic = np.maximum.reduceat(semantic, self.first[:-1])
+            near = min(SEMANTIC_SHORTLIST, count)
+            nearest = np.argpartition(-best_semantic, near - 1)[:near]
+            shortlist = np.union1d(shortlist, nearest)
         if not len(shortlist):
-            return []
+            return None
         # Every entry has at least one phrasing, so each shortlisted entry owns a non-empty run of rows.
         starts, ends = self.first[shortlist], self.first[shortlist + 1]
         rows = _spans(starts, ends)
-        if every_phrasing is not None:
-            phrasing = every_phrasing[rows]
-        else:
-            phrasing = _rows_dot(self.phrasing_chars, self.phrasing_char_postings, rows, char_features,
-                                 char_weights, dense)
         offsets = np.cumsum(ends - starts) - (ends - starts)  # where each shortlisted entry's rows begin in rows
-        best_phrasing = np.maximum.reduceat(phrasing, offsets)
-        entry_char = _rows_dot(self.entry_chars, self.entry_char_postings, shortlist, char_features,
-                               char_weights, dense)
-        score = (QUESTION_WEIGHT * best_phrasing + ENTRY_WORD_WEIGHT * word[shortlist]
-                 + ENTRY_CHAR_WEIGHT * entry_char)
-        if probability is not None:
-            score += CLASSIFIER_WEIGHT * probability[shortlist]
-        else:
-            score /= 1.0 - CLASSIFIER_WEIGHT
-        score *= self.confidence_factor(raw)
-        if ENTRY_COVERAGE_POWER:
-            ids = [self.term_ids[w] for w in content.split() if w in self.term_ids]
-            held = _gather(self.entry_terms, np.asarray(ids, dtype=np.int64), np.ones(len(ids), dtype=np.float32),
-                           count)[shortlist] / len(content.split())
-            score *= np.maximum(held, 1e-3) ** ENTRY_COVERAGE_POWER
-        if DOMAIN_POWER and len(char_features):
-            score *= min(1.0, float(char_weights @ self.centre[char_features]) / self.typical) ** DOMAIN_POWER
-        order = np.argsort(-score, kind="stable")[:limit]
-        hits = []
-        for position in order:
-            entry = shortlist[position]
-            if score[position] <= 0 or score[position] < cutoff:
-                break
-            mine = slice(offsets[position], offsets[position] + ends[position] - starts[position])
-            matched = rows[mine][int(np.argmax(phrasing[mine]))]
-            hits.append(Hit(self.ids[entry], float(min(1.0, score[position])), self.originals[matched]))
-        return hits
+        dense = np.zeros(self.chars.matrix.shape[1], dtype=np.float32)
+        dense[char_features] = char_weights
+        phrasing = every[rows] if every is not None else np.asarray(self.phrasing_chars[rows] @ dense).ravel()
+        features = np.zeros((len(shortlist), len(FEATURES)), dtype=np.float64)
+        features[:, 0] = probability[shortlist] if probability is not None else 0.0
+        features[:, 1] = np.maximum.reduceat(phrasing, offsets)
+        features[:, 2] = word[shortlist]
+        features[:, 3] = self._dot(self.entry_chars, self.entry_char_postings, shortlist, char_features,
+                                   char_weights, dense)
+        best_rows = rows[offsets + _argmax_runs(phrasing, offsets)]
+        semantic_best = best_rows
+        if semantic is not None:
+            features[:, 4] = np.maximum(best_semantic[shortlist], 0.0)
+            features[:, 5] = np.maximum(self.semantic_entries[shortlist] @ vector, 0.0)
+            semantic_best = rows[offsets + _argmax_runs(semantic[rows], offsets)]
+        words = [w for w in content.split() if not (w in CHATTER and w not in self._known)]
+        if 0 < len(words) <= FUZZY_MAX_WORDS:
+            typed = normalize(query)
+            similarity = process.cdist([typed], [self.fuzzy_texts[r] for r in rows], scorer=fuzz.ratio,
+                                       dtype=np.float32)[0] / 100.0
+            features[:, 6] = np.maximum.reduceat(similarity, offsets)
+        ids = [self.term_ids[w] for w in words if w in self.term_ids]
+        held = _gather(self.entry_terms, np.asarray(ids, dtype=np.int64), np.ones(len(ids), dtype=np.float32),
+                       count)[shortlist]
+        features[:, 7] = held / len(words) if words else 0.0
+        features[:, 8] = known / asked if asked else 0.0
+        features[:, 10] = asked - known
+        if len(char_features):
+            features[:, 9] = min(1.0, float(char_weights @ self.centre[char_features]) / self.typical)
+        # (A message that is one of the knowledge base's own phrasings, near enough, names its topic anyway.)
+        topical = any(w not in _MEANINGFUL and w not in CHATTER for w in content.split()) or \
+            max(features[:, 1].max(), features[:, 6].max()) >= OWN_PHRASING
+        return Scored(shortlist, features, best_rows, semantic_best, content, topical)
+
+    @staticmethod
+    def _dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray, features: np.ndarray,
+             weights: np.ndarray, dense: np.ndarray) -> np.ndarray:
+        """Return the query's dot product with the chosen rows: by walking its postings while they are short
+        (WALK_LIMIT), else by picking the rows out (scipy's indexing costs a fixed ~0.1 ms a call)."""
+        if _touched(postings, features) <= WALK_LIMIT:
+            return _gather(postings, features, weights, rows.shape[0])[chosen]
+        return np.asarray(rows[chosen] @ dense).ravel()
+
+    def explain(self, query: str, *, limit: int = 3) -> list[dict]:
+        """Return, for the best entries, each channel's score, the confidence, the phrasings that matched best
+        (by characters and by meaning) and the query's words the entry holds. For `ask --why`; not used to answer."""
+        scored = self.score(query)
+        if scored is None:
+            return []
+        confidence, ranking = self.confidence(scored.features)
+        query_words = scored.content.split()
+        out = []
+        for position in np.argsort(-ranking, kind="stable")[:limit]:
+            entry = int(scored.entries[position])
+            held = [w for w in query_words if w in self.term_ids
+                    and self.entry_terms[self.term_ids[w], entry]]
+            out.append({
+                "entry_id": self.ids[entry], "confidence": float(confidence[position]),
+                "channels": {name: float(v) for name, v in zip(FEATURES, scored.features[position])},
+                "ranking_terms": {name: float(v * w) for name, v, w in
+                                  zip(RANKING_INPUTS, ranking_inputs(scored.features[position:position + 1])[0],
+                                      self.ranking[:-1])},
+                "matched_phrasing": self.originals[scored.rows[position]],
+                "semantic_phrasing": self.originals[scored.semantic_rows[position]],
+                "shared_words": held, "query_words": query_words,
+            })
+        return out
 
     def forms(self, query: str) -> tuple[str, str, str]:
         """Return a query's content words as typed, the same mapped onto the knowledge base's words, and its
         plain form (stop words kept, mapped too) for the classifier."""
-        norm = normalize(query)
+        norm = normalize(self._mark(query))
         rewritten = self.rewrite(norm)
         raw = _content(rewritten) or " ".join(w for w in norm.split() if len(w) > 1)
         content = " ".join(self._fix(w) for w in raw.split())
@@ -524,28 +692,25 @@ class Index:
                 return word[: -len(ending)]
         return word
 
-    def confidence_factor(self, content: str) -> float:
-        """Scale a score by how much of the query the knowledge base knows: the share of known words to
-        COVERAGE_POWER, and UNKNOWN_WORD_FACTOR more for each unknown word (one unknown word in two is a worse
-        sign than one in ten, but each unknown word is a sign on its own)."""
-        words = content.split()
-        if not words:
-            return 0.0
-        known = self.coverage(content) * len(words)
-        return (known / len(words)) ** COVERAGE_POWER * UNKNOWN_WORD_FACTOR ** (len(words) - known)
-
     def coverage(self, content: str) -> float:
-        """Return the share of a query's content words that the knowledge base knows, typos allowed."""
-        words = content.split()
-        if not words:
-            return 0.0
-        known = 0
-        for word in words:
+        """Return the share of a query's content words that the knowledge base knows, typos allowed; words of
+        conversation around the question (CHATTER) do not count against it."""
+        known, asked = self._known_words(content)
+        return known / asked if asked else 0.0
+
+    def _known_words(self, content: str) -> tuple[int, int]:
+        """Return how many of a query's content words the knowledge base knows, and how many count (CHATTER
+        that it does not know is left out)."""
+        known = asked = 0
+        for word in content.split():
             # held as it is, with another common ending, or mapped onto a knowledge-base word: the same root
             # or a typo of it (the mapping the query's words get anyway)
             if word in self._known or self._stem(word) in self._stems or self._fix(word) != word or "_" in word:
                 known += 1
-        return known / len(words)
+                asked += 1
+            elif word not in CHATTER:
+                asked += 1
+        return known, asked
 
     def _fix(self, word: str) -> str:
         """Map a word the knowledge base does not hold to one it does: same root, or a typo of it; else keep it."""
@@ -562,7 +727,24 @@ class Index:
         return fixed
 
     def _scan_nearest(self, word: str) -> str | None:
-        """Return the knowledge-base word nearest this one (same first letter, ratio at least KNOWN_WORD_RATIO)."""
+        """Return the knowledge-base word nearest this one (same first letter): rapidfuzz's ratio at least
+        KNOWN_WORD_RATIO, else within TYPO_EDITS edits counting a swap of two letters as one."""
         lengths = self._lengths_by_letter.get(word[0])
-        found = lengths.nearest(word) if lengths else None
-        return found[0] if found else None
+        if not lengths:
+            return None
+        found = lengths.nearest(word)
+        return found[0] if found else lengths.within_edits(word)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Return vectors (one, or one per row) scaled to length 1 (zero vectors stay zero)."""
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+
+
+def _argmax_runs(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Return the position of the largest value within each run (runs start at offsets), relative to its start."""
+    lengths = np.diff(np.append(offsets, len(values)))
+    best = np.repeat(np.maximum.reduceat(values, offsets), lengths)
+    where = np.where(values >= best, np.arange(len(values)), len(values))
+    return np.minimum.reduceat(where, offsets) - offsets

@@ -7,7 +7,8 @@ from pathlib import Path
 from bot.text import collapse_space
 
 STARTER = Path(__file__).resolve().parent / "defaults" / "starter"
-FILES = ("sources.yaml", "entries.yaml", "regression.yaml", "synonyms.yaml", "triage.yaml", "locales.yaml")
+FILES = ("sources.yaml", "entries.yaml", "regression.yaml", "synonyms.yaml", "triage.yaml", "locales.yaml",
+         "settings.yaml")
 MAX_TITLE_CHARS = 200
 
 

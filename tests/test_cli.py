@@ -73,6 +73,19 @@ def test_eval_prints_the_table(run):
     assert "in scope, right entry first" in out and "urgent → urgent" in out
 
 
+def test_eval_tune_writes_the_knowledge_bases_thresholds(run, tmp_path):
+    import shutil
+    kb = tmp_path / "other"
+    shutil.copytree(OTHER_KB, kb)
+    assert not (kb / "settings.yaml").exists()
+    status, out, _ = run("eval", "--tune", "--knowledge", str(kb))
+    assert status == 0, out
+    assert "written to" in out and "in scope, right entry first" in out
+    assert "fallback_below:" in (kb / "settings.yaml").read_text(encoding="utf-8")
+    status, out, _ = run("eval", "--knowledge", str(kb))
+    assert status == 0, out
+
+
 def test_other_knowledge_base_through_the_flag(run):
     status, out, _ = run("eval", "--knowledge", str(OTHER_KB))
     assert status == 0, out

@@ -174,7 +174,7 @@ def test_tell_me_more_without_further_words_says_so_and_still_cites(engine, chec
     [("whats deep remission", "deep-remission"), ("how many got it", "deep-remission")],
     [("did they have a transplant after", "stem-cell-transplant-afterwards"),
      ("why?", "stem-cell-transplant-afterwards")],
-    [("what are the dangers of this", "risks-and-monitoring"), ("how rare is that", "risks-and-monitoring")],
+    [("what are the dangers of this", "risks-and-monitoring"), ("how often", "risks-and-monitoring")],
     [("whats base editing", "base-editing-universal-cells"), ("what does that mean", "base-editing-universal-cells")],
 ])
 def test_a_short_follow_up_is_read_against_the_last_answer(engine, turns):

@@ -40,3 +40,17 @@ def test_another_clinics_knowledge_base_works():
         reply = engine.responder.reply(entry.alternates[0]).to_dict()
         assert_reply(reply, engine.knowledge)
         assert reply["entry_id"] == entry.id
+
+
+def test_tuning_picks_thresholds_that_meet_the_bar_and_writes_them(engine, kb_copy):
+    from bot.evaluation import tune, write_settings
+    from bot.knowledge import load_knowledge
+    (kb_copy / "settings.yaml").unlink()
+    tuned_engine = build_engine(kb_copy)
+    chosen, result = tune(tuned_engine)
+    assert result.passes, result.table()
+    assert 0.0 < chosen.fallback_below < 1.0 and 0.0 <= chosen.clarify_margin <= 0.2
+    write_settings(kb_copy, chosen)
+    again = load_knowledge(kb_copy).thresholds
+    assert (again.fallback_below, again.clarify_margin) == (chosen.fallback_below, chosen.clarify_margin)
+    assert evaluate(build_engine(kb_copy)).passes

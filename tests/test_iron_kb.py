@@ -37,7 +37,7 @@ def test_the_source_is_the_leaflet_word_for_word(iron_engine):
     assert [(s.heading, s.text) for s in source.sections[1:]] == list(zip(leaflet[2::2], leaflet[3::2]))
 
 
-def _ngrams(text: str, n: int = 5) -> set[tuple[str, ...]]:
+def _ngrams(text: str, n: int = 6) -> set[tuple[str, ...]]:
     words = re.findall(r"[a-z0-9']+", text.lower())
     return {tuple(words[i: i + n]) for i in range(len(words) - n + 1)}
 

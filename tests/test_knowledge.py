@@ -185,6 +185,37 @@ def test_bad_locale_message_placeholder(kb_copy):
     assert any("locales.yaml" in p and "emergncy" in p for p in problems)
 
 
+def test_thresholds_come_from_the_knowledge_base(kb, kb_copy):
+    from bot.knowledge import DEFAULT_CLARIFY_MARGIN, DEFAULT_FALLBACK_BELOW
+    assert kb.thresholds.line > 0, "the shipped knowledge base sets its own"
+    (kb_copy / "settings.yaml").unlink()
+    defaults = load_knowledge(kb_copy).thresholds
+    assert (defaults.fallback_below, defaults.clarify_margin) == (DEFAULT_FALLBACK_BELOW, DEFAULT_CLARIFY_MARGIN)
+    (kb_copy / "settings.yaml").write_text("retrieval:\n  fallback_below: 0.7\n", encoding="utf-8")
+    partial = load_knowledge(kb_copy).thresholds
+    assert (partial.fallback_below, partial.clarify_margin) == (0.7, DEFAULT_CLARIFY_MARGIN)
+
+
+@pytest.mark.parametrize("content, line, expected", [
+    ("retrieval:\n  fallback_below: 1.5\n", 2, "fallback_below: 1.5 is not between 0 and 1"),
+    ("retrieval:\n  clarify_margin: lots\n", 2, "clarify_margin: expected a number, found text"),
+    ("retrieval:\n  fallback_bellow: 0.5\n", 2, "unknown key 'fallback_bellow'"),
+    ("retreival:\n  fallback_below: 0.5\n", 1, "unknown key 'retreival'"),
+    ("- 0.5\n", 1, "must be a mapping"),
+])
+def test_bad_settings_are_refused_with_their_line(kb_copy, content, line, expected):
+    (kb_copy / "settings.yaml").write_text(content, encoding="utf-8")
+    problems = _problems(kb_copy)
+    assert any(p.startswith(f"knowledge/settings.yaml:{line}:") and expected in p for p in problems), problems
+
+
+def test_replies_follow_the_knowledge_bases_threshold(kb_copy):
+    question = "how many patients went into remission"
+    assert build_engine(kb_copy).responder.reply(question).type == "answer"
+    (kb_copy / "settings.yaml").write_text("retrieval:\n  fallback_below: 1.0\n", encoding="utf-8")
+    assert build_engine(kb_copy).responder.reply(question).type == "fallback"
+
+
 # --- messages a nurse can act on -----------------------------------------------------------------------------
 
 from bot.knowledge import Section, Source  # noqa: E402 - grouped with the tests that build their own source

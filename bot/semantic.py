@@ -1,0 +1,67 @@
+"""A static semantic channel: word-piece vectors distilled offline from a sentence model, averaged per text.
+
+The vectors (bot/vectors/, written by tools/distill_vectors.py in model2vec's layout) are read with numpy,
+safetensors and tokenizers only: no torch, no network. A text's vector is the mean of its tokens' vectors,
+normalised, so the cosine of two texts is a dot product.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+VECTORS = Path(__file__).resolve().parent / "vectors"
+
+
+class Embedder:
+    """Encode texts with the static vectors in a directory (model.safetensors + tokenizer.json)."""
+
+    def __init__(self, directory: str | Path = VECTORS):
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+        directory = Path(directory)
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        table = load_file(str(directory / "model.safetensors"))["embeddings"]
+        # int8 or float16 on disk; float32 rows to average (the table is a few MB either way)
+        self.vectors = table.astype(np.float32)
+        self.dim = int(self.vectors.shape[1])
+        self.unknown = self.tokenizer.token_to_id("[UNK]")
+
+    def ids(self, text: str) -> list[int]:
+        """Return the token ids of a text (special and unknown tokens left out)."""
+        return [i for i in self.tokenizer.encode(text, add_special_tokens=False).ids if i != self.unknown]
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Return one normalised vector per text (zeros for a text with no known token)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, encoding in enumerate(self.tokenizer.encode_batch(list(texts), add_special_tokens=False)):
+            ids = [i for i in encoding.ids if i != self.unknown]
+            if ids:
+                out[row] = self.vectors[ids].mean(axis=0)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """Return the normalised vector of one text (cheaper than encode() for a single query)."""
+        ids = self.ids(text)
+        if not ids:
+            return np.zeros(self.dim, dtype=np.float32)
+        vector = self.vectors[ids].mean(axis=0)
+        norm = float(np.sqrt(vector @ vector))
+        return vector / norm if norm > 0 else vector
+
+
+def load_embedder(directory: str | Path = VECTORS) -> Embedder | None:
+    """Return the shipped embedder, or None (with a warning) when its files are missing or unreadable: retrieval
+    then runs on its lexical channels only."""
+    try:
+        return Embedder(directory)
+    except Exception as exc:  # noqa: BLE001 - a missing or broken vector file must not stop the bot
+        log.warning("semantic vectors not loaded from %s (%s): answering with lexical matching only", directory, exc)
+        return None
