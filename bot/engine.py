@@ -8,7 +8,7 @@ from typing import Mapping
 from bot.config import Settings
 from bot.knowledge import Knowledge, KnowledgeError, Problem, checker_for, load_knowledge
 from bot.locales import Profile, compile_profile
-from bot.conversations import Conversations
+from bot.conversations import Conversations, conversations_for
 from bot.replies import REPLY_CACHE, Responder
 from bot.retrieval import Document, Index
 from bot.safety import Lexicon, compile_lexicon, example_failures, with_vocabulary
@@ -84,7 +84,7 @@ class Service:
 
     def __init__(self, settings: Settings, engine: Engine | None = None):
         self.settings = settings
-        self.conversations = Conversations()
+        self.conversations = conversations_for(settings.message_queue, ttl=settings.conversation_hours * 3600)
         if engine is None:
             engine = build_engine(settings.knowledge, settings, self.conversations)
         else:  # built already from the same knowledge and settings (tests share one): its own conversations
@@ -131,8 +131,9 @@ class Service:
             return []
         version = self.engine.knowledge.version
         if self.held_back:
-            head = (f"knowledge edit held back: it breaks {len(self.pending)} regression check(s); "
-                    f"still serving version {version}")
+            head = (f"knowledge: an edit is held back: it breaks {len(self.pending)} regression check(s); the last "
+                    f"good version {version} is serving")
         else:
-            head = f"knowledge edit not loaded: {len(self.pending)} problem(s); still serving version {version}"
+            head = (f"knowledge: an edit is held back by {len(self.pending)} problem(s); the last good version "
+                    f"{version} is serving")
         return [head] + [str(p) for p in self.pending]

@@ -46,6 +46,8 @@ def test_reload_swaps_a_good_edit_and_keeps_the_last_good_version(kb_copy, tmp_p
     health = app.test_client().get("/api/health").get_json()
     assert health["knowledge"]["version"] == good_version
     assert any("entries.yaml" in p and "tabs" in p for p in health["knowledge"]["pending_errors"])
+    assert health["status"] == "degraded" and any(r.startswith("knowledge: an edit is held back")
+                                                  for r in health["reasons"])
 
 
 def _ask(url: str, message: str) -> tuple[int, dict]:
@@ -143,7 +145,7 @@ def test_an_edit_that_breaks_a_regression_question_is_held_back(kb_copy, tmp_pat
     assert bot.answer(broken_questions[0].message)["entry_id"] == entry_id
     health = app.test_client().get("/api/health").get_json()
     assert health["status"] == "degraded"
-    assert health["reasons"][0].startswith("knowledge edit held back")
+    assert health["reasons"][0].startswith("knowledge: an edit is held back: it breaks")
     broke = [r for r in health["reasons"] if f"expects answer {entry_id}" in r]
     assert broke and all(r.startswith("knowledge/regression.yaml:") for r in broke)
     lines = {int(r.split(":")[1]) for r in broke}
@@ -191,7 +193,7 @@ def test_a_live_server_holds_back_a_breaking_edit_and_health_says_why(kb_copy, t
             time.sleep(0.2)
         status, reply = _ask(url, original)
     assert health["status"] == "degraded", health
-    assert health["reasons"][0].startswith("knowledge edit held back")
+    assert health["reasons"][0].startswith("knowledge: an edit is held back: it breaks")
     assert any(r.startswith("knowledge/regression.yaml:") and f"expects answer {first['id']}" in r
                for r in health["reasons"][1:])
     assert status == 200 and reply["entry_id"] == first["id"], "the last good version keeps answering"
