@@ -385,6 +385,7 @@ def test_oxygen_level_is_a_reading_not_a_test_result(engine, message):
     "whats 101 in celsius",
     "can adults get shingles after this therapy",
     "can car-t make you lose your speech",
+    "is 100.5 F counted as a fever",
 ])
 def test_general_question_frames_get_the_line_and_are_not_urgent(engine, message):
     verdict = triage(message, engine.lexicon)
@@ -401,6 +402,8 @@ def test_general_question_frames_get_the_line_and_are_not_urgent(engine, message
     "I have asthma, would that stop me getting the treatment",
     "is it worth me going abroad for this",
     "my son is 7, could he get this",
+    "can we stop his antifungals now he is home",
+    "would this work on my brother's lymphoma",
 ])
 def test_advice_frames_win_over_a_sign_word_naming_something_else(engine, message):
     assert triage(message, engine.lexicon).category == "advice", triage(message, engine.lexicon)
