@@ -240,10 +240,21 @@ def _phrase_word(word: str) -> str:
     return norm + "*" if star and norm else norm
 
 
+def join_split_words(words: list[str]) -> list[str]:
+    """Return words with the split and long forms of a word made one: "can not" and "cannot" are "cant"."""
+    out: list[str] = []
+    for word in words:
+        if word == "not" and out and out[-1] == "can":
+            out[-1] = "cant"
+        else:
+            out.append("cant" if word == "cannot" else word)
+    return out
+
+
 def _phrase_words(text: str) -> tuple[str, ...]:
     """Return the matching form of a phrase's words, keeping '*', 'word*', '#' and '...'."""
     spaced = text.replace(GAP, f" {GAP} ")
-    return tuple(w for w in (_phrase_word(w) for w in spaced.split()) if w)
+    return tuple(join_split_words([w for w in (_phrase_word(w) for w in spaced.split()) if w]))
 
 
 def _read_texts(checker: Any, node: Any, key: str, line: int, owner: str) -> list[tuple[str, int]]:

@@ -17,7 +17,7 @@ from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from bot.lexicon import (ANY, CATEGORIES, GAP, MAX_GAP, NUMBER, SIMPLE, TIME, URGENT, Example, Lexicon,
-                         compile_lexicon, with_vocabulary)
+                         compile_lexicon, join_split_words, with_vocabulary)
 from bot.text import normalize
 from bot.vitals import read_vitals
 
@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 MEMO_LIMIT = 50_000
 _IS_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?[a-z]*$")
 _STOP = frozenset(ENGLISH_STOP_WORDS)
+# A number with one of these after it (or on it: "50kg") is a weight or an age, never a count of tablets.
+_NOT_A_COUNT = frozenset({"kg", "kgs", "kilo", "kilos", "kilograms", "lb", "lbs", "pounds", "stone", "st", "yo",
+                          "yrs", "years", "year", "months", "cm", "ft"})
+_UNIT = re.compile(r"^[0-9]+(\.[0-9]+)?([a-z]+)$")
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,11 @@ def _match_at(words: tuple[str, ...], matched: list[frozenset[str]], k: int, pos
 def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
     """Return every concept the lexicon finds in a message's words (phrases, and together rules)."""
     matched = [_words_of(t, lexicon) for t in tokens]
+    for i, token in enumerate(tokens):
+        unit = _UNIT.match(token)
+        if NUMBER in matched[i] and ((unit and unit.group(2) in _NOT_A_COUNT)
+                                     or (i + 1 < len(tokens) and tokens[i + 1] in _NOT_A_COUNT)):
+            matched[i] = matched[i] - {NUMBER}
     opening = next((i for i, t in enumerate(tokens) if t not in lexicon._openers and t not in _STOP), len(tokens))
     hits: list[Hit] = []
     parts: dict[tuple[int, int], list[tuple[int, int]]] = {}
@@ -164,7 +173,7 @@ def temperatures(text: str, lexicon: Lexicon) -> list[float]:
 def triage(text: str, lexicon: Lexicon) -> Verdict:
     """Decide whether a message is urgent, asks for personal advice, or is smalltalk, in the safety order."""
     norm = normalize(text)
-    tokens = norm.split()
+    tokens = join_split_words(norm.split())
     hits = scan(tokens, lexicon)
     by: dict[str, list[Hit]] = {}
     for hit in hits:
@@ -175,11 +184,19 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     vitals = [r for r in readings if r.kind != "lab"]
     signs = by.get("emergency", []) + by.get("warning", [])
     mentions = tuple(dict.fromkeys(h.concept for h in signs))
-    strong = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].call_now_only]
+    # "anti-seizure tablets", "yellow fever jab", "take my temperature": a sign word inside a call-now-only
+    # phrase that names something else is no sign by itself.
+    spans = [(h.start, h.end) for h in hits if h.category in ("emergency", "warning")
+             and lexicon.concepts[(h.category, h.concept)].call_now_only and h.end - h.start > 1]
+    strong = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].call_now_only
+              and not any(s <= h.start and h.end <= e and (s, e) != (h.start, h.end) for s, e in spans)]
     if any(r.kind == "temperature" for r in vitals):
         # "temp 37.2": the word names the reading, which speaks for itself (below: past the limits, or not).
         strong = [h for h in strong if normalize(h.text) not in lexicon.vitals.words.get("temperature_words", ())]
     temperature = next((r.value for r in vitals if r.kind == "temperature"), None)
+    if vitals and not mentions:
+        # "what is 100.4 in celsius": a typed reading names its sign, so the reply carries the call-now line.
+        mentions = tuple(dict.fromkeys(r.kind for r in vitals))
     alarm = next((r for r in vitals if r.alarm), None)
     question = by.get("question", [])
     # "if my son gets a fever", "how would I know if I'm dehydrated": the person words inside a hypothetical
@@ -280,5 +297,5 @@ def example_failures(lexicon: Lexicon) -> list[tuple[Example, Verdict]]:
 
 def explain(text: str, lexicon: Lexicon) -> list[str]:
     """Return what the lexicon found in a message, one line per concept (for staff and the bench)."""
-    return [hit.describe() for hit in scan(normalize(text).split(), lexicon)]
+    return [hit.describe() for hit in scan(join_split_words(normalize(text).split()), lexicon)]
 

@@ -94,7 +94,7 @@ AFTER = 1    # ...or right after it ("102 fever", "130 bpm")
 
 def _kind_of(tokens: list[str], i: int, words: dict) -> str | None:
     """Return the kind of reading whose word is nearest to the number at position i, or None."""
-    best, best_distance = None, BEFORE + 1
+    best, best_distance, best_length = None, BEFORE + 1, 0
     before = tokens[max(0, i - BEFORE): i]
     after = tokens[i + 1: i + 1 + AFTER]
     for kind, key in _KINDS:
@@ -104,8 +104,9 @@ def _kind_of(tokens: list[str], i: int, words: dict) -> str | None:
             for end in range(len(before), n - 1, -1):
                 if before[end - n: end] == parts:
                     distance = len(before) - end + 1
-                    if distance < best_distance:
-                        best, best_distance = kind, distance
+                    # The longer phrase wins at the same place: "oxygen level" is oxygen, not the lab "level".
+                    if distance < best_distance or (distance == best_distance and n > best_length):
+                        best, best_distance, best_length = kind, distance, n
                     break
             if after[:n] == parts and 1 < best_distance:
                 best, best_distance = kind, 1

@@ -280,6 +280,16 @@ def test_crisis_said_indirectly_or_about_someone_else(engine, message):
     "is a rash a side effect of immunotherapy",
     "how long after treatment can a fever start",
     "if my son gets a fever after the infusion, who do we call?",
+    # frames found in the first blind split's misses (own phrasings)
+    "do the cells make you sleepy at all",
+    "can the treatment affect someone's speech",
+    "can these cells cause breathing issues",
+    "what should carers do if someone gets a temperature after the cells",
+    "is 37.9 classed as a temperature",
+    "whats 101 in celsius",
+    "can adults get shingles after this therapy",
+    "can car-t make you lose your speech",
+    "is 100.5 F counted as a fever",
 ])
 def test_general_questions_get_the_call_now_line_and_are_not_urgent(engine, message):
     verdict = triage(message, engine.lexicon)
@@ -310,6 +320,17 @@ def test_the_call_now_line_on_every_reply_type(engine, message, reply_type):
     "am I a good candidate",
     "would this work for me",
     "my crp is 45",
+    # advice frames that win over a sign word naming something else (own phrasings)
+    "my daughter is 40kg, how much paracetamol should she take",
+    "can I get the flu jab before my cells go in",
+    "my mum takes anti-seizure medication, can she still have this",
+    "should I check my temperature twice a day",
+    "my ferritin is 900, do I need treatment for it",
+    "I have asthma, would that stop me getting the treatment",
+    "is it worth me going abroad for this",
+    "my son is 7, could he get this",
+    "can we stop his antifungals now he is home",
+    "would this work on my brother's lymphoma",
 ])
 def test_advice_widened(engine, message):
     assert triage(message, engine.lexicon).category == "advice"
@@ -344,3 +365,43 @@ def corpus_warning_missed_by_words(engine):
     words_only = engine.lexicon.replace(net=None)
     return next(m.text for m in read_corpus(CORPUS) if m.kind == "warning"
                 and not triage(m.text, words_only).urgent and triage(m.text, engine.lexicon).urgent)
+
+
+# --- mechanisms found in the first blind split's misses (own phrasings, not the split's messages) ---------------
+
+@pytest.mark.parametrize("message", [
+    "she keeps saying the kids would be better off with her life insurance",
+    "he was sat in the garage with the engine running",
+    "how long would it take to bleed out from the wrist",
+    "my dad says he wants to join mum now that she has passed",
+    "he has sorted his affairs and keeps saying goodbye",
+    "the sh urges are back and I'm scared",
+    "how many zopiclone before it gets dangerous",
+    "what's the maximum number of sleeping tablets that would be harmful",
+])
+def test_crisis_said_indirectly_is_found_by_the_words_alone(engine, message):
+    words_only = engine.lexicon.replace(net=None)
+    assert triage(message, words_only).category == "crisis", triage(message, words_only)
+    assert engine.responder.reply(message).text.startswith(engine.profile.say("crisis")[:40])
+
+
+@pytest.mark.parametrize("message", ["my son can not breathe", "she can not get any air in",
+                                     "I cannot breathe properly"])
+def test_can_not_reads_as_cannot(engine, message):
+    assert triage(message, engine.lexicon.replace(net=None)).category == "emergency"
+
+
+@pytest.mark.parametrize("message", ["her oxygen level is 88 percent", "my oxygen levels are 90 per cent"])
+def test_oxygen_level_is_a_reading_not_a_test_result(engine, message):
+    verdict = triage(message, engine.lexicon.replace(net=None))
+    assert verdict.category == "warning" and verdict.source == "vital signs", verdict
+
+
+@pytest.mark.parametrize("message", [
+    "my temperature is 38.4, should I take paracetamol",
+    "he can not stay awake and is confused, is that ok",
+    "she had a seizure, should I call the team",
+    "can I take something for this rash, it started tonight",
+])
+def test_advice_words_never_lose_an_urgent_message(engine, message):
+    assert triage(message, engine.lexicon.replace(net=None)).urgent
