@@ -204,6 +204,7 @@ def measure(split, ranking, confidence):
 
 
 def main(argv=None) -> int:
+    global DEV_WEIGHT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", nargs="?", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--cache", type=Path, default=ROOT / "bench" / "results" / "calibration")
@@ -214,8 +215,13 @@ def main(argv=None) -> int:
     parser.add_argument("--dev", type=Path, help="patient questions of the shipped knowledge base (JSON Lines, as "
                                                  "bench/retrieval.py --test-split reads) to learn from: its tune part")
     parser.add_argument("--labels", type=Path, help="labels.yaml for --dev: which entries answer each passage")
+    parser.add_argument("--confidence-only", action="store_true",
+                        help="keep bot/retrieval.py's RANKING (its P@1 everywhere) and refit the confidence alone")
+    parser.add_argument("--dev-weight", type=float, default=DEV_WEIGHT,
+                        help=f"benchmark questions each --dev question counts as (default {DEV_WEIGHT:g})")
     args = parser.parse_args(argv)
     from bot.retrieval import CONFIDENCE, RANKING, RANKING_INPUTS
+    DEV_WEIGHT = args.dev_weight
     splits = build(args.dataset, args.cache)
     shipped(splits, args.dev, args.labels)
     if args.check:
@@ -237,10 +243,13 @@ def main(argv=None) -> int:
     }
     rankings, confidences = {}, {}
     for name, columns in variants.items():
-        coef, bias = fit_ranking(splits, columns)
-        ranking = np.zeros(len(RANKING_INPUTS) + 1)
-        ranking[columns] = coef
-        ranking[-1] = bias
+        if args.confidence_only:
+            ranking = np.asarray(RANKING[name], dtype=float)
+        else:
+            coef, bias = fit_ranking(splits, columns)
+            ranking = np.zeros(len(RANKING_INPUTS) + 1)
+            ranking[columns] = coef
+            ranking[-1] = bias
         confidence = fit_confidence(splits, ranking)
         rankings[name] = tuple(round(float(v), 3) for v in ranking)
         confidences[name] = tuple(round(float(v), 3) for v in confidence)
