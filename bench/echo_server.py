@@ -37,10 +37,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5100)
+    parser.add_argument("--message-queue", default=None, help="a redis:// URL, as faqbot's FAQBOT_MESSAGE_QUEUE")
     args = parser.parse_args()
     from gevent import monkey  # as run.py does: patch before anything opens sockets
     monkey.patch_all()
-    app = create_app()
+    app = create_app(message_queue=args.message_queue)
     app.extensions["socketio"].run(app, host=args.host, port=args.port, log_output=False)
 
 

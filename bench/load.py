@@ -10,6 +10,8 @@ and stopped afterwards. Figures are printed per target, and as a ratio of the fi
     python bench/load.py --mode connect --clients 2000
     python bench/load.py --mode closed --clients 200 --targets faqbot,faqbot-redis
     python bench/load.py --mode closed --clients 200 --targets faqbot,faqbot-redis-x2
+    python bench/load.py --mode paced --clients 500 --targets echo-redis-x2,faqbot-redis-x2,faqbot-redis-x2-nocache
+    python bench/load.py --mode closed --clients 200 --targets echo-redis-x2,faqbot-redis-x2,faqbot-redis-x2-nocache
     python bench/load.py --mode http --clients 50 --duration 15 --targets echo,faqbot
 
 Bounded: at most 5,000 clients and 120 s per phase; addresses are 127.0.0.1 only.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import shutil
 import socket
@@ -53,7 +56,14 @@ QUESTIONS = [
     "who took part in the trial",
     "what are the side effects",
 ]
-TARGETS = ("echo", "faqbot", "faqbot-nocache", "faqbot-redis", "faqbot-redis-x2")
+# A target's name says how it runs: "-redis" on a Redis message queue (for faqbot that is the shared path:
+# conversation memory and rate limits in Redis too), "-x2" two processes (one per core, clients alternating, one
+# staff database), "-nocache" with the reply cache off (every message costs a whole answer).
+TARGETS = ("echo", "echo-redis-x2", "faqbot", "faqbot-nocache", "faqbot-x2", "faqbot-redis", "faqbot-redis-x2",
+           "faqbot-redis-x2-nocache")
+# Each client comes from its own address (X-Forwarded-For behind a trusted proxy), so each has its own budget, as
+# patients do; the budget is high enough never to refuse a message here.
+RATE_PER_MINUTE = "100000"
 
 
 def regression_messages() -> list[str]:
@@ -109,14 +119,15 @@ def redis_queue():
 def server(kind: str, *, how: str, queue: str | None, core: int | None, data_dir: Path, cache: bool = True):
     """Start one server process (faqbot or echo) and yield (url, psutil process)."""
     port = free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1", FAQBOT_DATA_DIR=str(data_dir),
-               FAQBOT_RATE_PER_MINUTE="100000000")  # every client is 127.0.0.1 here
+    env = dict(os.environ, PYTHONUNBUFFERED="1", FAQBOT_DATA_DIR=str(data_dir), FAQBOT_TRUST_PROXY="true",
+               FAQBOT_RATE_PER_MINUTE=RATE_PER_MINUTE)
     if not cache:
         env["FAQBOT_REPLY_CACHE"] = "0"
     if queue:
         env["FAQBOT_MESSAGE_QUEUE"] = queue
     if how == "gunicorn":
-        app = "bot:create_app()" if kind == "faqbot" else "echo_server:create_app()"
+        app = ("bot:create_app()" if kind == "faqbot"
+               else f"echo_server:create_app(message_queue={queue!r})" if queue else "echo_server:create_app()")
         argv = [sys.executable, "-m", "gunicorn", "-k", "geventwebsocket.gunicorn.workers.GeventWebSocketWorker",
                 "-w", "1", "--worker-connections", "10000", "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
         if kind == "echo":
@@ -124,13 +135,22 @@ def server(kind: str, *, how: str, queue: str | None, core: int | None, data_dir
         argv.append(app)
     else:
         argv = ([sys.executable, "run.py", "serve", "--port", str(port)] if kind == "faqbot"
-                else [sys.executable, "bench/echo_server.py", "--port", str(port)])
+                else [sys.executable, "bench/echo_server.py", "--port", str(port)] +
+                (["--message-queue", queue] if queue else []))
     log = open(data_dir / f"{kind}-{port}.log", "w")
     process = subprocess.Popen(pinned(argv, core), cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, process)
         yield url, psutil.Process(process.pid)
+        if kind == "faqbot":  # say why, when a process was not all well after the load
+            try:
+                with urllib.request.urlopen(url + "/api/health", timeout=15) as response:
+                    health = json.load(response)
+            except OSError as exc:
+                health = {"status": f"no answer to /api/health: {exc}"}
+            if health["status"] != "ok":
+                print(f"{'':<16} {url} health after the load: {health}", flush=True)
     finally:
         process.terminate()
         try:
@@ -167,8 +187,9 @@ class Stats:
 class Client:
     """One chat: a python-socketio AsyncClient over websocket, timing each ask until its reply."""
 
-    def __init__(self, stats: Stats):
+    def __init__(self, stats: Stats, address: str = "127.0.0.1"):
         self.stats = stats
+        self.address = address
         self.sio = socketio.AsyncClient(reconnection=False)
         self.pending: asyncio.Queue[float] = asyncio.Queue()
         self.done = asyncio.Event()
@@ -190,7 +211,8 @@ class Client:
 
     async def connect(self, url: str) -> bool:
         try:
-            await self.sio.connect(url, transports=["websocket"], wait_timeout=30)
+            await self.sio.connect(url, transports=["websocket"], wait_timeout=30,
+                                   headers={"X-Forwarded-For": self.address})
         except Exception as exc:  # noqa: BLE001 - a failed connect is a figure, not a crash
             self.stats.error(f"connect: {type(exc).__name__}")
             return False
@@ -220,7 +242,7 @@ class Client:
 async def connect_all(urls: list[str], n: int, stats: Stats, concurrency: int = 100) -> list[Client]:
     """Connect n clients, spread over the servers, at most `concurrency` handshakes at a time."""
     gate = asyncio.Semaphore(concurrency)
-    clients = [Client(stats) for _ in range(n)]
+    clients = [Client(stats, f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}") for i in range(n)]
     targets = itertools.cycle(urls)
 
     async def one(client: Client, url: str) -> None:
@@ -319,15 +341,21 @@ def summary(stats: Stats, elapsed: float, *, n: int, connect_seconds: float, rss
             "rss_start": rss[0], "rss_connected": rss[1], "rss_end": rss[2]}
 
 
+def per_socket_kb(result: dict) -> float:
+    """Server memory each connected socket added, in KB (connecting is all that happened in between)."""
+    connected = result["connected"]
+    return (result["rss_connected"] - result["rss_start"]) * 1000 / connected if connected else float("nan")
+
+
 def run_target(target: str, args: argparse.Namespace, workdir: Path) -> dict:
-    kind = "echo" if target == "echo" else "faqbot"
-    processes = 2 if target.endswith("-x2") else 1
+    kind = "echo" if target.startswith("echo") else "faqbot"
+    processes = 2 if "-x2" in target else 1
     with ExitStack() as stack:
         queue = stack.enter_context(redis_queue()) if "redis" in target else None
         # One process: pinned to its own core. Two processes: one per core, so they share with the generator.
         cores = [SERVER_CORE] if processes == 1 else [0, 1]
         started = [stack.enter_context(server(kind, how=args.server, queue=queue, core=cores[i],
-                                              data_dir=workdir, cache=target != "faqbot-nocache"))
+                                              data_dir=workdir, cache=not target.endswith("-nocache")))
                    for i in range(processes)]
         urls = [url for url, _ in started]
         procs = [proc for _, proc in started]
@@ -362,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mode={args.mode} clients={args.clients} rate={args.rate}/s duration={args.duration}s "
           f"questions={args.questions} server={args.server} cores={os.cpu_count()} taskset={'yes' if shutil.which('taskset') else 'no'}")
     print(f"{'target':<16} {'conn':>6} {'sent':>7} {'replies':>7} {'errors':>6} {'msg/s':>8} {'p50 ms':>7} "
-          f"{'p95 ms':>7} {'p99 ms':>8} {'RSS MB start/conn/end':>22} {'ratio':>6}")
+          f"{'p95 ms':>7} {'p99 ms':>8} {'RSS MB start/conn/end':>22} {'KB/sock':>7} {'ratio':>6}")
     first = None
     with tempfile.TemporaryDirectory(prefix="faqbot-load-") as tmp:
         for target in targets:
@@ -372,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{target:<16} {result['connected']:>6} {result['sent']:>7} {result['replies']:>7} "
                   f"{result['errors']:>6} {result['msg_s']:>8.0f} {result['p50']:>7.1f} {result['p95']:>7.1f} "
                   f"{result['p99']:>8.1f} {result['rss_start']:>7.0f}/{result['rss_connected']:.0f}/"
-                  f"{result['rss_end']:.0f}{'':>4} {ratio:>6.2f}", flush=True)
+                  f"{result['rss_end']:.0f}{'':>4} {per_socket_kb(result):>7.0f} {ratio:>6.2f}", flush=True)
             if result["error_kinds"]:
                 print(f"{'':<16} errors: {result['error_kinds']}")
             if args.mode == "connect":

@@ -5,7 +5,7 @@ engine are imported by create_app, when an app is actually built.
 """
 from __future__ import annotations
 
-import logging
+import atexit
 from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
@@ -14,8 +14,6 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.engine import Engine
 
-log = logging.getLogger(__name__)
-
 
 class Bot:
     """What the app holds: settings, the live engine, limits; answers one message."""
@@ -23,30 +21,46 @@ class Bot:
     def __init__(self, settings: Settings, engine: Engine | None = None):
         from bot.engine import Service
         from bot.limits import RateLimiter
-        from bot.records import Records
+        from bot.records import Recorder, Records
         self.settings = settings
         self.service = Service(settings, engine)
-        self.limiter = RateLimiter(settings.rate_per_minute)
-        self.records = Records(settings.data_dir, retention_days=settings.retention_days,
+        # With a shared queue the processes are one bot: one budget per client, drawn on by every process.
+        shared = settings.message_queue if settings.message_queue.startswith(("redis://", "rediss://")) else ""
+        self.limiter = RateLimiter(settings.rate_per_minute, storage_url=shared)
+        self.records = Records(settings.data_dir, url=settings.database_url, retention_days=settings.retention_days,
                                keep_raw=settings.keep_raw_messages)
+        self.recorder = Recorder(self.records, capacity=settings.log_queue)
+        self.recorder.start()
+        # A stopping process writes what it still holds (briefly: a dead database must not hold up a restart).
+        atexit.register(self.recorder.close, 2.0)
 
     def answer(self, message: str, *, conversation: str | None = None, locale: str | None = None) -> dict[str, Any]:
-        """Reply to one message as the contract's reply object, and keep what staff need from it."""
-        responder = self.service.engine.responder_for(locale)
-        reply = responder.reply(message, conversation=conversation)
-        try:
-            self.records.record(message, reply.type, reply.entry_id)
-        except Exception:  # noqa: BLE001 - a full disk must not stop the bot answering
-            log.exception("could not record the reply for staff")
+        """Reply to one message as the contract's reply object, and queue what staff need from it."""
+        engine = self.service.engine
+        reply = engine.responder_for(locale).reply(message, conversation=conversation)
+        self.recorder.record(message, reply.type, reply.entry_id, knowledge_version=engine.knowledge.version)
         return reply.to_dict()
 
-    def vote(self, entry_id: Any, vote: Any) -> None:
-        """Count a thumbs up or down on one entry's answer; raise ValueError for anything else."""
-        if not isinstance(entry_id, str) or self.service.engine.knowledge.entry(entry_id) is None:
-            raise ValueError("entry_id must be the id of an entry that was answered")
+    def vote(self, entry_id: Any, vote: Any, *, conversation: str | None = None) -> None:
+        """Count a thumbs up or down on an entry answered in this conversation; raise ValueError for anything
+        else."""
+        if not isinstance(entry_id, str) or entry_id not in self.service.conversations.get(conversation).answered:
+            raise ValueError("entry_id must be the id of an entry answered in this conversation")
         if vote not in ("up", "down"):
             raise ValueError('vote must be "up" or "down"')
-        self.records.vote(entry_id, vote)
+        self.recorder.vote(entry_id, vote, knowledge_version=self.service.engine.knowledge.version)
+
+    def problems(self) -> list[str]:
+        """Say what needs staff while the bot answers (for /api/health): empty when all is well."""
+        found = []
+        pending = self.service.pending
+        if pending:
+            found.append(f"knowledge: an edit is held back by {len(pending)} problem(s); the last good version "
+                         f"{self.service.engine.knowledge.version} is serving")
+        for problem in (self.service.conversations.problem(), self.limiter.problem()):
+            if problem:
+                found.append(problem)
+        return found + self.recorder.problems()
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, engine: Engine | None = None) -> Flask:

@@ -124,12 +124,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.config import load_settings
     from bot.records import Records
     from bot.report import build_report
     settings = load_settings(_overrides(args))
-    records = Records(settings.data_dir, retention_days=settings.retention_days)
-    print(build_report(records, _engine(args), as_csv=args.csv), end="" if args.csv else "\n")
+    records = Records(settings.data_dir, url=settings.database_url, retention_days=settings.retention_days)
+    try:
+        print(build_report(records, _engine(args), as_csv=args.csv), end="" if args.csv else "\n")
+    except (OSError, SQLAlchemyError) as exc:
+        print(f"cannot read the staff log at {records.where()}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        records.close()
     return 0
 
 

@@ -135,6 +135,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("knowledge", "", _knowledge, "the knowledge directory; empty: the knowledge base shipped with faqbot"),
     Setting("data_dir", "data", _directory,
             "where faqbot keeps the unanswered-question log and counts (relative to the working directory)"),
+    Setting("database_url", "", _text,
+            "e.g. postgresql://faqbot@db.clinic/faqbot: one staff database for every process and machine "
+            "(PostgreSQL through psycopg 3); empty: SQLite in the data directory"),
+    Setting("log_queue", "10000", _positive_int,
+            "records held in memory while the staff database is slow or down; past this they are counted lost"),
     Setting("locale", "en-GB", _locale, "the safety profile of knowledge/locales.yaml: en-GB or en-US"),
     Setting("clinic_name", "", _text, "the clinic's name, shown in urgent messages (overrides the profile)"),
     Setting("team_number", "", _text, "the care team's 24-hour number (overrides the profile)"),
@@ -142,7 +147,10 @@ SETTINGS: tuple[Setting, ...] = (
             "comma-separated sites allowed to embed the chat (CSP frame-ancestors of /embed, Socket.IO CORS); "
             "empty: only faqbot itself"),
     Setting("message_queue", "", _text,
-            "e.g. redis://127.0.0.1:6379/0: share Socket.IO state between processes (and run.py announce)"),
+            "e.g. redis://127.0.0.1:6379/0: one bot across processes: Socket.IO state, conversation memory and "
+            "rate limits shared through Redis (and run.py announce)"),
+    Setting("conversation_hours", "24", _positive_float,
+            "how long a conversation's memory (the urgent reminder, answered entries) is kept after its last reply"),
     Setting("trust_proxy", "false", _flag,
             "behind one reverse proxy: take the client address and scheme from its X-Forwarded-For / -Proto"),
     Setting("max_message_chars", "1000", _positive_int, "longest message accepted, in characters"),
@@ -166,11 +174,14 @@ class Settings:
 
     knowledge: Path
     data_dir: Path
+    database_url: str
+    log_queue: int
     locale: str
     clinic_name: str
     team_number: str
     allowed_origins: tuple[str, ...]
     message_queue: str
+    conversation_hours: float
     trust_proxy: bool
     max_message_chars: int
     max_body_bytes: int

@@ -2,10 +2,17 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from typing import Callable
+
+from bot.shared import Breaker, redis_client
 
 MAX_CONVERSATIONS = 10_000
+# A conversation is forgotten this long after its last remembered reply (a chat tab left open overnight).
+CONVERSATION_SECONDS = 24 * 3600
+REDIS_PREFIX = "faqbot:conversation:"
 
 
 @dataclass(frozen=True)
@@ -23,9 +30,12 @@ NO_STATE = ConversationState()
 class Conversations:
     """Conversation memory held in this process: bounded, the least recently used forgotten first."""
 
-    def __init__(self, limit: int = MAX_CONVERSATIONS):
+    def __init__(self, limit: int = MAX_CONVERSATIONS, *, ttl: float = CONVERSATION_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
         self.limit = limit
-        self._states: OrderedDict[str, ConversationState] = OrderedDict()
+        self.ttl = ttl
+        self.clock = clock
+        self._states: OrderedDict[str, tuple[ConversationState, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, conversation: str | None) -> ConversationState:
@@ -33,19 +43,21 @@ class Conversations:
         if not conversation:
             return NO_STATE
         with self._lock:
-            return self._states.get(conversation, NO_STATE)
+            state, expires = self._states.get(conversation, (NO_STATE, 0.0))
+            if state is not NO_STATE and expires <= self.clock():
+                del self._states[conversation]
+                return NO_STATE
+            return state
 
     def remember(self, conversation: str | None, *, urgent: bool = False, entry_id: str | None = None) -> None:
         """Note an urgent reply and/or an answered entry in a conversation; nothing without an id."""
         if not conversation or not (urgent or entry_id):
             return
         with self._lock:
-            state = self._states.pop(conversation, NO_STATE)
-            if urgent:
-                state = replace(state, urgent=True)
-            if entry_id:
-                state = replace(state, last_entry=entry_id, answered=state.answered | {entry_id})
-            self._states[conversation] = state
+            state, expires = self._states.pop(conversation, (NO_STATE, 0.0))
+            if expires <= self.clock():
+                state = NO_STATE
+            self._states[conversation] = (_added(state, urgent, entry_id), self.clock() + self.ttl)
             while len(self._states) > self.limit:
                 self._states.popitem(last=False)
 
@@ -53,3 +65,94 @@ class Conversations:
         """Drop everything remembered about a conversation."""
         with self._lock:
             self._states.pop(conversation, None)
+
+    def problem(self) -> str | None:
+        """Say what is wrong with the store (for /api/health); memory never fails."""
+        return None
+
+
+def _added(state: ConversationState, urgent: bool, entry_id: str | None) -> ConversationState:
+    if urgent:
+        state = replace(state, urgent=True)
+    if entry_id:
+        state = replace(state, last_entry=entry_id, answered=state.answered | {entry_id})
+    return state
+
+
+# One hash per conversation, changed in one round trip: `urgent`, `last` (the entry answered last) and `answered`
+# (the entries answered, one per line).
+_REMEMBER = """
+if ARGV[1] == '1' then redis.call('hset', KEYS[1], 'urgent', '1') end
+if ARGV[2] ~= '' then
+    redis.call('hset', KEYS[1], 'last', ARGV[2])
+    local answered = redis.call('hget', KEYS[1], 'answered') or ''
+    if not string.find('\\n' .. answered .. '\\n', '\\n' .. ARGV[2] .. '\\n', 1, true) then
+        if answered == '' then answered = ARGV[2] else answered = answered .. '\\n' .. ARGV[2] end
+        redis.call('hset', KEYS[1], 'answered', answered)
+    end
+end
+redis.call('expire', KEYS[1], ARGV[3])
+"""
+
+
+class RedisConversations:
+    """Conversation memory in Redis, shared by every process, each conversation kept for `ttl` seconds.
+
+    Every fact is also kept in this process's own memory: while Redis cannot be reached the process answers from
+    that (an urgent reply given here is still remembered here), and what it learnt meanwhile is merged in when
+    reading.
+    """
+
+    def __init__(self, url: str, *, ttl: float = CONVERSATION_SECONDS, local: Conversations | None = None,
+                 client=None):
+        self.ttl = max(1, int(ttl))
+        self.local = local or Conversations(ttl=ttl)
+        self.redis = client or redis_client(url)
+        self._remember = self.redis.register_script(_REMEMBER)
+        self.breaker = Breaker("conversation memory")
+
+    def get(self, conversation: str | None) -> ConversationState:
+        """Return what any process remembers about a conversation."""
+        if not conversation:
+            return NO_STATE
+        local = self.local.get(conversation)
+        shared = self.breaker.run(lambda: self._read(conversation), lambda: NO_STATE)
+        if shared is NO_STATE:
+            return local
+        if local is NO_STATE:
+            return shared
+        return ConversationState(shared.urgent or local.urgent, shared.last_entry or local.last_entry,
+                                 shared.answered | local.answered)
+
+    def _read(self, conversation: str) -> ConversationState:
+        fields = self.redis.hgetall(REDIS_PREFIX + conversation)
+        if not fields:
+            return NO_STATE
+        last = fields.get(b"last")
+        answered = fields.get(b"answered")
+        return ConversationState(fields.get(b"urgent") == b"1", last.decode() if last else None,
+                                 frozenset(answered.decode().split("\n")) if answered else frozenset())
+
+    def remember(self, conversation: str | None, *, urgent: bool = False, entry_id: str | None = None) -> None:
+        """Note an urgent reply and/or an answered entry, for every process."""
+        if not conversation or not (urgent or entry_id):
+            return
+        self.local.remember(conversation, urgent=urgent, entry_id=entry_id)
+        args = ["1" if urgent else "", entry_id or "", self.ttl]
+        self.breaker.run(lambda: self._remember(keys=[REDIS_PREFIX + conversation], args=args), lambda: None)
+
+    def forget(self, conversation: str) -> None:
+        """Drop everything remembered about a conversation, everywhere."""
+        self.local.forget(conversation)
+        self.breaker.run(lambda: self.redis.delete(REDIS_PREFIX + conversation), lambda: None)
+
+    def problem(self) -> str | None:
+        """Say what is wrong while Redis cannot be reached (for /api/health), or None."""
+        return self.breaker.problem()
+
+
+def conversations_for(message_queue: str, *, ttl: float = CONVERSATION_SECONDS):
+    """Return the conversation store for a deployment: Redis when the processes share a queue, else memory."""
+    if message_queue.startswith(("redis://", "rediss://")):
+        return RedisConversations(message_queue, ttl=ttl)
+    return Conversations(ttl=ttl)

@@ -8,7 +8,7 @@ from typing import Mapping
 from bot.config import Settings
 from bot.knowledge import Knowledge, KnowledgeError, Problem, checker_for, load_knowledge
 from bot.locales import Profile, compile_profile
-from bot.conversations import Conversations
+from bot.conversations import Conversations, conversations_for
 from bot.replies import REPLY_CACHE, Responder
 from bot.retrieval import Document, Index
 from bot.safety import Lexicon, compile_lexicon, example_failures, with_vocabulary
@@ -83,7 +83,7 @@ class Service:
 
     def __init__(self, settings: Settings, engine: Engine | None = None):
         self.settings = settings
-        self.conversations = Conversations()
+        self.conversations = conversations_for(settings.message_queue, ttl=settings.conversation_hours * 3600)
         if engine is None:
             engine = build_engine(settings.knowledge, settings, self.conversations)
         else:  # built already from the same knowledge and settings (tests share one): its own conversations

@@ -6,7 +6,7 @@ import logging
 from flask import request
 from flask_socketio import SocketIO, emit
 
-from bot.limits import BadMessage, check_message, locale_of
+from bot.limits import BadMessage, check_message, conversation_of, locale_of
 from bot.routes import client_key
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,12 @@ def register_events(socketio: SocketIO, bot) -> None:
         if not isinstance(data, dict):
             _send("error", {"error": 'send {"entry_id": "...", "vote": "up" or "down"}'})
             return
+        # The same budget as a message; the vote counts only for an entry answered in this conversation.
+        if not bot.limiter.allow(client_key()):
+            _send("error", {"error": "too many messages: please wait a minute and try again"})
+            return
         try:
-            bot.vote(data.get("entry_id"), data.get("vote"))
+            bot.vote(data.get("entry_id"), data.get("vote"), conversation=conversation_of(data) or request.sid)
         except ValueError as exc:
             _send("error", {"error": str(exc)})
 

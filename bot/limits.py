@@ -1,13 +1,13 @@
 """Limits on what a client may send: message shape and length, and messages per minute."""
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict, deque
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
+
+from bot.shared import REDIS_TIMEOUT_SECONDS, Breaker
 
 MAX_CONVERSATION_ID = 100
-MAX_CLIENTS_TRACKED = 50_000
+T = TypeVar("T")
 
 
 class BadMessage(ValueError):
@@ -35,6 +35,14 @@ def check_message(data: Any, max_chars: int) -> tuple[str, str | None]:
     return message, conversation or None
 
 
+def conversation_of(data: Any) -> str | None:
+    """Return the conversation id a request names ("session" or "conversation"), or None when it names none."""
+    conversation = data.get("session", data.get("conversation")) if isinstance(data, dict) else None
+    if isinstance(conversation, str) and 0 < len(conversation) <= MAX_CONVERSATION_ID:
+        return conversation
+    return None
+
+
 def locale_of(data: Any) -> str | None:
     """Return the locale profile a client asked for ("en-US"), or None; unknown names fall back to the default."""
     locale = data.get("locale") if isinstance(data, dict) else None
@@ -42,37 +50,43 @@ def locale_of(data: Any) -> str | None:
 
 
 class RateLimiter:
-    """A sliding one-minute window of messages per client key; memory bounded by the clients it tracks."""
+    """Messages per client key in a sliding one-minute window, through the `limits` library.
 
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic,
-                 max_clients: int = MAX_CLIENTS_TRACKED):
+    With a Redis URL the window is kept in Redis, so every process (and both channels, HTTP and Socket.IO)
+    draws on one budget per client; while Redis cannot be reached each process counts in its own memory.
+    The window is a sliding-window counter (this minute's count plus the last minute's, weighted by how much of
+    it the window still covers): two numbers per client, where a moving window keeps every message's time and
+    its memory store scans them all every 10 ms under traffic (bench/LOAD.md, the shared path).
+    """
+
+    def __init__(self, per_minute: int, *, storage_url: str = ""):
+        from limits import RateLimitItemPerMinute
+        from limits.storage import MemoryStorage, storage_from_string
+        from limits.strategies import SlidingWindowCounterRateLimiter
         self.per_minute = per_minute
-        self.clock = clock
-        self.max_clients = max_clients
-        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self.item = RateLimitItemPerMinute(per_minute, namespace="faqbot")
+        self.local = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self.shared = None
+        self.breaker = Breaker("rate limits")
+        if storage_url:
+            storage = storage_from_string(storage_url, socket_timeout=REDIS_TIMEOUT_SECONDS,
+                                          socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+            self.shared = SlidingWindowCounterRateLimiter(storage)
+
+    def _run(self, call: Callable[[Any], T]) -> T:
+        if self.shared is None:
+            return call(self.local)
+        return self.breaker.run(lambda: call(self.shared), lambda: call(self.local))
 
     def allow(self, key: str) -> bool:
         """Count one message from key; False when it is over the limit."""
-        now = self.clock()
-        with self._lock:
-            times = self._seen.get(key)
-            if times is None:
-                times = self._seen[key] = deque()
-            self._seen.move_to_end(key)
-            while times and now - times[0] >= 60.0:
-                times.popleft()
-            if len(times) >= self.per_minute:
-                return False
-            times.append(now)
-            while len(self._seen) > self.max_clients:
-                self._seen.popitem(last=False)
-            return True
+        return self._run(lambda limiter: limiter.hit(self.item, key))
 
     def retry_after(self, key: str) -> int:
         """Seconds until key may send again."""
-        with self._lock:
-            times = self._seen.get(key)
-            if not times:
-                return 0
-            return max(1, int(60.0 - (self.clock() - times[0])) + 1)
+        reset = self._run(lambda limiter: limiter.get_window_stats(self.item, key).reset_time)
+        return max(1, int(reset - time.time()) + 1)
+
+    def problem(self) -> str | None:
+        """Say what is wrong while the shared budget cannot be reached (for /api/health), or None."""
+        return self.breaker.problem()

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from bot.limits import BadMessage, check_message, locale_of
+from bot.limits import BadMessage, check_message, conversation_of, locale_of
 
 blueprint = Blueprint("faqbot", __name__)
 # A message object is one level deep; anything nested past this is refused before it is looked at.
@@ -87,10 +87,14 @@ def feedback():
         return jsonify(error=str(exc)), 400
     if not isinstance(data, dict):
         return jsonify(error='send a JSON object like {"entry_id": "...", "vote": "up"}'), 400
-    if not bot.limiter.allow(client_key()):
-        return jsonify(error="too many messages: please wait a minute and try again"), 429
+    # A vote draws on the same budget as a message, and counts only for an entry answered in its conversation.
+    key = client_key()
+    if not bot.limiter.allow(key):
+        response = jsonify(error="too many messages: please wait a minute and try again")
+        response.headers["Retry-After"] = str(bot.limiter.retry_after(key))
+        return response, 429
     try:
-        bot.vote(data.get("entry_id"), data.get("vote"))
+        bot.vote(data.get("entry_id"), data.get("vote"), conversation=conversation_of(data))
     except ValueError as exc:
         return jsonify(error=str(exc)), 400
     return jsonify(status="ok")
@@ -98,13 +102,18 @@ def feedback():
 
 @blueprint.get("/api/health")
 def health():
-    """Say the bot is up and which knowledge base it answers from."""
+    """Say the bot is up, which knowledge base it answers from, and what needs staff ("degraded", still 200)."""
     bot = _bot()
     knowledge = bot.service.engine.knowledge
-    body = {"status": "ok", "knowledge": {"entries": len(knowledge.entries), "version": knowledge.version,
-                                          "loaded_at": knowledge.loaded_at}}
+    reasons = bot.problems()
+    body = {"status": "degraded" if reasons else "ok",
+            "knowledge": {"entries": len(knowledge.entries), "version": knowledge.version,
+                          "loaded_at": knowledge.loaded_at}}
+    if reasons:
+        body["reasons"] = reasons
     if bot.service.pending:
         body["knowledge"]["pending_errors"] = [str(p) for p in bot.service.pending]
+    body["records"] = bot.recorder.counts()
     return jsonify(body)
 
 

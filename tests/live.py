@@ -1,6 +1,7 @@
 """Start a real faqbot server process on a free loopback port for tests, and stop it afterwards."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -15,6 +16,29 @@ import pytest
 import redis
 
 PROJECT = Path(__file__).resolve().parent.parent
+
+
+def health(url: str) -> dict:
+    """Return a live server's /api/health, which answers 200 while the bot answers, degraded or not."""
+    with urllib.request.urlopen(url + "/api/health", timeout=5) as response:
+        assert response.status == 200, "health stays 200 while the bot answers"
+        return json.load(response)
+
+
+def wait_health(url: str, check, timeout: float = 20.0) -> dict:
+    """Wait until check(health) holds; return that health."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = health(url)
+        if check(body):
+            return body
+        assert time.monotonic() < deadline, f"health never got there: {body}"
+        time.sleep(0.05)
+
+
+def wait_written(url: str) -> dict:
+    """Wait until a server's staff log holds nothing unwritten; return its health."""
+    return wait_health(url, lambda h: h["records"]["waiting"] == 0)
 
 
 def free_port() -> int:
@@ -111,3 +135,72 @@ def announce(queue_url: str, text: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, FAQBOT_MESSAGE_QUEUE=queue_url)
     return subprocess.run([sys.executable, "run.py", "announce", text], cwd=PROJECT, env=env,
                           capture_output=True, text=True, timeout=60)
+
+
+def postgres_bin(name: str) -> str | None:
+    """Find a PostgreSQL program: on PATH (here /usr/local/bin), or where Debian's postgresql puts it."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: p.parent.parent.name)
+    return str(candidates[-1]) if candidates else None
+
+
+def need_postgres() -> None:
+    """Skip, saying why, where PostgreSQL is absent; in CI its absence is a failure (.ci/run installs it)."""
+    if postgres_bin("initdb") and postgres_bin("pg_ctl"):
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("PostgreSQL is not installed, and CI must run the PostgreSQL tests (.ci/run installs it)")
+    pytest.skip("PostgreSQL is not installed (apt-get install postgresql); CI installs it and runs these tests")
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster in a temporary directory, on a free loopback port, trust auth.
+
+    PostgreSQL refuses to run as root: as root, the cluster belongs to `nobody`.
+    """
+
+    def __init__(self):
+        import tempfile
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="faqbot-pg-"))
+        self.data = self.root / "data"
+        self.user: dict = {}
+        if os.geteuid() == 0:
+            import pwd
+            nobody = pwd.getpwnam("nobody")
+            os.chown(self.root, nobody.pw_uid, nobody.pw_gid)
+            self.user = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+
+    def _run(self, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "HOME": str(self.root)}
+        return subprocess.run(argv, env=env, cwd=self.root, capture_output=True, text=True, timeout=120,
+                              **self.user, **kwargs)
+
+    def start(self) -> None:
+        made = self._run([postgres_bin("initdb"), "-D", str(self.data), "-U", "faqbot", "--auth=trust",
+                          "-E", "UTF8", "--no-sync"])
+        if made.returncode:
+            raise RuntimeError(f"initdb failed:\n{made.stdout}\n{made.stderr}")
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
+        started = self._run([postgres_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l",
+                             str(self.root / "server.log"), "-w", "-t", "60", "start"])
+        if started.returncode:
+            log = (self.root / "server.log").read_text(errors="replace") if (self.root / "server.log").exists() else ""
+            raise RuntimeError(f"pg_ctl start failed:\n{started.stdout}\n{started.stderr}\n{log}")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://faqbot@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """Create an empty database and return its URL."""
+        import psycopg
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        if self.data.exists():
+            self._run([postgres_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"])
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -517,7 +517,9 @@ def test_votes_are_sent_past_the_kept_messages(server, open_page):
     answer.locator(".faqbot-vote[data-vote='up']").click()
     answer.locator(".faqbot-feedback-done").wait_for(timeout=5_000)
     page.wait_for_function("() => document.querySelector('#faqbot-status').textContent.includes('Thank you')")
-    assert votes == [{"entry_id": "remission-within-28-days", "vote": "up"}]
+    conversation = page.evaluate("() => JSON.parse(sessionStorage.getItem('faqbot:chat:v1')).conversation")
+    # The chat's conversation id goes with the vote: the server counts it only for an entry answered there.
+    assert votes == [{"entry_id": "remission-within-28-days", "vote": "up", "conversation": conversation}]
     page.reload()
     assert page.locator(".faqbot-feedback-done").count() == 1, "the vote is kept with its message"
 

@@ -1,15 +1,26 @@
-"""Staff records keep no personal details, purge old rows, and count answers and votes."""
+"""Staff records keep no personal details, purge old rows, and count answers and votes, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text, update
+from sqlalchemy.exc import OperationalError
 
 from bot.cli import main
 from bot.privacy import scrub
-from bot.records import Records
-from conftest import app_for
+from bot.records import Asked, Records, unanswered_table, votes_table
+from conftest import PROJECT, app_for
+from live import PostgresServer, live_server, need_postgres, wait_written
+from test_serving import Chat, post
 
 PLANTED = {
     "email": "jane.doe@example.co.uk",
@@ -52,6 +63,7 @@ def test_planted_personal_details_reach_no_file(tmp_path, engine):
         assert client.post("/api/ask", json={"message": message}).get_json()["type"] == "fallback"
         socket.emit("ask", {"message": message})
     socket.disconnect()
+    assert app.extensions["faqbot"].recorder.flush()
     files = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
     assert files, "the unanswered questions were recorded somewhere"
     kept = Records(tmp_path / "data", retention_days=30).unanswered()
@@ -63,62 +75,279 @@ def test_planted_personal_details_reach_no_file(tmp_path, engine):
             assert detail.replace(" ", "").encode() not in content.replace(b" ", b""), f"{kind} in {path.name}"
 
 
-def test_raw_messages_only_when_turned_on(tmp_path):
-    quiet = Records(tmp_path / "a", retention_days=30)
+
+
+# ---------- one store, two databases ----------
+
+@pytest.fixture(scope="module")
+def postgres():
+    need_postgres()
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """Settings naming a fresh staff database: SQLite in the data directory, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return {"FAQBOT_DATA_DIR": str(tmp_path / "data")}
+    server = request.getfixturevalue("postgres")
+    url = server.create_database("t" + uuid.uuid4().hex[:12])
+    return {"FAQBOT_DATA_DIR": str(tmp_path / "data"), "FAQBOT_DATABASE_URL": url}
+
+
+@pytest.fixture
+def records_of():
+    """Return a function opening the records of a database; every one is closed after the test."""
+    opened = []
+
+    def open_records(database: dict, **options) -> Records:
+        records = Records(database["FAQBOT_DATA_DIR"], url=database.get("FAQBOT_DATABASE_URL", ""),
+                          retention_days=options.pop("retention_days", 30), **options)
+        opened.append(records)
+        return records
+    yield open_records
+    for records in opened:
+        records.close()
+
+
+def test_raw_messages_only_when_turned_on(database, records_of):
+    quiet = records_of(database)
     quiet.record("my email is x@y.org", "fallback", None)
-    loud = Records(tmp_path / "b", retention_days=30, keep_raw=True)
-    loud.record("my email is x@y.org", "fallback", None)
-    assert b"x@y.org" not in b"".join(p.read_bytes() for p in (tmp_path / "a").iterdir())
-    with sqlite3.connect(loud.path) as db:
-        assert db.execute("SELECT raw FROM unanswered").fetchone()[0] == "my email is x@y.org"
+    loud = records_of(database, keep_raw=True)
+    loud.record("my address is x@y.org", "fallback", None)
+    with loud.engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT text, raw FROM unanswered")).fetchall())
+    assert rows == {"my email is [email]": None, "my address is [email]": "my address is x@y.org"}
 
 
-def test_retention_purges_old_rows(tmp_path):
-    records = Records(tmp_path, retention_days=7)
+def test_retention_purges_old_rows(database, records_of):
+    records = records_of(database, retention_days=7)
     records.record("old question", "fallback", None)
     records.record("new question", "clarify", None)
+    records.vote("the-study", "down", question="old question")
     old = (datetime.now(timezone.utc) - timedelta(days=8)).isoformat(timespec="seconds")
-    with sqlite3.connect(records.path) as db:
-        db.execute("UPDATE unanswered SET last_seen = ? WHERE text = 'old question'", (old,))
+    with records.engine.begin() as conn:
+        conn.execute(update(unanswered_table).where(unanswered_table.c.text == "old question").values(last_seen=old))
+        conn.execute(update(votes_table).values(at=old))
     assert records.purge() == 1
     assert [r.text for r in records.unanswered()] == ["new question"]
+    assert records.votes() == [], "a single vote (with its question) goes with the retention period"
+    assert [(u.entry_id, u.down) for u in records.usage()] == [("the-study", 1)], "the totals stay"
 
 
-def test_answers_and_votes_are_counted(tmp_path, engine):
+def test_a_question_keeps_first_and_last_seen_and_its_knowledge_version(database, records_of):
+    records = records_of(database)
+    records.write([Asked("weather  tomorrow", "fallback", None, "v1", at="2026-03-01T09:00:00+00:00")])
+    records.write([Asked("weather tomorrow", "clarify", None, "v2", at="2026-03-02T10:00:00+00:00"),
+                   Asked("weather tomorrow", "clarify", None, "v2", at="2026-03-02T11:00:00+00:00")])
+    (row,) = records.unanswered()
+    assert (row.text, row.type, row.count, row.knowledge_version) == ("weather tomorrow", "clarify", 3, "v2")
+    assert (row.first_seen, row.last_seen) == ("2026-03-01T09:00:00+00:00", "2026-03-02T11:00:00+00:00")
+
+
+def test_a_vote_keeps_its_question_scrubbed(database, records_of):
+    records = records_of(database)
+    records.vote("the-study", "down", question="why did nobody call 07700 900123", knowledge_version="v9")
+    (vote,) = records.votes()
+    assert (vote.entry_id, vote.vote, vote.knowledge_version) == ("the-study", "down", "v9")
+    assert vote.question == "why did nobody call [number]"
+    with pytest.raises(ValueError):
+        records.vote("the-study", "sideways")
+
+
+def test_answers_and_votes_are_counted_only_for_an_answered_entry_of_the_conversation(tmp_path, engine):
     app = app_for(tmp_path, engine)
     client = app.test_client()
-    reply = client.post("/api/ask", json={"message": "how many patients went into remission"}).get_json()
+    reply = client.post("/api/ask", json={"message": "how many patients went into remission",
+                                          "session": "chat-1"}).get_json()
     entry = reply["entry_id"]
-    assert client.post("/api/feedback", json={"entry_id": entry, "vote": "up"}).status_code == 200
+    assert client.post("/api/feedback", json={"entry_id": entry, "vote": "up", "session": "chat-1"}).status_code == 200
+    for stranger in ({"entry_id": entry, "vote": "down"}, {"entry_id": entry, "vote": "down", "session": "chat-2"},
+                     {"entry_id": "the-study", "vote": "down", "session": "chat-1"}):
+        response = client.post("/api/feedback", json=stranger)
+        assert response.status_code == 400 and "answered in this conversation" in response.get_json()["error"]
     socket = app.extensions["socketio"].test_client(app)
     socket.get_received()
-    socket.emit("feedback", {"entry_id": entry, "vote": "down"})
+    socket.emit("ask", {"message": "how many patients went into remission"})
+    socket.get_received()
+    socket.emit("feedback", {"entry_id": entry, "vote": "down"})  # the socket's own conversation
     assert socket.get_received() == []
     socket.emit("feedback", {"entry_id": "nope", "vote": "up"})
     assert socket.get_received()[0]["name"] == "error"
-    for bad in ({"entry_id": entry, "vote": "sideways"}, {"entry_id": "no-such-entry", "vote": "up"}, ["x"]):
+    for bad in ({"entry_id": entry, "vote": "sideways", "session": "chat-1"}, ["x"]):
         assert client.post("/api/feedback", json=bad).status_code == 400
-    (usage,) = [u for u in app.extensions["faqbot"].records.usage() if u.entry_id == entry]
-    assert (usage.answers, usage.up, usage.down) == (1, 1, 1)
+    bot = app.extensions["faqbot"]
+    assert bot.recorder.flush()
+    (usage,) = [u for u in bot.records.usage() if u.entry_id == entry]
+    assert (usage.answers, usage.up, usage.down) == (2, 1, 1)
+    assert [(v.vote, v.knowledge_version) for v in bot.records.votes()] == [
+        ("up", bot.service.engine.knowledge.version), ("down", bot.service.engine.knowledge.version)]
 
 
-def test_report_groups_and_suggests(tmp_path, monkeypatch, capsys):
-    records = Records(tmp_path, retention_days=30)
+def test_feedback_draws_on_the_message_budget(tmp_path, engine):
+    app = app_for(tmp_path, engine, rate_per_minute=4)
+    client = app.test_client()
+    entry = client.post("/api/ask", json={"message": "how many patients went into remission",
+                                          "session": "c"}).get_json()["entry_id"]
+    codes = [client.post("/api/feedback", json={"entry_id": entry, "vote": "down", "session": "c"}).status_code
+             for _ in range(6)]
+    assert codes == [200, 200, 200, 429, 429, 429]
+    socket = app.extensions["socketio"].test_client(app)  # another address, so a budget of its own
+    socket.get_received()
+    socket.emit("ask", {"message": "how many patients went into remission", "conversation": "s"})
+    socket.get_received()
+    answers = []
+    for _ in range(4):
+        socket.emit("feedback", {"entry_id": entry, "vote": "up", "conversation": "s"})
+        answers.append([m["args"][0]["error"] for m in socket.get_received()])
+    assert answers[:3] == [[], [], []] and "too many" in answers[3][0]
+    bot = app.extensions["faqbot"]
+    assert bot.recorder.flush()
+    assert [(u.entry_id, u.up, u.down) for u in bot.records.usage()] == [(entry, 3, 3)]
+
+
+def run_report(database: dict, monkeypatch, capsys, *extra: str) -> str:
+    """Run `report` in process, as an operator would with these settings."""
+    for name, value in database.items():
+        monkeypatch.setenv(name, value)
+    assert main(["report", *extra]) == 0
+    return capsys.readouterr().out
+
+
+def test_report_groups_and_suggests(database, records_of, monkeypatch, capsys):
+    records = records_of(database)
     for message in ["weather tomorrow", "weather tomorrow?", "whats the weather tomorrow",
                     "how much does car t cost in the uk"]:
         records.record(message, "fallback", None)
     records.record("x", "answer", "the-study")
-    monkeypatch.setenv("FAQBOT_DATA_DIR", str(tmp_path))
-    assert main(["report"]) == 0
-    text = capsys.readouterr().out
-    assert "asked 3 time(s): needs a new entry" in text
-    assert "add as an alternate of" in text
-    assert "the-study" in text
-    assert main(["report", "--csv"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    text_report = run_report(database, monkeypatch, capsys)
+    assert "asked 3 time(s): needs a new entry" in text_report
+    assert "add as an alternate of" in text_report
+    assert "the-study" in text_report
+    lines = run_report(database, monkeypatch, capsys, "--csv").strip().splitlines()
     assert lines[0] == "kind,count,entry_id,suggestion,questions,up,down"
     assert any(line.startswith("unanswered,3,") for line in lines)
     assert any(line.startswith("usage,1,the-study") for line in lines)
+
+
+def test_one_report_from_two_processes_writing_to_one_database(database, monkeypatch, capsys):
+    env = {**database, "FAQBOT_LIVE_RELOAD": "false"}
+    with ExitStack() as stack:
+        urls = [stack.enter_context(live_server(env=env)) for _ in range(2)]
+        for n in range(6):
+            for url in urls:
+                status, _ = post(url + "/api/ask", f'{{"message": "best pizza in town number {n % 3}"}}'.encode())
+                assert status == 200
+            status, _ = post(urls[n % 2] + "/api/ask", b'{"message": "how many patients went into remission"}')
+            assert status == 200
+        chat = Chat(urls[1])
+        stack.callback(chat.close)
+        assert chat.ask("what about the football tonight")["reply"]["type"] == "fallback"
+        for url in urls:
+            wait_written(url)
+    report = run_report(database, monkeypatch, capsys, "--csv")
+    counts = sorted(int(line.split(",")[1]) for line in report.splitlines() if line.startswith("unanswered,"))
+    assert sum(counts) == 13, report
+    assert any(line.startswith("usage,6,remission-within-28-days") for line in report.splitlines()), report
+
+
+# ---------- SQLite: a mode whose I/O errors cannot kill the process ----------
+
+def test_sqlite_uses_the_rollback_journal_without_memory_mapping(tmp_path):
+    records = Records(tmp_path, retention_days=30)
+    records.record("weather", "fallback", None)
+    with records.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "delete"
+        assert conn.execute(text("PRAGMA mmap_size")).scalar() == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["faqbot.sqlite3"], "no -wal or -shm file"
+
+
+def test_an_older_wal_database_is_moved_to_the_rollback_journal_and_gains_new_columns(tmp_path):
+    with sqlite3.connect(tmp_path / "faqbot.sqlite3") as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript("""
+            CREATE TABLE unanswered (text TEXT PRIMARY KEY, type TEXT NOT NULL, count INTEGER NOT NULL,
+                                     first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, raw TEXT);
+            CREATE TABLE usage (entry_id TEXT PRIMARY KEY, answers INTEGER NOT NULL);
+            CREATE TABLE feedback (entry_id TEXT PRIMARY KEY, up INTEGER NOT NULL, down INTEGER NOT NULL);
+            INSERT INTO unanswered VALUES ('weather', 'fallback', 4, '2026-01-01T00:00:00+00:00',
+                                           '2099-01-01T00:00:00+00:00', NULL);
+        """)
+    db.close()
+    records = Records(tmp_path, retention_days=30)
+    records.record("weather", "fallback", None, knowledge_version="v3")
+    (row,) = records.unanswered()
+    assert (row.count, row.knowledge_version) == (5, "v3")
+    with records.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "delete"
+
+
+# ---------- the writer: a real thread, off the answer path ----------
+
+def test_the_writer_is_a_real_os_thread_under_gevent(tmp_path):
+    script = textwrap.dedent(f"""
+        from gevent import monkey
+        monkey.patch_all()
+        import threading, time
+        import gevent
+        from bot.records import Records, Recorder
+        original_sleep = monkey.get_original("time", "sleep")
+        records = Records({str(tmp_path)!r}, retention_days=30)
+        seen = {{}}
+        real_write = records.write
+        def slow_write(batch):
+            seen["thread"] = threading.get_native_id()
+            original_sleep(1.0)  # blocks its own OS thread only, if it has one
+            real_write(batch)
+        records.write = slow_write
+        recorder = Recorder(records)
+        recorder.start()
+        recorder.record("weather", "fallback", None)
+        ticks, stop = 0, time.monotonic() + 0.8
+        while time.monotonic() < stop:
+            gevent.sleep(0.01)
+            ticks += 1
+        assert recorder.flush(5)
+        print(ticks, seen["thread"] != threading.get_native_id(), len(records.unanswered()))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    assert result.returncode == 0, result.stderr
+    ticks, other_thread, kept = result.stdout.split()
+    assert other_thread == "True" and kept == "1"
+    assert int(ticks) > 40, "the event loop kept running while the writer was blocked"
+
+
+def test_a_full_queue_counts_the_loss_and_health_says_degraded(tmp_path, engine):
+    app = app_for(tmp_path, engine, log_queue=3)
+    bot = app.extensions["faqbot"]
+    blocked = bot.records.write
+
+    def failing(batch):  # what SQLAlchemy raises when SQLite finds the disk full
+        raise OperationalError("INSERT INTO unanswered ...", {}, sqlite3.OperationalError("database or disk is full"))
+    bot.records.write = failing
+    client = app.test_client()
+    for n in range(8):
+        assert client.post("/api/ask", json={"message": f"best pizza in town {n}"}).get_json()["type"] == "fallback"
+    deadline = time.monotonic() + 10
+    while True:  # until the writer has tried the full disk
+        health = client.get("/api/health")
+        assert health.status_code == 200
+        body = health.get_json()
+        if any("cannot write" in r and "disk is full" in r for r in body.get("reasons", [])):
+            break
+        assert time.monotonic() < deadline, body
+        time.sleep(0.02)
+    assert body["status"] == "degraded"
+    assert any("record(s) lost" in r for r in body["reasons"]), body
+    assert body["records"]["lost"] >= 4 and body["records"]["waiting"] <= 4
+    bot.records.write = blocked
+    assert bot.recorder.flush()
+    assert 1 <= len(bot.records.unanswered()) <= 4, "what was held in memory is written once the store is back"
+    assert all("cannot write" not in r for r in client.get("/api/health").get_json()["reasons"])
 
 
 @pytest.mark.parametrize("kind, text, detail", [

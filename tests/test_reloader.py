@@ -44,6 +44,8 @@ def test_reload_swaps_a_good_edit_and_keeps_the_last_good_version(kb_copy, tmp_p
     health = app.test_client().get("/api/health").get_json()
     assert health["knowledge"]["version"] == good_version
     assert any("entries.yaml" in p and "tabs" in p for p in health["knowledge"]["pending_errors"])
+    assert health["status"] == "degraded" and any(r.startswith("knowledge: an edit is held back")
+                                                  for r in health["reasons"])
 
 
 def _ask(url: str, message: str) -> tuple[int, dict]:

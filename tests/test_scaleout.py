@@ -1,18 +1,19 @@
-"""Scale-out on Redis: a broadcast and a knowledge reload reach the clients of every process, each exactly once."""
+"""Scale-out on Redis: broadcasts and reloads reach every process's clients once; conversation memory, the rate
+limit and feedback are one bot's across processes."""
 from __future__ import annotations
 
 import json
 import shutil
 import time
-import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
+from bot.records import Records
 from conftest import KNOWLEDGE
-from live import RedisServer, announce, live_server, need_redis_server
-from test_serving import Chat
+from live import RedisServer, announce, health, live_server, need_redis_server, wait_written
+from test_serving import Chat, post
 
 pytestmark = pytest.mark.redis
 
@@ -24,11 +25,6 @@ def redis_server():
     server.start()
     yield server
     server.stop()
-
-
-def health(url: str) -> dict:
-    with urllib.request.urlopen(url + "/api/health", timeout=5) as response:
-        return json.load(response)
 
 
 def server_env(tmp_path: Path, name: str, queue_url: str, knowledge: Path) -> dict:
@@ -69,3 +65,88 @@ def test_announce_and_reload_reach_every_client_of_both_processes(redis_server, 
         for chat in chats:
             assert [k["version"] for k in chat.events["knowledge"]] == list(after), "one reload event per client"
 
+
+@pytest.fixture(scope="module")
+def shared_data(tmp_path_factory):
+    return tmp_path_factory.mktemp("shared") / "data"
+
+
+@pytest.fixture(scope="module")
+def two_processes(shared_data):
+    """Two faqbot processes on one Redis and one staff database, 6 messages a minute per client, behind a
+    (pretend) proxy so that each test names its own client addresses."""
+    need_redis_server()
+    queue = RedisServer()
+    queue.start()
+    env = {"FAQBOT_MESSAGE_QUEUE": queue.url, "FAQBOT_DATA_DIR": str(shared_data),
+           "FAQBOT_LIVE_RELOAD": "false", "FAQBOT_RATE_PER_MINUTE": "6", "FAQBOT_TRUST_PROXY": "true"}
+    with ExitStack() as stack:
+        stack.callback(queue.stop)
+        yield [stack.enter_context(live_server(env=env)) for _ in range(2)]
+
+
+def ask_http(url: str, body: dict, address: str, path: str = "/api/ask") -> tuple[int, dict]:
+    status, raw = post(url + path, json.dumps(body).encode(), {"X-Forwarded-For": address})
+    return status, json.loads(raw)
+
+
+def test_the_urgent_reminder_crosses_processes(two_processes, engine, check_reply):
+    first, second = two_processes
+    status, urgent = ask_http(first, {"message": "I can't breathe", "session": "chat-7"}, "10.1.0.1")
+    assert status == 200 and urgent["type"] == "urgent"
+    chat = Chat(second, headers={"X-Forwarded-For": "10.1.0.2"})
+    try:
+        chat.client.emit("ask", {"message": "how many patients went into remission", "conversation": "chat-7"})
+        (reply,) = chat.wait_for("reply")
+    finally:
+        chat.close()
+    check_reply(reply)
+    assert reply["text"].startswith(engine.profile.say("reminder")), "the other process knew of the urgent reply"
+    status, other = ask_http(second, {"message": "how many patients went into remission", "session": "chat-8"},
+                             "10.1.0.3")
+    assert not other["text"].startswith(engine.profile.say("reminder")), "only that conversation is reminded"
+
+
+def test_one_client_has_one_budget_across_processes_and_channels(two_processes):
+    first, second = two_processes
+    codes = [ask_http((first, second)[n % 2], {"message": "hello"}, "10.2.0.1")[0] for n in range(8)]
+    assert codes == [200] * 6 + [429] * 2, "alternating processes buys no extra messages"
+    chat = Chat(first, headers={"X-Forwarded-For": "10.2.0.1"})
+    try:
+        assert "too many" in chat.ask("hello")["error"]["error"], "the socket draws on the same budget"
+    finally:
+        chat.close()
+    assert ask_http(second, {"message": "hello"}, "10.2.0.2")[0] == 200, "another client has its own budget"
+
+
+def test_feedback_is_limited_and_only_for_an_entry_answered_in_the_conversation(two_processes, shared_data):
+    first, second = two_processes
+    address = "10.3.0.1"
+    status, reply = ask_http(first, {"message": "how many patients went into remission", "session": "c1"}, address)
+    assert status == 200 and reply["entry_id"]
+    entry = reply["entry_id"]
+    # The other process knows what was answered in that conversation, and nothing else counts.
+    status, body = ask_http(second, {"entry_id": "the-study", "vote": "down", "session": "c1"}, address,
+                            "/api/feedback")
+    assert status == 400 and "answered in this conversation" in body["error"]
+    chat = Chat(second, headers={"X-Forwarded-For": address})
+    try:
+        for _ in range(5):
+            chat.client.emit("feedback", {"entry_id": entry, "vote": "down", "conversation": "c1"})
+        errors = chat.wait_for("error", 1)
+        time.sleep(0.3)
+        errors = chat.events["error"]
+    finally:
+        chat.close()
+    # 6 a minute: the question, the refused vote and four down-votes; the fifth and the next are refused.
+    assert [e["error"] for e in errors] == ["too many messages: please wait a minute and try again"]
+    statuses = [ask_http((first, second)[n % 2], {"entry_id": entry, "vote": "down", "session": "c1"}, address,
+                         "/api/feedback")[0] for n in range(20)]
+    assert statuses == [429] * 20
+    for url in two_processes:
+        wait_written(url)
+    records = Records(shared_data, retention_days=30)
+    try:
+        assert [(u.entry_id, u.up, u.down) for u in records.usage() if u.entry_id == entry] == [(entry, 0, 4)]
+    finally:
+        records.close()

@@ -199,7 +199,7 @@
     return group;
   }
 
-  // Thumbs up or down on an answer: only the entry id and the vote leave the browser.
+  // Thumbs up or down on an answer: only the entry id, the vote and the chat's conversation id leave the browser.
   function renderFeedback(msg) {
     var box = make("div", "faqbot-feedback");
     if (msg.vote) {
@@ -237,7 +237,8 @@
     if (!msg || !msg.reply || msg.vote) { return; }
     msg.vote = value;
     save();
-    var payload = { entry_id: msg.reply.entry_id, vote: value };
+    // The conversation id lets the server count the vote only for an entry it answered in this chat.
+    var payload = { entry_id: msg.reply.entry_id, vote: value, conversation: state.conversation };
     if (socket && socket.connected) {
       socket.emit("feedback", payload);
     } else {
