@@ -11,8 +11,10 @@ and the shipped knowledge base's regression questions (answer and fallback cases
 benchmark questions). The ranking learns from every (question, shortlisted entry) pair of the closed-book and
 shipped sets: is the entry a right answer? The confidence learns from each question's first entry, in all three:
 is the question in scope? Validation figures (both protocols) are printed for the record, never used to choose.
-Prints the two tables to paste into bot/retrieval.py. Features are cached in --cache (delete it after a change to
-bot/retrieval.py's channels).
+With --dev (patient questions, JSON Lines as bench/retrieval.py --test-split reads) and --labels, both models also
+learn from the file's tune part (each question DEV_WEIGHT benchmark questions) and its held-out part is measured
+("dev_held"); --confidence-only keeps the shipped ranking. Prints the two tables to paste into bot/retrieval.py.
+Features are cached in --cache (delete it after a change to bot/retrieval.py's channels).
 """
 from __future__ import annotations
 
@@ -147,12 +149,11 @@ def fit_ranking(splits, columns):
     x1, y1 = pairs(splits["train"], columns)
     x3, y3 = pairs(splits["train_alternates"], columns) if RANKING_WITH_ALTERNATES else (x1[:0], y1[:0])
     x2, y2 = pairs(splits["shipped"], columns)
-    if "dev" in splits:
-        x4, y4 = pairs(splits["dev"], columns)
-        x2, y2 = np.vstack([x2, x4]), np.concatenate([y2, y4])
+    x4, y4 = pairs(splits["dev"], columns) if "dev" in splits else (x2[:0], y2[:0])
     model = LogisticRegression(C=C, max_iter=3000)
-    model.fit(np.vstack([x1, x3, x2]), np.concatenate([y1, y3, y2]),
-              sample_weight=_weights(splits, len(y1) + len(y3), len(y2)))
+    model.fit(np.vstack([x1, x3, x2, x4]), np.concatenate([y1, y3, y2, y4]),
+              sample_weight=np.concatenate([_weights(splits, len(y1) + len(y3), len(y2)),
+                                            np.full(len(y4), DEV_WEIGHT)]))
     return model.coef_[0], float(model.intercept_[0])
 
 
