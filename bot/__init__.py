@@ -22,7 +22,9 @@ class Bot:
         from bot.engine import Service
         from bot.limits import RateLimiter
         from bot.records import Recorder, Records
+        from bot.report import low_confidence
         self.settings = settings
+        self.low_confidence = low_confidence
         self.service = Service(settings, engine)
         # With a shared queue the processes are one bot: one budget per client, drawn on by every process.
         shared = settings.message_queue if settings.message_queue.startswith(("redis://", "rediss://")) else ""
@@ -38,17 +40,24 @@ class Bot:
         """Reply to one message as the contract's reply object, and queue what staff need from it."""
         engine = self.service.engine
         reply = engine.responder_for(locale).reply(message, conversation=conversation)
-        self.recorder.record(message, reply.type, reply.entry_id, knowledge_version=engine.knowledge.version)
+        self.recorder.record(message, reply.type, reply.entry_id, knowledge_version=engine.knowledge.version,
+                             low_confidence=self.low_confidence(engine, reply.type, reply.confidence))
         return reply.to_dict()
 
-    def vote(self, entry_id: Any, vote: Any, *, conversation: str | None = None) -> None:
-        """Count a thumbs up or down on an entry answered in this conversation; raise ValueError for anything
-        else."""
+    def vote(self, entry_id: Any, vote: Any, *, conversation: str | None = None, question: Any = None) -> None:
+        """Count a thumbs up or down on an entry answered in this conversation, with the question it answered;
+        raise ValueError for anything else."""
         if not isinstance(entry_id, str) or entry_id not in self.service.conversations.get(conversation).answered:
             raise ValueError("entry_id must be the id of an entry answered in this conversation")
         if vote not in ("up", "down"):
             raise ValueError('vote must be "up" or "down"')
-        self.recorder.vote(entry_id, vote, knowledge_version=self.service.engine.knowledge.version)
+        if question is not None and (not isinstance(question, str) or len(question) > self.settings.max_message_chars):
+            raise ValueError(f'"message" (the question voted on) must be text of at most '
+                             f'{self.settings.max_message_chars:,} characters')
+        knowledge = self.service.engine.knowledge
+        entry = knowledge.entry(entry_id)
+        self.recorder.vote(entry_id, vote, question=question, knowledge_version=knowledge.version,
+                           answer=entry.answer if entry else None)
 
     def problems(self) -> list[str]:
         """Say what needs staff while the bot answers (for /api/health): empty when all is well."""
@@ -73,7 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, engine: Engine | None
     from flask_socketio import SocketIO
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from bot import pages, routes, security
+    from bot import console, pages, routes, security
     from bot.config import load_settings
     from bot.events import register_events
 
@@ -87,6 +96,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, engine: Engine | None
     app.extensions["faqbot"] = bot
     app.register_blueprint(routes.blueprint)
     app.register_blueprint(pages.blueprint)
+    console.register(app, bot)
     # The chat's own pages open the socket from the bot's origin; widgets' hosts only when listed.
     socketio = SocketIO(app, async_mode=settings.async_mode,
                         cors_allowed_origins=security.origin_checker(settings.allowed_origins),

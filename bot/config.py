@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -112,6 +112,17 @@ def _text(raw: str) -> str:
     return raw.strip()
 
 
+MIN_TOKEN_CHARS = 16
+
+
+def _token(raw: str) -> str:
+    token = raw.strip()
+    if token and len(token) < MIN_TOKEN_CHARS:
+        raise ValueError(f"must be at least {MIN_TOKEN_CHARS} characters; make one with "
+                         "python -c \"import secrets; print(secrets.token_urlsafe(24))\"")
+    return token
+
+
 def _flag(raw: str) -> bool:
     lowered = raw.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -165,6 +176,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("async_mode", "gevent", _text, "the Socket.IO server mode: gevent or threading"),
     Setting("reply_cache", "4096", _count,
             "replies remembered by their message's normalised text (repeated and tapped questions); 0: none"),
+    Setting("staff_token", "", _token,
+            "turns on the staff console at /staff: the token staff sign in with (and scripts send as "
+            "Authorization: Bearer); empty: no console (404)"),
+    Setting("staff_rate_per_minute", "60", _positive_int, "requests one address may make to the staff console per minute"),
 )
 
 
@@ -192,6 +207,8 @@ class Settings:
     live_reload: bool
     async_mode: str
     reply_cache: int
+    staff_token: str = field(repr=False)  # a secret: never in a log line or traceback
+    staff_rate_per_minute: int
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None,

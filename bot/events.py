@@ -48,7 +48,8 @@ def register_events(socketio: SocketIO, bot) -> None:
             _send("error", {"error": "too many messages: please wait a minute and try again"})
             return
         try:
-            bot.vote(data.get("entry_id"), data.get("vote"), conversation=conversation_of(data) or request.sid)
+            bot.vote(data.get("entry_id"), data.get("vote"), conversation=conversation_of(data) or request.sid,
+                     question=data.get("message"))
         except ValueError as exc:
             _send("error", {"error": str(exc)})
 

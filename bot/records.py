@@ -1,4 +1,5 @@
-"""What faqbot keeps for staff: unanswered questions (scrubbed), answers per entry, thumbs up and down.
+"""What faqbot keeps for staff: unanswered and low-confidence questions (scrubbed), answers per entry and replies
+per day, thumbs up and down with the (scrubbed) question voted on and the answer it got.
 
 One database for every process and machine, through SQLAlchemy Core: SQLite under the data directory by default,
 PostgreSQL when FAQBOT_DATABASE_URL names one. Replies never wait on it: `Recorder` takes what a reply leaves for
@@ -25,6 +26,8 @@ from bot.privacy import scrub, strip_controls
 log = logging.getLogger(__name__)
 
 UNANSWERED_TYPES = ("fallback", "clarify")
+# An answer given with a confidence near the fallback threshold is kept beside the unanswered questions.
+LOW_CONFIDENCE = "low-confidence"
 ANSWERED_TYPES = ("answer", "advice")
 VOTES = ("up", "down")
 PURGE_EVERY_SECONDS = 3600
@@ -50,6 +53,7 @@ unanswered_table = Table(
     Column("last_seen", String(32), nullable=False),
     Column("knowledge_version", String(64)),  # the knowledge base that last could not answer it
     Column("raw", Text),  # the message as typed: only when FAQBOT_KEEP_RAW_MESSAGES is on
+    Column("entry_id", String(200)),  # the entry a low-confidence answer gave
 )
 usage_table = Table(
     "usage", metadata,
@@ -72,9 +76,18 @@ votes_table = Table(
     Column("at", String(32), nullable=False),
     Column("question", String(MAX_KEPT_CHARS)),
     Column("knowledge_version", String(64)),
+    Column("answer", Text),  # the answer it got, as the knowledge base said it then
+)
+# How many replies of each type went out each day (the console's chart of questions over time).
+daily_table = Table(
+    "daily", metadata,
+    Column("day", String(10), primary_key=True),  # UTC, YYYY-MM-DD
+    Column("type", String(16), primary_key=True),
+    Column("count", Integer, nullable=False),
 )
 # Columns added since the first schema, added to an older database when it is opened.
-_ADDED_COLUMNS = {"unanswered": {"knowledge_version": "VARCHAR(64)"}}
+_ADDED_COLUMNS = {"unanswered": {"knowledge_version": "VARCHAR(64)", "entry_id": "VARCHAR(200)"},
+                  "votes": {"answer": "TEXT"}}
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,14 @@ class Unanswered:
     first_seen: str
     last_seen: str
     knowledge_version: str | None = None
+    entry_id: str | None = None  # the entry a low-confidence answer gave
+
+
+@dataclass(frozen=True)
+class Day:
+    day: str
+    type: str
+    count: int
 
 
 @dataclass(frozen=True)
@@ -104,17 +125,19 @@ class Asked:
     entry_id: str | None
     knowledge_version: str | None = None
     at: str = field(default_factory=lambda: _now())
+    low_confidence: bool = False  # an answer near the fallback threshold: kept beside the unanswered questions
 
 
 @dataclass(frozen=True)
 class Voted:
-    """One thumbs up or down."""
+    """One thumbs up or down, with the question voted on (scrubbed) and the answer it got."""
 
     entry_id: str
     vote: str
     question: str | None = None
     knowledge_version: str | None = None
     at: str = field(default_factory=lambda: _now())
+    answer: str | None = None
 
 
 Event = Union[Asked, Voted]
@@ -225,22 +248,26 @@ class Records:
         answers: dict[str, int] = {}
         tallies: dict[str, list[int]] = {}
         votes: list[dict[str, Any]] = []
+        days: dict[tuple[str, str], int] = {}
         for item in events:
             if isinstance(item, Asked):
-                if item.reply_type in UNANSWERED_TYPES:
+                day = (item.at[:10], item.reply_type)
+                days[day] = days.get(day, 0) + 1
+                if item.reply_type in UNANSWERED_TYPES or item.low_confidence:
+                    kind = item.reply_type if item.reply_type in UNANSWERED_TYPES else LOW_CONFIDENCE
+                    entry = item.entry_id if kind == LOW_CONFIDENCE else None
                     kept = _kept(item.message)
-                    if not kept:
-                        continue
-                    row = questions.get(kept)
-                    if row is None:
-                        questions[kept] = {"text": kept, "type": item.reply_type, "count": 1,
+                    row = questions.get(kept) if kept else None
+                    if kept and row is None:
+                        questions[kept] = {"text": kept, "type": kind, "count": 1,
                                            "first_seen": item.at, "last_seen": item.at,
                                            "knowledge_version": item.knowledge_version,
-                                           "raw": strip_controls(item.message)[:MAX_KEPT_CHARS] if self.keep_raw else None}
-                    else:
-                        row.update(count=row["count"] + 1, type=item.reply_type, last_seen=max(row["last_seen"], item.at),
-                                   knowledge_version=item.knowledge_version)
-                elif item.entry_id and item.reply_type in ANSWERED_TYPES:
+                                           "raw": strip_controls(item.message)[:MAX_KEPT_CHARS] if self.keep_raw else None,
+                                           "entry_id": entry}
+                    elif kept:
+                        row.update(count=row["count"] + 1, type=kind, last_seen=max(row["last_seen"], item.at),
+                                   knowledge_version=item.knowledge_version, entry_id=entry)
+                if item.entry_id and item.reply_type in ANSWERED_TYPES:
                     answers[item.entry_id] = answers.get(item.entry_id, 0) + 1
             elif isinstance(item, Voted):
                 if item.vote not in VOTES:
@@ -249,8 +276,9 @@ class Records:
                 tally[0 if item.vote == "up" else 1] += 1
                 votes.append({"entry_id": item.entry_id, "vote": item.vote, "at": item.at,
                               "question": _kept(item.question) if item.question else None,
-                              "knowledge_version": item.knowledge_version})
-        if not (questions or answers or tallies):
+                              "knowledge_version": item.knowledge_version,
+                              "answer": item.answer[:MAX_KEPT_CHARS] if item.answer else None})
+        if not (questions or answers or tallies or days):
             return
         self.prepare()
         # One statement per table for the whole batch; keys in one order in every process, so that two writers
@@ -260,7 +288,8 @@ class Records:
                 stmt = self._insert(unanswered_table)
                 conn.execute(stmt.on_conflict_do_update(index_elements=[unanswered_table.c.text], set_={
                     "count": unanswered_table.c.count + stmt.excluded.count, "type": stmt.excluded.type,
-                    "last_seen": stmt.excluded.last_seen, "knowledge_version": stmt.excluded.knowledge_version}),
+                    "last_seen": stmt.excluded.last_seen, "knowledge_version": stmt.excluded.knowledge_version,
+                    "entry_id": stmt.excluded.entry_id}),
                     [questions[kept] for kept in sorted(questions)])
             if answers:
                 stmt = self._insert(usage_table)
@@ -275,18 +304,25 @@ class Records:
                     [{"entry_id": entry, "up": up, "down": down} for entry, (up, down) in sorted(tallies.items())])
             if votes:
                 conn.execute(votes_table.insert(), votes)
+            if days:
+                stmt = self._insert(daily_table)
+                conn.execute(stmt.on_conflict_do_update(index_elements=[daily_table.c.day, daily_table.c.type], set_={
+                    "count": daily_table.c.count + stmt.excluded.count}),
+                    [{"day": day, "type": kind, "count": days[(day, kind)]} for day, kind in sorted(days)])
 
     def record(self, message: str, reply_type: str, entry_id: str | None, *,
-               knowledge_version: str | None = None) -> None:
-        """Keep what staff need from one reply, now: the scrubbed question if unanswered, the entry if answered."""
-        self.write([Asked(message, reply_type, entry_id, knowledge_version)])
+               knowledge_version: str | None = None, low_confidence: bool = False) -> None:
+        """Keep what staff need from one reply, now: the day's count by type, the scrubbed question if unanswered
+        (or answered with low confidence), the entry if answered."""
+        self.write([Asked(message, reply_type, entry_id, knowledge_version, low_confidence=low_confidence)])
 
     def vote(self, entry_id: str, vote: str, *, question: str | None = None,
-             knowledge_version: str | None = None) -> None:
-        """Count a thumbs up or down on an entry's answer, now; nothing else about the person is kept."""
+             knowledge_version: str | None = None, answer: str | None = None) -> None:
+        """Count a thumbs up or down on an entry's answer, now, with the question voted on (scrubbed) and the
+        answer it got; nothing else about the person is kept."""
         if vote not in VOTES:
             raise ValueError(f"vote must be one of {VOTES}")
-        self.write([Voted(entry_id, vote, question, knowledge_version)])
+        self.write([Voted(entry_id, vote, question, knowledge_version, answer=answer)])
 
     def purge(self) -> int:
         """Delete unanswered questions and single votes older than the retention period; return how many
@@ -302,7 +338,7 @@ class Records:
         """Return the unanswered questions, most asked first."""
         self.prepare()
         t = unanswered_table.c
-        query = select(t.text, t.type, t.count, t.first_seen, t.last_seen, t.knowledge_version).order_by(
+        query = select(t.text, t.type, t.count, t.first_seen, t.last_seen, t.knowledge_version, t.entry_id).order_by(
             desc(t.count), desc(t.last_seen), t.text)
         with self.engine.connect() as conn:
             return [Unanswered(*row) for row in conn.execute(query)]
@@ -324,9 +360,16 @@ class Records:
         """Return the single votes still kept, oldest first."""
         self.prepare()
         v = votes_table.c
-        query = select(v.entry_id, v.vote, v.question, v.knowledge_version, v.at).order_by(v.id)
+        query = select(v.entry_id, v.vote, v.question, v.knowledge_version, v.at, v.answer).order_by(v.id)
         with self.engine.connect() as conn:
             return [Voted(*row) for row in conn.execute(query)]
+
+    def daily(self) -> list[Day]:
+        """Return how many messages got each reply type, day by day, oldest first."""
+        self.prepare()
+        d = daily_table.c
+        with self.engine.connect() as conn:
+            return [Day(*row) for row in conn.execute(select(d.day, d.type, d.count).order_by(d.day, d.type))]
 
 
 def start_thread(target: Callable[[], None], name: str) -> None:
@@ -396,18 +439,17 @@ class Recorder:
         return self._refused + self._dropped
 
     def record(self, message: str, reply_type: str, entry_id: str | None, *,
-               knowledge_version: str | None = None) -> bool:
-        """Queue what staff need from one reply; False (and counted) when it could not be kept."""
-        if reply_type not in UNANSWERED_TYPES and not (entry_id and reply_type in ANSWERED_TYPES):
-            return True
-        return self._put(Asked(message, reply_type, entry_id, knowledge_version))
+               knowledge_version: str | None = None, low_confidence: bool = False) -> bool:
+        """Queue what staff need from one reply (every reply counts for its day); False (and counted) when it
+        could not be kept."""
+        return self._put(Asked(message, reply_type, entry_id, knowledge_version, low_confidence=low_confidence))
 
     def vote(self, entry_id: str, vote: str, *, question: str | None = None,
-             knowledge_version: str | None = None) -> bool:
+             knowledge_version: str | None = None, answer: str | None = None) -> bool:
         """Queue a thumbs up or down; False (and counted) when it could not be kept."""
         if vote not in VOTES:
             raise ValueError(f"vote must be one of {VOTES}")
-        return self._put(Voted(entry_id, vote, question, knowledge_version))
+        return self._put(Voted(entry_id, vote, question, knowledge_version, answer=answer))
 
     def _put(self, item: Event) -> bool:
         self._submitted += 1

@@ -79,7 +79,7 @@ def ask():
 
 @blueprint.post("/api/feedback")
 def feedback():
-    """Count a thumbs up or down on an answer: entry id and vote only."""
+    """Count a thumbs up or down on an answer: entry id, vote and the question voted on (kept scrubbed)."""
     bot = _bot()
     try:
         data = json_body()
@@ -94,7 +94,8 @@ def feedback():
         response.headers["Retry-After"] = str(bot.limiter.retry_after(key))
         return response, 429
     try:
-        bot.vote(data.get("entry_id"), data.get("vote"), conversation=conversation_of(data))
+        bot.vote(data.get("entry_id"), data.get("vote"), conversation=conversation_of(data),
+                 question=data.get("message"))
     except ValueError as exc:
         return jsonify(error=str(exc)), 400
     return jsonify(status="ok")

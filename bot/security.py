@@ -10,12 +10,17 @@ PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src
                "connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'")
 # Only the widget's iframe page may be framed by the clinic sites; every other page only by faqbot itself.
 EMBEDDABLE_PATHS = ("/embed",)
+# The staff console is never framed, not even by faqbot's own pages (no clickjacking of a signed-in nurse).
+NEVER_FRAMED = ("/staff",)
 # Headers on every response, Flask's and Socket.IO's alike.
 EVERY_RESPONSE = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
 
 
 def frame_ancestors(path: str, allowed_origins: Iterable[str]) -> str:
-    """Return the CSP frame-ancestors directive for a page: 'self', plus the clinic sites for the iframe page."""
+    """Return the CSP frame-ancestors directive for a page: 'self', plus the clinic sites for the iframe page, and
+    'none' for the staff console."""
+    if any(path == prefix or path.startswith(prefix + "/") for prefix in NEVER_FRAMED):
+        return "frame-ancestors 'none'"
     sources = ["'self'"]
     if path in EMBEDDABLE_PATHS:
         sources += [origin for origin in allowed_origins if origin not in sources]

@@ -494,6 +494,9 @@ def test_thumbs_feedback_is_stored_as_entry_and_vote(server, server_data, open_p
             break
         page.wait_for_timeout(100)
     assert rows == [("remission-within-28-days", 1, 0)]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT entry_id, vote, question FROM votes").fetchall() == [
+            ("remission-within-28-days", "up", QUESTION)], "the vote carries the question it answered"
 
 
 def test_votes_are_sent_past_the_kept_messages(server, open_page):
@@ -519,7 +522,8 @@ def test_votes_are_sent_past_the_kept_messages(server, open_page):
     page.wait_for_function("() => document.querySelector('#faqbot-status').textContent.includes('Thank you')")
     conversation = page.evaluate("() => JSON.parse(sessionStorage.getItem('faqbot:chat:v1')).conversation")
     # The chat's conversation id goes with the vote: the server counts it only for an entry answered there.
-    assert votes == [{"entry_id": "remission-within-28-days", "vote": "up", "conversation": conversation}]
+    assert votes == [{"entry_id": "remission-within-28-days", "vote": "up", "conversation": conversation,
+                     "message": QUESTION}]
     page.reload()
     assert page.locator(".faqbot-feedback-done").count() == 1, "the vote is kept with its message"
 
@@ -544,6 +548,136 @@ def test_clinic_notice_reaches_an_open_chat(tmp_path, open_page):
             assert notice.locator("b").count() == 0
     finally:
         queue.stop()
+
+
+# ---------- the staff console ----------
+
+STAFF_TOKEN = "browser-staff-token-0123456789"
+PLANTED_HTML = '<img src=x onerror="window.__faqbotPwned=1"> is it painful'
+
+
+@pytest.fixture(scope="session")
+def staff_server(tmp_path_factory):
+    """A server with the console on, and records holding a few days of questions, votes and a planted tag."""
+    import sqlite3
+    from bot.records import Records
+    folder = tmp_path_factory.mktemp("staff")
+    env = dict(serve_env(folder, "threading"), FAQBOT_STAFF_TOKEN=STAFF_TOKEN)
+    records = Records(Path(env["FAQBOT_DATA_DIR"]), retention_days=30)
+    for message in ["is it painful", "does it hurt", PLANTED_HTML, "weather tomorrow", "weather tomorrow?"]:
+        records.record(message, "fallback", None, knowledge_version="seeded")
+    for _ in range(3):
+        records.record(QUESTION, "answer", "remission-within-28-days")
+    records.vote("remission-within-28-days", "down", question="how many got better", answer="Nine of eleven.")
+    records.vote("remission-within-28-days", "up", question=QUESTION, answer="Nine of eleven.")
+    with sqlite3.connect(records.path) as db:
+        db.executemany("INSERT INTO daily (day, type, count) VALUES (?, ?, ?)",
+                       [("2026-11-20", "answer", 12), ("2026-11-20", "fallback", 3), ("2026-11-21", "urgent", 1)])
+    records.close()
+    with live_server(env=env) as base:
+        yield base
+
+
+def sign_in(page, base: str) -> None:
+    page.goto(base + "/staff")
+    page.get_by_label("Staff token").fill(STAFF_TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#chart-daily svg").wait_for(timeout=15_000)
+    page.locator("#status .staff-facts").wait_for()
+
+
+def test_staff_console_signs_in_shows_everything_and_passes_axe(staff_server, open_page, axe_source):
+    p = open_page(bypass_csp=True)  # only so axe can be injected as a script tag
+    page = p.page
+    page.goto(staff_server + "/staff")
+    run_axe(page, axe_source, "staff sign-in")
+    page.get_by_label("Staff token").fill("not-the-token-0123456789")
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("[role=alert]").wait_for()
+    run_axe(page, axe_source, "staff sign-in, wrong token")
+    sign_in(page, staff_server)
+    (cookie,) = p.context.cookies()
+    assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == \
+        ("faqbot_staff", True, "Strict", "/staff")
+    assert page.evaluate("document.cookie") == "", "scripts cannot read the session"
+
+    status = page.locator("#status").inner_text()
+    assert "Serving normally" in status and "None: the files on disk are the version serving." in status
+    assert "in scope, right entry first" in status
+    report = page.locator("#report").inner_text()
+    assert "weather tomorrow" in report and "is it painful" in report
+    assert "how many got better" in report and "Nine of eleven." in report, "thumbs down with question and answer"
+    assert PLANTED_HTML in report, "a patient's text is shown as text"
+    assert page.evaluate("window.__faqbotPwned") is None
+    assert page.locator("#report img").count() == 0
+    assert page.locator("#chart-daily svg rect").count() >= 3, "three days of bars"
+    assert page.locator("#chart-entries svg rect").count() == 1
+    assert page.locator("#chart-thumbs svg rect").count() == 2
+    assert "2026-11-20" in page.locator("#chart-daily svg").get_attribute("aria-label")
+    run_axe(page, axe_source, "staff console, loaded")
+
+    page.get_by_label("Question, as a patient would type it").fill(QUESTION)
+    page.get_by_role("button", name="Ask").click()
+    page.locator("#try-result .staff-why li").first.wait_for()
+    result = page.locator("#try-result").inner_text()
+    assert "remission-within-28-days" in result and "against the fallback threshold" in result
+    page.locator("#chart-daily details summary").click()
+    run_axe(page, axe_source, "staff console, test pane answered and a chart's table open")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the report as CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("kind,count,entry_id,suggestion,questions") and "how many got better" in text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "staff-console-1280x800.png"), full_page=True)
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Staff token").wait_for()
+    assert p.context.cookies() == []
+
+
+def test_staff_console_runs_under_the_policy_and_is_never_framed(staff_server, clinic_site, open_page):
+    p = open_page()
+    page = p.page
+    sign_in(page, staff_server)
+    page.get_by_label("Question, as a patient would type it").fill("what time is it")
+    page.get_by_role("button", name="Ask").click()
+    page.locator("#try-result .staff-why li").first.wait_for()
+    assert p.errors == [], "no script error and no CSP report on the console"
+    # A page of another site (or of faqbot itself) that frames the console gets nothing.
+    for host in (clinic_site, staff_server):
+        page.goto(host + "/" if host == clinic_site else host + "/demo")
+        page.evaluate("""src => { const f = document.createElement('iframe'); f.id = 'staff-frame'; f.src = src;
+            document.body.appendChild(f); }""", staff_server + "/staff")
+        page.wait_for_timeout(500)
+        frame = page.locator("#staff-frame").element_handle().content_frame()
+        assert frame is None or "Staff console" not in (frame.evaluate("document.body && document.body.innerText")
+                                                        or ""), f"framed from {host}"
+
+
+def test_staff_console_shows_a_held_back_edit_by_file_and_line(tmp_path, open_page):
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(PROJECT / "knowledge", knowledge)
+    env = dict(serve_env(tmp_path, "threading"), FAQBOT_STAFF_TOKEN=STAFF_TOKEN, FAQBOT_KNOWLEDGE=str(knowledge),
+               FAQBOT_LIVE_RELOAD="true", FAQBOT_RELOAD_SECONDS="0.2")
+    with live_server(env=env) as base:
+        page = open_page().page
+        sign_in(page, base)
+        assert "Serving normally" in page.locator("#status").inner_text()
+        entries = knowledge / "entries.yaml"
+        lines = entries.read_text(encoding="utf-8").splitlines()
+        number = next(i for i, line in enumerate(lines) if line.strip().startswith("- id:")) + 1
+        lines[number - 1] = lines[number - 1].replace("- id:", "- id: Not An Id #")
+        entries.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        for _ in range(50):
+            page.reload()
+            page.locator("#status .staff-facts").wait_for()
+            if "Needs attention" in page.locator("#status").inner_text():
+                break
+            page.wait_for_timeout(200)
+        status = page.locator("#status").inner_text()
+        assert "Needs attention" in status
+        assert page.locator("#status .staff-problems code").first.inner_text() == f"knowledge/entries.yaml:{number}"
 
 
 # ---------- a way to a person, and follow-ups in context ----------

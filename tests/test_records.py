@@ -59,15 +59,19 @@ def test_planted_personal_details_reach_no_file(tmp_path, engine):
         f"nhs number {PLANTED['nhs number']} and {PLANTED['nhs number unspaced']}, football scores?",
         f"born {PLANTED['date of birth']} ({PLANTED['written date']}), postcode {PLANTED['postcode']}, best recipes",
     ]
+    socket.emit("ask", {"message": "how many patients went into remission"})
     for message in messages:
         assert client.post("/api/ask", json={"message": message}).get_json()["type"] == "fallback"
         socket.emit("ask", {"message": message})
+        # The question sent with a thumbs down is kept too, scrubbed the same way.
+        socket.emit("feedback", {"entry_id": "remission-within-28-days", "vote": "down", "message": message})
     socket.disconnect()
     assert app.extensions["faqbot"].recorder.flush()
     files = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
     assert files, "the unanswered questions were recorded somewhere"
     kept = Records(tmp_path / "data", retention_days=30).unanswered()
     assert len(kept) == len(messages) and all(r.count == 2 for r in kept)
+    assert len([v for v in Records(tmp_path / "data", retention_days=30).votes() if v.question]) == len(messages)
     for path in files:
         content = path.read_bytes()
         for kind, detail in PLANTED.items():
@@ -187,6 +191,72 @@ def test_answers_and_votes_are_counted_only_for_an_answered_entry_of_the_convers
         ("up", bot.service.engine.knowledge.version), ("down", bot.service.engine.knowledge.version)]
 
 
+def test_an_older_store_gains_the_new_columns(tmp_path):
+    with sqlite3.connect(tmp_path / "faqbot.sqlite3") as db:
+        db.execute("CREATE TABLE unanswered (text TEXT PRIMARY KEY, type TEXT NOT NULL, count INTEGER NOT NULL, "
+                   "first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, raw TEXT)")
+        db.execute("INSERT INTO unanswered VALUES ('kept from before', 'fallback', 4, '2026-01-01T00:00:00+00:00', "
+                   "'2099-01-01T00:00:00+00:00', NULL)")
+    records = Records(tmp_path, retention_days=30)
+    records.record("asked now", "answer", "the-study", knowledge_version="v2", low_confidence=True)
+    kept = {r.text: r for r in records.unanswered()}
+    assert kept["kept from before"].count == 4 and kept["kept from before"].knowledge_version is None
+    assert (kept["asked now"].type, kept["asked now"].knowledge_version, kept["asked now"].entry_id) == \
+        ("low-confidence", "v2", "the-study")
+
+
+def test_each_reply_counts_for_its_day_and_a_group_keeps_its_latest_version(tmp_path):
+    records = Records(tmp_path, retention_days=30)
+    records.record("what is the weather", "fallback", None, knowledge_version="v1")
+    records.record("what is the weather", "clarify", None, knowledge_version="v2")
+    records.record("a question", "answer", "the-study", knowledge_version="v2")
+    records.record("i cannot breathe", "urgent", None, knowledge_version="v2")
+    (row,) = records.unanswered()
+    assert (row.count, row.type, row.knowledge_version, row.entry_id) == (2, "clarify", "v2", None)
+    assert row.first_seen <= row.last_seen
+    today = datetime.now(timezone.utc).date().isoformat()
+    assert {(d.day, d.type, d.count) for d in records.daily()} == {
+        (today, "fallback", 1), (today, "clarify", 1), (today, "answer", 1), (today, "urgent", 1)}
+    assert not any(d.type == "urgent" for d in records.unanswered()), "urgent messages are never kept as text"
+
+
+def test_a_vote_keeps_the_scrubbed_question_and_the_answer_it_got(tmp_path, engine):
+    app = app_for(tmp_path, engine)
+    client = app.test_client()
+    reply = client.post("/api/ask", json={"message": "how many patients went into remission",
+                                          "session": "c"}).get_json()
+    question = f"how many patients went into remission? my email is {PLANTED['email']}"
+    assert client.post("/api/feedback", json={"entry_id": reply["entry_id"], "vote": "down", "session": "c",
+                                              "message": question}).status_code == 200
+    socket = app.extensions["socketio"].test_client(app)
+    socket.emit("ask", {"message": "how many patients went into remission"})
+    socket.emit("feedback", {"entry_id": reply["entry_id"], "vote": "up"})  # older chats send no question
+    socket.disconnect()
+    bot = app.extensions["faqbot"]
+    assert bot.recorder.flush()
+    down, up = bot.records.votes()
+    assert (down.vote, up.vote) == ("down", "up")
+    assert PLANTED["email"] not in down.question and down.question.startswith("how many patients went")
+    assert down.answer == bot.service.engine.knowledge.entry(reply["entry_id"]).answer
+    assert down.knowledge_version == bot.service.engine.knowledge.version
+    assert up.question is None
+    for bad in (5, ["x"], "x" * 1001):
+        body = {"entry_id": reply["entry_id"], "vote": "down", "session": "c", "message": bad}
+        assert "message" in client.post("/api/feedback", json=body).get_json()["error"]
+
+
+def test_old_votes_are_purged_with_the_questions(tmp_path):
+    records = Records(tmp_path, retention_days=7)
+    records.vote("the-study", "down", question="old one")
+    records.vote("the-study", "down", question="new one")
+    old = (datetime.now(timezone.utc) - timedelta(days=8)).isoformat(timespec="seconds")
+    with sqlite3.connect(records.path) as db:
+        db.execute("UPDATE votes SET at = ? WHERE question = 'old one'", (old,))
+    records.purge()
+    assert [v.question for v in records.votes()] == ["new one"]
+    assert records.usage()[0].down == 2, "the counts stay"
+
+
 def test_feedback_draws_on_the_message_budget(tmp_path, engine):
     app = app_for(tmp_path, engine, rate_per_minute=4)
     client = app.test_client()
@@ -220,16 +290,17 @@ def run_report(database: dict, monkeypatch, capsys, *extra: str) -> str:
 def test_report_groups_and_suggests(database, records_of, monkeypatch, capsys):
     records = records_of(database)
     for message in ["weather tomorrow", "weather tomorrow?", "whats the weather tomorrow",
-                    "how much does car t cost in the uk"]:
-        records.record(message, "fallback", None)
+                    "who picks the donor"]:
+        records.record(message, "fallback", None, knowledge_version="abc")
     records.record("x", "answer", "the-study")
     text_report = run_report(database, monkeypatch, capsys)
-    assert "asked 3 time(s): needs a new entry" in text_report
-    assert "add as an alternate of" in text_report
+    assert "asked 3 time(s), not answered;" in text_report and "knowledge version abc" in text_report
+    assert "suggestion: new entry" in text_report
+    assert "suggestion: add as an alternate of why-donor-cells-matter" in text_report
     assert "the-study" in text_report
     lines = run_report(database, monkeypatch, capsys, "--csv").strip().splitlines()
-    assert lines[0] == "kind,count,entry_id,suggestion,questions,up,down"
-    assert any(line.startswith("unanswered,3,") for line in lines)
+    assert lines[0].startswith("kind,count,entry_id,suggestion,questions,up,down,status,first_seen")
+    assert any(line.startswith("unanswered,3,,new entry,") for line in lines)
     assert any(line.startswith("usage,1,the-study") for line in lines)
 
 

@@ -199,7 +199,9 @@
     return group;
   }
 
-  // Thumbs up or down on an answer: only the entry id, the vote and the chat's conversation id leave the browser.
+  // Thumbs up or down on an answer: the entry id, the vote, the chat's conversation id and the question it answered
+  // leave the browser (the question went to the server already; it is kept with personal details removed, for staff
+  // to see wrong answers).
   function renderFeedback(msg) {
     var box = make("div", "faqbot-feedback");
     if (msg.vote) {
@@ -239,6 +241,9 @@
     save();
     // The conversation id lets the server count the vote only for an entry it answered in this chat.
     var payload = { entry_id: msg.reply.entry_id, vote: value, conversation: state.conversation };
+    for (var i = state.messages.indexOf(msg) - 1; i >= 0; i--) {
+      if (state.messages[i].role === "user") { payload.message = state.messages[i].text; break; }
+    }
     if (socket && socket.connected) {
       socket.emit("feedback", payload);
     } else {
