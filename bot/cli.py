@@ -76,6 +76,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     for miss in confusions(evaluate(engine)):
         report.append((f"{knowledge.files['regression.yaml']}:{miss.line}: {miss.expected_entry}: warning: "
                        f"{miss.message!r} was answered with {miss.got_entry} (entries confused)", True))
+    from bot.engine import own_corpus, questions
+    from bot.safetynet import default_corpus, measure
+    corpus = default_corpus() + (own_corpus(knowledge, []) or [])
+    net = measure(engine.lexicon.replace(net=None), corpus, questions=questions(knowledge))
+    if net is not None:
+        # The net alone, trained without a fixed fifth of its corpus and measured on that fifth.
+        report.append((f"safety net: trained on {net.trained_on} messages; on {net.measured_on} held out, at threshold "
+                       f"{net.threshold:g} it flags {net.flagged}: precision {net.precision:.1%}, recall "
+                       f"{net.recall:.1%} (a message is urgent when the lexicon or the net says so)", False))
     for line, _ in report:
         print(line)
     warnings = [line for line, warn in report if warn]

@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Mapping
 
 from bot.config import Settings
-from bot.knowledge import Knowledge, KnowledgeError, Problem, checker_for, load_knowledge
+from bot.knowledge import Knowledge, KnowledgeError, Problem, checker_for, load_knowledge, make_checker
 from bot.locales import Profile, compile_profile
 from bot.conversations import Conversations, conversations_for
 from bot.replies import REPLY_CACHE, Responder
 from bot.retrieval import Document, Index
 from bot.safety import Lexicon, compile_lexicon, example_failures, with_vocabulary
+from bot.safetynet import CORPUS_FILE, CorpusError, Message, default_corpus, net_for, read_corpus
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,30 @@ def documents(knowledge: Knowledge) -> list[Document]:
     return [Document(e.id, (e.question,) + e.alternates, e.answer) for e in knowledge.entries]
 
 
+def own_corpus(knowledge: Knowledge, problems: list[Problem]) -> list[Message] | None:
+    """Return the knowledge base's own safety-net messages (its optional triage-corpus.jsonl); None when broken."""
+    path = Path(knowledge.directory) / CORPUS_FILE
+    if not path.exists():
+        return []
+    try:
+        return read_corpus(path, shown=f"{Path(knowledge.directory).name}/{CORPUS_FILE}")
+    except CorpusError as exc:
+        problems.append(Problem(f"{Path(knowledge.directory).name}/{CORPUS_FILE}", exc.line, "", exc.reason))
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(f"{Path(knowledge.directory).name}/{CORPUS_FILE}", 0, "",
+                                f"cannot read the file: {exc}"))
+    return None
+
+
+def questions(knowledge: Knowledge) -> list[str]:
+    """Return what the safety net learns is never urgent from the knowledge base itself: every phrasing of its
+    entries, and its regression questions and conversation turns that expect a reply other than urgent (short
+    follow-ups such as "and in the US?" are a style of their own)."""
+    cases = list(knowledge.regression) + [turn for d in knowledge.dialogues for turn in d.turns]
+    return ([p for e in knowledge.entries for p in (e.question,) + e.alternates]
+            + [c.message for c in cases if c.type != "urgent"])
+
+
 def build_engine(directory: str | Path, settings: Settings | None = None,
                  conversations: Conversations | None = None) -> Engine:
     """Load, validate and index a knowledge base; raise KnowledgeError listing every problem."""
@@ -49,11 +74,16 @@ def build_engine(directory: str | Path, settings: Settings | None = None,
         texts += [e.answer for e in knowledge.entries]
         texts += [s.text for src in knowledge.sources.values() for s in src.sections]
         lexicon = with_vocabulary(lexicon, texts)
-        checker = checker_for(knowledge, "triage.yaml", problems)
         for example, verdict in example_failures(lexicon):
             expected = f"is {example.category}" if example.positive else f"is not {example.category}"
-            checker.add(example.line, example.category,
-                        f"example {example.message!r} {expected}, but triage says {verdict.category or 'none'}")
+            # An example of the default lexicon is reported against that file.
+            make_checker(example.file, problems).add(
+                example.line, example.category,
+                f"example {example.message!r} {expected}, but triage says {verdict.category or 'none'}")
+        corpus = own_corpus(knowledge, problems)
+        if corpus is not None:
+            # Trained once per content (a reload with the same lexicon and corpus reuses the net).
+            lexicon = lexicon.replace(net=net_for(lexicon, default_corpus() + corpus, questions(knowledge)))
     if problems:
         raise KnowledgeError(problems)
     index = Index(documents(knowledge), knowledge.synonyms)

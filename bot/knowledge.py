@@ -14,8 +14,9 @@ from bot.text import collapse_space, normalize, unify_quotes
 
 MAX_FILE_BYTES = 2_000_000
 MIN_ALTERNATES = 4
-REQUIRED_FILES = ("sources.yaml", "entries.yaml", "triage.yaml", "locales.yaml")
-OPTIONAL_FILES = ("synonyms.yaml", "regression.yaml", "conversations.yaml", "settings.yaml")
+REQUIRED_FILES = ("sources.yaml", "entries.yaml", "locales.yaml")
+# Without its own triage.yaml a knowledge base uses faqbot's default lexicon (bot/defaults/triage.yaml).
+OPTIONAL_FILES = ("triage.yaml", "synonyms.yaml", "regression.yaml", "conversations.yaml", "settings.yaml")
 MIN_TURNS = 2
 REPLY_TYPES = ("answer", "clarify", "fallback", "urgent", "advice", "smalltalk")
 ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -231,7 +232,12 @@ def _parse(text: str) -> Any:
     return yaml.load(text, Loader=_FastLoader)  # noqa: S506 - a SafeLoader
 
 
-def _read_yaml(path: Path, shown: str, problems: list[Problem]) -> Any:
+def parse_yaml(text: str) -> Any:
+    """Parse knowledge YAML text with line numbers (as the loader does); raise yaml.YAMLError when invalid."""
+    return _parse(text)
+
+
+def read_yaml(path: Path, shown: str, problems: list[Problem]) -> Any:
     """Parse one YAML file; report (not raise) what stops it being read."""
     try:
         raw = path.read_bytes()
@@ -654,7 +660,7 @@ def load_knowledge(directory: str | Path) -> Knowledge:
                 problems.append(Problem(shown, 0, "", "the file is missing"))
             data[name] = None
             continue
-        data[name] = _read_yaml(path, shown, problems)
+        data[name] = read_yaml(path, shown, problems)
         try:
             digest.update(name.encode() + b"\0" + path.read_bytes())
         except OSError:
@@ -686,3 +692,8 @@ def load_knowledge(directory: str | Path) -> Knowledge:
 def checker_for(knowledge: Knowledge, name: str, problems: list[Problem]) -> _Checker:
     """Return a problem collector for one of the knowledge base's files (used by later validation stages)."""
     return _Checker(knowledge.files.get(name, name), problems)
+
+
+def make_checker(shown: str, problems: list[Problem]) -> _Checker:
+    """Return a problem collector for a file outside the knowledge directory (the default lexicon)."""
+    return _Checker(shown, problems)

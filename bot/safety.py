@@ -1,37 +1,33 @@
-"""Safety triage: emergency, crisis, warning sign, personal advice, contact, smalltalk; before and without retrieval."""
+"""Safety triage: emergency, crisis, warning sign, personal advice, contact, smalltalk; before and without retrieval.
+
+The lexicon (bot/lexicon.py) finds concepts; the numbers people type are read as vital signs (bot/vitals.py); a
+sign named with nothing saying it is happening now, inside a clear general question, gets an answer with the
+call-now line instead of the urgent reply. When unsure: urgent. The safety net (bot/safetynet.py) catches what
+the lexicon's words miss; a message is urgent when either says so.
+"""
 from __future__ import annotations
 
+import itertools
+import logging
 import re
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from bot.lexicon import (ANY, CATEGORIES, GAP, MAX_GAP, NUMBER, SIMPLE, TIME, URGENT, Example, Lexicon,
+                         compile_lexicon, with_vocabulary)
 from bot.text import normalize
+from bot.vitals import read_vitals
 
-URGENT = ("emergency", "crisis", "warning")
-CATEGORIES = URGENT + ("advice", "contact", "smalltalk")
-# Categories a lexicon may leave out (one written before they existed still loads): without `contact`, asking for
-# a person is read as smalltalk or a question.
-OPTIONAL_CATEGORIES = ("contact",)
-# A fuzzy (one-letter) match is tried only on words this long: shorter words have too many neighbours.
-FUZZY_MIN_LETTERS = 5
-# Body temperatures that make sense in each scale; other numbers are not read as temperatures.
-CELSIUS_RANGE = (34.0, 45.0)
-FAHRENHEIT_RANGE = (93.0, 113.0)
-_TEMPERATURE = re.compile(
-    r"(?<![\d.])(\d{2,3}(?:\.\d{1,2})?) ?(degrees |degree |deg )?(c|f|celsius|centigrade|fahrenheit)?(?![\w.])")
-_NUMBER = re.compile(r"(?<![\w.])\d+(\.\d+)?(?![\w.])|\b\d+(\.\d+)?[a-z]+\b")
+__all__ = ["CATEGORIES", "URGENT", "Lexicon", "Verdict", "compile_lexicon", "with_vocabulary", "triage",
+           "temperatures", "example_failures", "scan"]
 
-
-@dataclass(frozen=True)
-class Phrase:
-    """A trigger phrase: its words as typed by staff, and each word's matching form."""
-
-    text: str
-    words: tuple[str, ...]
-    line: int = 0
+log = logging.getLogger(__name__)
+MEMO_LIMIT = 50_000
+_IS_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?[a-z]*$")
+_STOP = frozenset(ENGLISH_STOP_WORDS)
 
 
 @dataclass(frozen=True)
@@ -40,9 +36,12 @@ class Verdict:
 
     category: str | None
     trigger: str = ""
+    # The signs and syndromes the message names (concept names): the reply carries the call-now line.
     mentions: tuple[str, ...] = ()
     temperature_c: float | None = None
     number_given: bool = False
+    source: str = "lexicon"          # "lexicon", "vital signs" or "safety net"
+    general: bool = False            # a general question that names a sign
 
     @property
     def urgent(self) -> bool:
@@ -50,143 +49,34 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class Example:
+class Hit:
+    """One concept found in a message: its category, concept, the phrase or rule, and the words it covers."""
+
     category: str
-    positive: bool
-    message: str
-    line: int
+    concept: str
+    text: str
+    start: int
+    end: int
+    anchored: bool = False
+
+    def describe(self) -> str:
+        return f"{self.category}/{self.concept}: {self.text}"
 
 
-@dataclass(frozen=True)
-class Lexicon:
-    """The compiled triage lexicon of one knowledge base."""
-
-    phrases: Mapping[str, tuple[Phrase, ...]]
-    patterns: Mapping[str, tuple[re.Pattern[str], ...]]
-    persons: frozenset[str]
-    temperature_words: frozenset[str]
-    fever_celsius: float
-    personal_numbers: bool
-    known_words: frozenset[str]
-    examples: tuple[Example, ...] = ()
-    vocabulary: frozenset[str] = field(default=frozenset())
-    # Which phrase words each message word matches, remembered across messages (bounded; see _matches).
-    memo: dict = field(default_factory=dict, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        words = {w for group in self.phrases.values() for p in group for w in p.words if w != "*"}
-        by_first: dict[str, dict[str, list[Phrase]]] = {}
-        for category, group in self.phrases.items():
-            index: dict[str, list[Phrase]] = {}
-            for phrase in group:
-                index.setdefault(phrase.words[0], []).append(phrase)
-            by_first[category] = index
-        fuzzy: dict[int, list[str]] = {}
-        for word in words:
-            if not word.endswith("*") and len(word) >= FUZZY_MIN_LETTERS:
-                fuzzy.setdefault(len(word), []).append(word)
-        object.__setattr__(self, "_exact", frozenset(w for w in words if not w.endswith("*")))
-        object.__setattr__(self, "_prefixes", frozenset(w[:-1] for w in words if w.endswith("*")))
-        object.__setattr__(self, "_fuzzy", fuzzy)
-        object.__setattr__(self, "_by_first", by_first)
-
-
-_CATEGORY_SPEC = {"phrases": ("texts", True), "patterns": ("texts", False), "examples": ("map", False)}
-_EXTRA_SPEC = {
-    "warning": {"persons": ("texts", True), "fever_celsius": ("number", True), "temperature_words": ("texts", False)},
-    "advice": {"personal_numbers": ("bool", False)},
-}
-_EXAMPLE_SPEC = {"positive": ("texts", False), "negative": ("texts", False)}
-
-
-def compile_lexicon(triage: Mapping[str, Any], checker: Any) -> Lexicon | None:
-    """Compile triage.yaml into a Lexicon, reporting problems to checker; None when it has errors."""
-    before = len(checker.problems)
-    for key in triage:
-        if key not in CATEGORIES and key != "known_words":
-            checker.add(triage.at(key), "", f"unknown category {key!r}; expected: {', '.join(CATEGORIES)}, known_words")
-    phrases: dict[str, tuple[Phrase, ...]] = {}
-    patterns: dict[str, tuple[re.Pattern[str], ...]] = {}
-    examples: list[Example] = []
-    extras: dict[str, Any] = {}
-    for category in CATEGORIES:
-        node = triage.get(category)
-        if node is None:
-            if category not in OPTIONAL_CATEGORIES:
-                checker.add(getattr(triage, "line", 1), category, f"{category}: missing (required category)")
-            continue
-        spec = dict(_CATEGORY_SPEC, **_EXTRA_SPEC.get(category, {}))
-        values = checker.record(node, triage.at(category), category, spec, f"category {category}")
-        if not values:
-            continue
-        compiled = []
-        for index, text in enumerate(values.get("phrases", [])):
-            words = tuple(_phrase_word(w) for w in text.split())
-            words = tuple(w for w in words if w)
-            if not words:
-                checker.add(node["phrases"].at(index), category, f"phrases: {text!r} has no words to match")
-                continue
-            compiled.append(Phrase(text, words, node["phrases"].at(index)))
-        phrases[category] = tuple(compiled)
-        regexes = []
-        for index, text in enumerate(values.get("patterns", [])):
-            try:
-                regexes.append(re.compile(text))
-            except re.error as exc:
-                checker.add(node["patterns"].at(index), category, f"patterns: {text!r} is not a valid pattern: {exc}")
-        patterns[category] = tuple(regexes)
-        if "examples" in values:
-            ex_values = checker.record(values["examples"], node.at("examples"), category, _EXAMPLE_SPEC,
-                                       f"{category} examples")
-            for kind in ("positive", "negative"):
-                for index, message in enumerate((ex_values or {}).get(kind, [])):
-                    examples.append(Example(category, kind == "positive", message,
-                                            values["examples"][kind].at(index)))
-        extras.update({k: v for k, v in values.items() if k not in _CATEGORY_SPEC})
-    known = checker.value(triage.get("known_words", []), triage.at("known_words"), "", "known_words", "texts")
-    if len(checker.problems) > before:
-        return None
-    return Lexicon(phrases=phrases, patterns=patterns,
-                   persons=frozenset(normalize(p) for p in extras.get("persons", [])),
-                   temperature_words=frozenset(normalize(p) for p in extras.get("temperature_words", [])),
-                   fever_celsius=extras.get("fever_celsius", 38.0),
-                   personal_numbers=extras.get("personal_numbers", False),
-                   known_words=frozenset(normalize(w) for w in known or []), examples=tuple(examples))
-
-
-def _phrase_word(word: str) -> str:
-    """Return the matching form of one phrase word, keeping a trailing or lone '*'."""
-    if word == "*":
-        return "*"
-    star = word.endswith("*")
-    norm = normalize(word.rstrip("*")).replace(" ", "")
-    return norm + "*" if star and norm else norm
-
-
-def with_vocabulary(lexicon: Lexicon, texts: Iterable[str]) -> Lexicon:
-    """Return the lexicon knowing the knowledge base's own words, so none is mistaken for a typo."""
-    vocabulary = frozenset(w for t in texts for w in normalize(t).split())
-    fields_ = {k: v for k, v in lexicon.__dict__.items() if not k.startswith("_") and k != "memo"}
-    return Lexicon(**{**fields_, "vocabulary": vocabulary})
-
-
-MEMO_LIMIT = 50_000
-
-
-def _matches(token: str, lexicon: Lexicon) -> frozenset[str]:
-    """Return the phrase words (as written in the lexicon, "breath*" included) that one message word matches."""
+def _words_of(token: str, lexicon: Lexicon) -> frozenset[str]:
+    """Return the lexicon words (as written: "fever", "bleed*", "#") that one message word matches."""
     found = lexicon.memo.get(token)
     if found is not None:
         return found
-    hits = {"*"}
+    hits: set[str] = set()
     if token in lexicon._exact:
         hits.add(token)
-    hits.update(token[:n] + "*" for n in range(1, len(token) + 1) if token[:n] in lexicon._prefixes)
-    if (len(token) >= FUZZY_MIN_LETTERS - 1 and token not in lexicon.known_words
-            and token not in lexicon.vocabulary):
-        for length in (len(token) - 1, len(token), len(token) + 1):
-            hits.update(w for w in lexicon._fuzzy.get(length, ())
-                        if Levenshtein.distance(token, w, score_cutoff=1) <= 1)
+    hits.update(token[:n] + "*" for n in range(1, len(token) + 1) if token[:n] in lexicon._stems)
+    if _IS_NUMBER.match(token):
+        hits.add(NUMBER)
+    elif (token not in lexicon._exact and token.isalpha() and len(token) >= 4 and token not in lexicon.known_words
+          and token not in lexicon.vocabulary and token not in _STOP):
+        hits.update(_typos(token, lexicon))
     found = frozenset(hits)
     if len(lexicon.memo) >= MEMO_LIMIT:
         lexicon.memo.clear()
@@ -194,95 +84,201 @@ def _matches(token: str, lexicon: Lexicon) -> frozenset[str]:
     return found
 
 
-def _find(tokens: list[str], category: str, lexicon: Lexicon) -> list[tuple[Phrase, int]]:
-    """Return every (phrase, start) of a category that matches the tokens, each phrase once."""
-    index = lexicon._by_first.get(category, {})
-    matched = [_matches(t, lexicon) for t in tokens]
-    found: dict[str, tuple[Phrase, int]] = {}
+def _typos(token: str, lexicon: Lexicon) -> set[str]:
+    """Return the lexicon words a message word is one typo away from (a swap of two letters is one typo)."""
+    found: set[str] = set()
+    long_enough = len(token) >= lexicon.typo_min_letters
+    for length in ((len(token) - 1, len(token), len(token) + 1) if long_enough else (len(token),)):
+        choices = lexicon._fuzzy.get(length)
+        if not choices:
+            continue
+        for word, _, _ in process.extract(token, choices, scorer=OSA.distance, score_cutoff=1, limit=None):
+            # Short words: only a swap of two letters ("tmep" for "temp"); too many real words are one letter off.
+            if len(word) >= lexicon.typo_min_letters and long_enough or sorted(word) == sorted(token):
+                found.add(word)
+    if long_enough:
+        for stem in lexicon._fuzzy_stems:
+            if token.startswith(stem) or len(token) < len(stem) - 1:
+                continue
+            if any(OSA.distance(token[:n], stem, score_cutoff=1) <= 1 for n in (len(stem) - 1, len(stem), len(stem) + 1)
+                   if n <= len(token)):
+                found.add(stem + "*")
+    return found
+
+
+def _match_at(words: tuple[str, ...], matched: list[frozenset[str]], k: int, pos: int) -> int | None:
+    """Return the end of a phrase matched from word k at message position pos, or None."""
+    if k == len(words):
+        return pos
+    word = words[k]
+    if word == GAP:
+        for skip in range(MAX_GAP + 1):
+            end = _match_at(words, matched, k + 1, pos + skip)
+            if end is not None:
+                return end
+        return None
+    if pos >= len(matched) or (word != ANY and word not in matched[pos]):
+        return None
+    return _match_at(words, matched, k + 1, pos + 1)
+
+
+def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
+    """Return every concept the lexicon finds in a message's words (phrases, and together rules)."""
+    matched = [_words_of(t, lexicon) for t in tokens]
+    opening = next((i for i, t in enumerate(tokens) if t not in lexicon._openers and t not in _STOP), len(tokens))
+    hits: list[Hit] = []
+    parts: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    seen: set[tuple[str, int]] = set()
     for start, words in enumerate(matched):
         for word in words:
-            for phrase in index.get(word, ()):
-                if phrase.text in found or start + len(phrase.words) > len(tokens):
+            for phrase in lexicon._by_first.get(word, ()):
+                if phrase.anchored and start > opening:
                     continue
-                if all(w in matched[start + i] for i, w in enumerate(phrase.words)):
-                    found[phrase.text] = (phrase, start)
-    return list(found.values())
+                end = _match_at(phrase.words, matched, 1, start + 1)
+                if end is None:
+                    continue
+                if phrase.part is not None:
+                    parts.setdefault(phrase.part, []).append((start, end))
+                elif (phrase.text, start) not in seen:
+                    seen.add((phrase.text, start))
+                    hits.append(Hit(phrase.category, phrase.concept, phrase.text, start, end, phrase.anchored))
+    rules = {number for number, group in parts if group == 0}
+    for number in sorted(rules):
+        rule = lexicon._rules[number]
+        groups = [parts.get((number, g)) for g in range(rule.groups)]
+        if not all(groups):
+            continue
+        for combo in itertools.product(*groups):
+            low, high = min(s for s, _ in combo), max(e for _, e in combo)
+            if high - low - sum(e - s for s, e in combo) <= lexicon.together_window:
+                hits.append(Hit(rule.category, rule.concept, rule.text, low, high))
+                break
+    return hits
 
 
 def temperatures(text: str, lexicon: Lexicon) -> list[float]:
     """Return the body temperatures (in °C) written in a text: '38.6', '38,6', '101F', 'temp of 39'."""
-    norm = normalize(text)
-    tokens = set(norm.split())
-    context = bool(tokens & lexicon.temperature_words)
-    found = []
-    for match in _TEMPERATURE.finditer(norm):
-        value, degrees, unit = float(match.group(1)), match.group(2), match.group(3)
-        if not (unit or degrees or context):
-            continue
-        if unit and unit.startswith("f") or (not unit and FAHRENHEIT_RANGE[0] <= value <= FAHRENHEIT_RANGE[1]):
-            if FAHRENHEIT_RANGE[0] <= value <= FAHRENHEIT_RANGE[1]:
-                found.append(round((value - 32) * 5 / 9, 2))
-        elif CELSIUS_RANGE[0] <= value <= CELSIUS_RANGE[1]:
-            found.append(value)
-    return found
+    return [r.value for r in read_vitals(text, normalize(text).split(), lexicon.vitals) if r.kind == "temperature"]
 
 
 def triage(text: str, lexicon: Lexicon) -> Verdict:
-    """Decide whether a message is urgent, asks for personal advice or a person, or is smalltalk, in the safety order."""
+    """Decide whether a message is urgent, asks for personal advice, or is smalltalk, in the safety order."""
     norm = normalize(text)
     tokens = norm.split()
-    for category in ("emergency", "crisis"):
-        hit = _first(tokens, norm, category, lexicon)
-        if hit:
-            return Verdict(category, hit)
-    temps = temperatures(norm, lexicon)
-    fever = [t for t in temps if t >= lexicon.fever_celsius]
-    signs = [p.text for p, _ in _find(tokens, "warning", lexicon)]
-    signs += [p.pattern for p in lexicon.patterns.get("warning", ()) if p.search(norm)]
-    personal = bool(lexicon.persons.intersection(tokens))
-    if fever:
-        return Verdict("warning", f"temperature {fever[0]:g} °C", tuple(signs), fever[0])
-    if signs and personal:
-        return Verdict("warning", signs[0], tuple(signs), temps[0] if temps else None)
-    hit = _first(tokens, norm, "advice", lexicon)
-    number_given = bool(temps) or (personal and bool(_NUMBER.search(norm)))
-    if not hit and lexicon.personal_numbers and personal and _NUMBER.search(norm):
-        hit = "a number about a person"
-    if hit:
-        return Verdict("advice", hit, tuple(signs), temps[0] if temps else None, number_given)
-    hit = _first(tokens, norm, "contact", lexicon)
-    if hit:
-        return Verdict("contact", hit, tuple(signs))
-    if _is_smalltalk(tokens, lexicon):
-        return Verdict("smalltalk", " ".join(tokens), tuple(signs))
-    return Verdict(None, "", tuple(signs))
+    hits = scan(tokens, lexicon)
+    by: dict[str, list[Hit]] = {}
+    for hit in hits:
+        by.setdefault(hit.category, []).append(hit)
+    if "crisis" in by:
+        return Verdict("crisis", by["crisis"][0].describe())
+    readings = read_vitals(text, tokens, lexicon.vitals)
+    vitals = [r for r in readings if r.kind != "lab"]
+    signs = by.get("emergency", []) + by.get("warning", [])
+    mentions = tuple(dict.fromkeys(h.concept for h in signs))
+    strong = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].call_now_only]
+    if any(r.kind == "temperature" for r in vitals):
+        # "temp 37.2": the word names the reading, which speaks for itself (below: past the limits, or not).
+        strong = [h for h in strong if normalize(h.text) not in lexicon.vitals.words.get("temperature_words", ())]
+    temperature = next((r.value for r in vitals if r.kind == "temperature"), None)
+    alarm = next((r for r in vitals if r.alarm), None)
+    question = by.get("question", [])
+    # "if my son gets a fever", "how would I know if I'm dehydrated": the person words inside a hypothetical
+    # frame (from its start on) do not say that anything is happening now; time words still do.
+    frame_starts = [h.start for h in question if lexicon.concepts[(h.category, h.concept)].hypothetical]
+    hypothetical = bool(frame_starts)
+    now_words = [h for h in by.get("now", [])
+                 if h.concept == TIME or not frame_starts or h.start < min(frame_starts)]
+    if alarm and not (hypothetical and not now_words):
+        return Verdict("warning", f"vital sign: {alarm.kind} {alarm.value:g}", mentions, temperature, True,
+                       "vital signs")
+    now = bool(now_words) or (bool(vitals) and not hypothetical)
+    general = bool(strong or alarm) and bool(question) and not now
+    if strong and not general:
+        first = next((h for h in strong if h.category == "emergency"), strong[0])
+        return Verdict(first.category, first.describe(), mentions, temperature, bool(vitals))
+    # "what should I watch for": a question frame around the advice words makes it a general question.
+    frames = {i for h in question if not h.anchored for i in range(h.start, h.end)}
+    advice = [h for h in by.get("advice", []) if not frames.intersection(range(h.start, h.end))]
+    has_number = any(_IS_NUMBER.match(t) for t in tokens)
+    # "can I talk to a real person", "am I talking to a robot": weak advice words ("can i") yield to contact and
+    # smalltalk phrases; smalltalk is never a message that names a sign or gives a number.
+    strong_advice = [h for h in advice if not lexicon.concepts[(h.category, h.concept)].weak]
+    simple = next((c for c in SIMPLE if not strong_advice and _simple(c, tokens, by, advice, question)
+                   and not (c == "smalltalk" and (mentions or has_number))), None)
+    net = _net_verdict(norm, lexicon, sure=general or bool(advice) or bool(simple),
+                       smalltalk=simple == "smalltalk", mentions=mentions, temperature=temperature)
+    if net is not None:
+        return net
+    about_someone = [h for h in now_words if h.concept != TIME]
+    number_given = bool(readings) or (bool(about_someone) and has_number)
+    if simple:
+        return Verdict(simple, by[simple][0].describe(), mentions, general=general)
+    if advice or any(r.kind == "lab" for r in readings) or (lexicon.personal_numbers and number_given):
+        trigger = advice[0].describe() if advice else "a number the person typed"
+        return Verdict("advice", trigger, mentions, temperature, number_given, general=general)
+    if "contact" in by:  # after advice: "should I stop my tablets, who do I call" is advice
+        return Verdict("contact", by["contact"][0].describe(), mentions, general=general)
+    return Verdict(None, "", mentions, temperature, number_given, general=general)
 
 
-def _first(tokens: list[str], norm: str, category: str, lexicon: Lexicon) -> str:
-    found = _find(tokens, category, lexicon)
-    if found:
-        return found[0][0].text
-    pattern = next((p for p in lexicon.patterns.get(category, ()) if p.search(norm)), None)
-    return pattern.pattern if pattern else ""
+def _simple(category: str, tokens: list[str], by: dict[str, list[Hit]], advice: list[Hit],
+            questions: list[Hit]) -> bool:
+    """True when a simple category explains the message: any contact phrase; smalltalk phrases covering it."""
+    if category == "smalltalk":
+        return _covers(tokens, by.get(category, []), advice, questions)
+    return bool(by.get(category))
 
 
-def _is_smalltalk(tokens: list[str], lexicon: Lexicon) -> bool:
-    """True when a smalltalk phrase matches and at most one other word carries meaning."""
-    found = _find(tokens, "smalltalk", lexicon)
+def _covers(tokens: list[str], found: list[Hit], also: list[Hit] = (), questions: list[Hit] = ()) -> bool:
+    """True when phrases of a simple category were found, no question is asked outside them ("when is it ok to
+    drive"), and at most one other word (outside the hits in also) carries meaning."""
     if not found:
         return False
-    covered = set()
-    for phrase, start in found:
-        covered.update(range(start, start + len(phrase.words)))
-    rest = [t for i, t in enumerate(tokens) if i not in covered and t not in ENGLISH_STOP_WORDS]
+    covered = {i for hit in list(found) + list(also) for i in range(hit.start, hit.end)}
+    if any(not covered.intersection(range(q.start, q.end)) for q in questions):
+        return False
+    rest = [t for i, t in enumerate(tokens) if i not in covered and t not in _STOP]
     return len(rest) <= 1
 
 
+def _net_verdict(norm: str, lexicon: Lexicon, *, sure: bool, smalltalk: bool, mentions: tuple[str, ...],
+                 temperature: float | None) -> Verdict | None:
+    """Ask the safety net about a message the lexicon did not find urgent; log what it catches. sure: the lexicon
+    found a general question, a request for advice or smalltalk, which the net needs a higher score to overrule
+    (a high crisis score alone overrules the first two, never a plain "goodbye")."""
+    net = lexicon.net
+    if net is None or not norm:
+        return None
+    # Each word once: a word typed forty times ("tonight tonight ...") says no more than once.
+    urgent, crisis, known = net.scores(" ".join(dict.fromkeys(norm.split())))
+    threshold = lexicon.net_question_threshold if sure else lexicon.net_threshold
+    # Mostly unseen letters ("asdfgh") say nothing either way.
+    if known < lexicon.net_min_known:
+        return None
+    # A general question or a request for advice that both the urgent and the crisis scores flag is overruled.
+    overrule = (sure and not smalltalk and urgent >= lexicon.net_threshold
+                and crisis >= lexicon.net_question_crisis_threshold)
+    if urgent < threshold and not overrule:
+        return None
+    category = "crisis" if crisis >= lexicon.net_crisis_threshold else "warning"
+    nearest = net.nearest(norm)
+    log.info("safety net: urgent (score %.2f, threshold %.2f) without a lexicon match; nearest concept %s; "
+             "a clinician may add its words to triage.yaml", urgent, threshold, nearest)
+    return Verdict(category, f"safety net: nearest concept {nearest}", mentions, temperature, False, "safety net")
+
+
 def example_failures(lexicon: Lexicon) -> list[tuple[Example, Verdict]]:
-    """Return the lexicon's own examples that triage gets wrong."""
+    """Return the lexicon's own examples that its words get wrong (the safety net aside)."""
+    words_only = lexicon.replace(net=None) if lexicon.net is not None else lexicon
     failures = []
     for example in lexicon.examples:
-        verdict = triage(example.message, lexicon)
+        verdict = triage(example.message, words_only)
         if (verdict.category == example.category) != example.positive:
             failures.append((example, verdict))
     return failures
+
+
+def explain(text: str, lexicon: Lexicon) -> list[str]:
+    """Return what the lexicon found in a message, one line per concept (for staff and the bench)."""
+    return [hit.describe() for hit in scan(normalize(text).split(), lexicon)]
+

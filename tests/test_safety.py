@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.safety import temperatures, triage
+from bot.text import normalize
 
 REASSURING = ("normal", "mild", "don't worry", "do not worry", "wait and see", "nothing to worry")
 
@@ -214,3 +215,132 @@ def test_every_urgent_regression_reply_is_urgent_and_never_reassures(engine):
             reply = engine.responder.reply(case.message)
             assert reply.type == "urgent" and not reply.citations, case.message
             assert not any(word in reply.text.lower() for word in REASSURING), case.message
+
+
+# --- issue #11: how frightened people really write -------------------------------------------------------------
+
+@pytest.mark.parametrize("message", [
+    "temp going up and up since the cells went in",
+    "shivery two days after the infusion",
+    "feel like I am boiling",
+    "sweaty and shivering",
+    "heart racing",
+    "can't get a breath",
+    "spaced out and not himself",
+    "he is jumbling words",
+    "seeing things that are not there",
+    "can't stay awake",
+    "sick all night, nothing stays down",
+    "blood spots under the skin",
+    "not weeing since this morning",
+    "weeping line site",
+    "bp 82/48",
+    "pulse 135",
+    "sats 89",
+    "temp 38.3 now",
+    "38.2",
+    "thirty nine point two",
+    "mixing her words up",
+    "the words won't come out right",
+    "seziure",
+    "feevr since yesterday",
+    "he is confsued",
+    "bleedign gums",
+    "hi there, quick question, my dad has been really confused since this morning",
+    "what is ICANS? my wife can't find her words tonight",
+])
+def test_signs_as_people_type_them_are_urgent(engine, message):
+    verdict = triage(message, engine.lexicon)
+    assert verdict.urgent, verdict
+
+
+@pytest.mark.parametrize("message", [
+    "swallowed the whole box",
+    "nothing is worth it any more",
+    "I'm just a burden to everyone",
+    "goodbye everyone, I love you all",
+    "I've been giving away my things",
+    "been saving up my tablets for weeks",
+    "how many paracetamol would it take to kill you",
+    "how much morphine is too much",
+    "kms",
+    "my friend says she wants to end it",
+    "hello. I want to die",
+    "bye forever",
+])
+def test_crisis_said_indirectly_or_about_someone_else(engine, message):
+    assert triage(message, engine.lexicon).category == "crisis"
+
+
+@pytest.mark.parametrize("message", [
+    "which symptoms mean I should ring the team",
+    "what is ICANS like",
+    "can chemo cause seizures",
+    "what does a seizure look like",
+    "is a rash a side effect of immunotherapy",
+    "how long after treatment can a fever start",
+    "if my son gets a fever after the infusion, who do we call?",
+])
+def test_general_questions_get_the_call_now_line_and_are_not_urgent(engine, message):
+    verdict = triage(message, engine.lexicon)
+    assert not verdict.urgent, verdict
+    reply = engine.responder.reply(message)
+    assert reply.text.startswith(engine.profile.say("mention")), reply.text[:80]
+
+
+@pytest.mark.parametrize("message, reply_type", [
+    ("can I take paracetamol if I get a fever", "advice"),
+    ("is fever a side effect?", None),
+    ("what are the warning signs of CRS", None),
+])
+def test_the_call_now_line_on_every_reply_type(engine, message, reply_type):
+    reply = engine.responder.reply(message)
+    if reply_type:
+        assert reply.type == reply_type
+    assert reply.type != "urgent"
+    assert reply.text.startswith(engine.profile.say("mention"))
+
+
+@pytest.mark.parametrize("message", [
+    "is it ok to go swimming after treatment",
+    "can I go back to work after chemo",
+    "can I fly after my transplant",
+    "should I be taking vitamin D",
+    "would I qualify for the trial",
+    "am I a good candidate",
+    "would this work for me",
+    "my crp is 45",
+])
+def test_advice_widened(engine, message):
+    assert triage(message, engine.lexicon).category == "advice"
+
+
+@pytest.mark.parametrize("message", ["hi, he has a fever", "thanks. I want to kill myself", "bye, my chest hurts",
+                                     "hello 38.9"])
+def test_smalltalk_never_swallows_a_sign_or_a_crisis(engine, message):
+    assert triage(message, engine.lexicon).urgent
+
+
+def test_typed_numbers_are_never_interpreted_in_urgent_replies(engine):
+    for message in ("bp 82/48", "sats 89", "pulse 135", "temp 39.2"):
+        reply = engine.responder.reply(message)
+        assert reply.type == "urgent"
+        assert not set(normalize(reply.text).split()) & set(JUDGING), reply.text
+
+
+def test_triage_runs_before_retrieval_even_for_net_only_hits(engine, monkeypatch, corpus_warning_missed_by_words):
+    from bot.replies import Responder
+    responder = Responder(engine.knowledge, engine.index, engine.lexicon, engine.profile, cache_size=0)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("index corrupted")
+    monkeypatch.setattr(engine.index, "search", broken)
+    assert responder.reply(corpus_warning_missed_by_words).type == "urgent"
+
+
+@pytest.fixture(scope="module")
+def corpus_warning_missed_by_words(engine):
+    from bot.safetynet import CORPUS, read_corpus
+    words_only = engine.lexicon.replace(net=None)
+    return next(m.text for m in read_corpus(CORPUS) if m.kind == "warning"
+                and not triage(m.text, words_only).urgent and triage(m.text, engine.lexicon).urgent)

@@ -1,0 +1,171 @@
+"""The lexicon format: concepts, together rules, typos, third-person forms, a default that knowledge bases extend,
+and errors that name file:line and the field in plain words."""
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+import pytest
+
+from bot.config import load_settings
+from bot.engine import build_engine
+from bot.knowledge import KnowledgeError, make_checker, parse_yaml
+from bot.lexicon import compile_lexicon, third_person
+from bot.safety import explain, triage
+from conftest import OTHER_KB
+
+
+def _compile(text: str):
+    """Compile a triage.yaml text (as a knowledge base would hold it); return (lexicon, problems)."""
+    problems: list = []
+    lexicon = compile_lexicon(parse_yaml(textwrap.dedent(text)), make_checker("kb/triage.yaml", problems))
+    return lexicon, [str(p) for p in problems]
+
+
+@pytest.fixture(scope="module")
+def default():
+    lexicon, problems = _compile("extends: default\n")
+    assert not problems, problems
+    return lexicon
+
+
+def test_the_default_lexicon_compiles_and_its_examples_hold(default):
+    from bot.safety import example_failures
+    assert len(default.examples) > 150
+    assert {e.category for e in default.examples} >= {"emergency", "crisis", "warning", "advice", "smalltalk"}
+    assert example_failures(default) == []
+
+
+def test_the_default_names_nothing_of_the_shipped_article():
+    from bot.lexicon import DEFAULT_LEXICON
+    text = DEFAULT_LEXICON.read_text(encoding="utf-8").lower()
+    for word in ("car-t", "car t", "base edit", "t-all", "living drug", "donor", "icans", "crs", "leukaemia trial"):
+        assert word not in text, word
+
+
+def test_a_knowledge_base_without_triage_yaml_gets_the_default(tmp_path):
+    target = tmp_path / "kb"
+    shutil.copytree(OTHER_KB, target)
+    (target / "triage.yaml").unlink()
+    engine = build_engine(target, load_settings({"knowledge": target}, environ={}))
+    assert triage("I want to end my life", engine.lexicon).category == "crisis"
+    assert triage("temp 38.6 since last night", engine.lexicon).category == "warning"
+    assert triage("should I stop my tablets", engine.lexicon).category == "advice"
+
+
+def test_extends_adds_removes_and_keeps_the_rest(default):
+    lexicon, problems = _compile("""
+        extends: default
+        warning:
+          remove: [jaundice]
+          concepts:
+            fever:
+              remove: [boiling]
+            tummy:
+              phrases: [griping tummy]
+        """)
+    assert not problems, problems
+    assert triage("my son has a griping tummy", lexicon).category == "warning"
+    assert triage("my son has a griping tummy", default).category != "warning"
+    assert "warning/jaundice" not in " ".join(explain("his skin is yellow", lexicon))
+    assert "warning/fever: boiling" not in explain("I am boiling", lexicon)
+    assert triage("my son has a fever", lexicon).category == "warning"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("extends: default\nwarning:\n  remove: [no_such_concept]\n",
+     "kb/triage.yaml:3: warning: remove: there is no concept 'no_such_concept' to remove"),
+    ("extends: default\nwarning:\n  concepts:\n    fever:\n      remove: [not a phrase]\n",
+     "kb/triage.yaml:5: warning/fever: remove: 'not a phrase' is not a phrase of this concept"),
+    ("extends: default\nwarning:\n  concepts:\n    new:\n      phrases:\n        - '* fever'\n",
+     "kb/triage.yaml:6: warning/new: phrases: '* fever' may not start with '*'"),
+    ("extends: default\nwarning:\n  concepts:\n    new:\n      together: [[lips, swollen]]\n",
+     "kb/triage.yaml:5: warning/new: together: each rule is a list of two or more word lists"),
+    ("extends: default\nwarning:\n  concepts:\n    new:\n      words: [fever]\n",
+     "kb/triage.yaml:5: warning/new: unknown key 'words' in a concept"),
+    ("extends: default\npersons: [me]\n", "kb/triage.yaml:2: -: unknown section 'persons'"),
+    ("extends: elsewhere\n", "kb/triage.yaml:1: extends: extends: 'elsewhere' is not known"),
+    ("extends: default\nvital_signs:\n  fever_celsius: hot\n",
+     "kb/triage.yaml:3: vital_signs: fever_celsius: expected a number, found text"),
+    ("extends: default\nsafety_net:\n  threshold: 3\n", "kb/triage.yaml:3: safety_net: threshold: must be between 0 and 1"),
+    ("warning:\n  phrases: [fever]\n", "emergency: missing"),
+])
+def test_errors_name_file_line_and_field(text, expected):
+    lexicon, problems = _compile(text)
+    assert lexicon is None
+    assert any(expected in p for p in problems), problems
+
+
+def test_a_broken_clinic_file_is_reported_by_the_engine_with_its_line(kb_copy):
+    path = kb_copy / "triage.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\nvital_signs:\n  heart_rate_at_or_above: fast\n",
+                    encoding="utf-8")
+    with pytest.raises(KnowledgeError) as caught:
+        build_engine(kb_copy, load_settings({"knowledge": kb_copy}, environ={}))
+    assert any(p.file.endswith("triage.yaml") and p.line > 1 and "heart_rate_at_or_above" in p.message
+               for p in caught.value.problems)
+
+
+@pytest.mark.parametrize("phrase, form", [
+    ("i want to end my life", "he wants to end his life"),
+    ("i want to end my life", "she wants to end her life"),
+    ("i want to end my life", "they want to end their life"),
+    ("kill* myself", "kill* himself"),
+    ("im a burden", "shes a burden"),
+    ("im a burden", "he is a burden"),
+    ("want to die", "wants to die"),
+])
+def test_third_person_forms_are_made_from_the_first_person(phrase, form):
+    assert tuple(form.split()) in third_person(tuple(phrase.split()))
+
+
+@pytest.mark.parametrize("message", [
+    "my friend says she wants to end it",
+    "he says he wants to kill himself",
+    "my brother thinks hes a burden",
+    "she doesnt want to live anymore",
+])
+def test_crisis_said_about_someone_else(default, message):
+    assert triage(message, default).category == "crisis", explain(message, default)
+
+
+@pytest.mark.parametrize("message, concept", [
+    ("my son is having a seziure", "emergency/seizure"),     # two letters swapped: one typo
+    ("feevr since last night", "warning/fever"),
+    ("he is confsued", "warning/confusion"),
+    ("bleedign gums since yesterday", "warning/bleeding_bruising"),
+    ("tmep since the infusion", "warning/fever"),              # a swap in a short word
+    ("my husband has diarreah", "warning/vomiting_diarrhoea"),  # on a stem (diarrh*)
+])
+def test_typos_match_with_a_swap_counted_as_one_edit(default, message, concept):
+    assert any(hit.startswith(concept) for hit in explain(message, default)), explain(message, default)
+
+
+@pytest.mark.parametrize("message", ["I never went", "fewer patients than before", "he is sharing this with me",
+                                     "she was painting", "the blended family"])
+def test_known_words_are_not_typos(default, message):
+    # never~fever, fewer~fever, sharing~shaking, painting~faint*, blended~bleed: real words, not typos.
+    hits = explain(message, default)
+    assert not any(h.startswith(("warning/", "emergency/")) for h in hits), hits
+
+
+@pytest.mark.parametrize("message", [
+    "mixing her words up",
+    "the words won't come out right",
+    "her lips look really swollen",
+    "swollen lips",
+    "her writing has gone all wobbly",
+])
+def test_together_rules_match_in_any_order_within_a_window(default, message):
+    assert triage(message, default).urgent, explain(message, default)
+
+
+def test_together_words_too_far_apart_do_not_match(default):
+    message = "my lips were fine this morning and the rest of the day, and my ankle is swollen"
+    assert not any(h.startswith("emergency/allergic_reaction") for h in explain(message, default))
+
+
+def test_simple_phrase_categories_stay_one_list(default):
+    hits = explain("hello", default)
+    assert hits == ["smalltalk/smalltalk: hello"]
+    assert triage("thanks a lot", default).category == "smalltalk"
