@@ -61,11 +61,8 @@ class Bot:
 
     def problems(self) -> list[str]:
         """Say what needs staff while the bot answers (for /api/health): empty when all is well."""
-        found = []
-        pending = self.service.pending
-        if pending:
-            found.append(f"knowledge: an edit is held back by {len(pending)} problem(s); the last good version "
-                         f"{self.service.engine.knowledge.version} is serving")
+        # The knowledge edit held back or not loaded, and each of its problems (or broken questions) as file:line.
+        found = self.service.reasons()
         for problem in (self.service.conversations.problem(), self.limiter.problem()):
             if problem:
                 found.append(problem)

@@ -1,10 +1,11 @@
-"""faqbot's command line: serve, check, ask, eval, report, announce (`faqbot`, `python -m bot`, `python run.py`)."""
+"""faqbot's command line: serve, check, ask, eval, report, announce, init (`faqbot`, `python -m bot`, `python run.py`)."""
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 CHANNEL = "flask-socketio"  # Flask-SocketIO's message-queue channel
 
@@ -18,9 +19,14 @@ def _parser(prog: str = "faqbot") -> argparse.ArgumentParser:
     serve.add_argument("--knowledge", help="the knowledge directory (default: FAQBOT_KNOWLEDGE, else the shipped one)")
     check = commands.add_parser("check", help="validate the knowledge base and report every problem")
     check.add_argument("--knowledge")
+    check.add_argument("--against", metavar="DIR",
+                       help="compare the regression replies with this knowledge directory (default: the version "
+                            "the server last served, kept in the data directory)")
     ask = commands.add_parser("ask", help="answer one question in the terminal")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the reply object as JSON")
+    ask.add_argument("--why", action="store_true",
+                     help="explain the reply: triage, the entry chosen and the runner-up, what matched")
     ask.add_argument("--knowledge")
     evaluate = commands.add_parser("eval", help="run the knowledge base's regression questions and conversations")
     evaluate.add_argument("--knowledge")
@@ -30,6 +36,9 @@ def _parser(prog: str = "faqbot") -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="what patients asked that the bot could not answer, and usage")
     report.add_argument("--csv", action="store_true", help="print the report as CSV")
     report.add_argument("--knowledge")
+    init = commands.add_parser("init", help="write a starter knowledge base for a new clinic's leaflet")
+    init.add_argument("directory", help="a new (or empty) folder for the knowledge base")
+    init.add_argument("--title", required=True, help="the leaflet's title, as patients see it")
     announce = commands.add_parser("announce", help="show a notice in every connected chat, on every process")
     announce.add_argument("text")
     return parser
@@ -73,7 +82,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         line = knowledge.entry(owner).line
         report.append((f"{entries_file}:{line}: {owner}: warning: alternate {phrasing!r} is closer to entry "
                        f"{other} ({closest!r}) than to its own entry", True))
-    for miss in confusions(evaluate(engine)):
+    evaluation = evaluate(engine)
+    for miss in confusions(evaluation):
         report.append((f"{knowledge.files['regression.yaml']}:{miss.line}: {miss.expected_entry}: warning: "
                        f"{miss.message!r} was answered with {miss.got_entry} (entries confused)", True))
     from bot.engine import own_corpus, questions
@@ -88,13 +98,53 @@ def cmd_check(args: argparse.Namespace) -> int:
     for line, _ in report:
         print(line)
     warnings = [line for line, warn in report if warn]
+    broken = _regression_diff(args, engine, evaluation)
+    if broken:
+        print(f"{len(broken)} regression check(s) broken: a running bot holds this edit back and keeps serving "
+              "the last good version.", file=sys.stderr)
+        return 1
     print(f"ok: {len(knowledge.entries)} entries, {len(knowledge.regression)} regression questions, "
           f"{len(knowledge.dialogues)} dialogues, version {knowledge.version}, {len(warnings)} warning(s)")
     return 0
 
 
+def _regression_diff(args: argparse.Namespace, engine, evaluation) -> list:
+    """Print what the edit changes in the regression replies against the last good version; return the breaks."""
+    from bot.config import load_settings
+    from bot.engine import build_engine
+    from bot.evaluation import evaluate, load_baseline, regressions, save_baseline
+    settings = load_settings(_overrides(args))
+    if args.against:
+        baseline = evaluate(build_engine(args.against, settings)).baseline()
+        print(f"regression replies compared with {args.against}")
+    else:
+        baseline = load_baseline(settings.data_dir, settings.knowledge)
+        if baseline is None:
+            print(f"regression replies compared with their bars only: no last good version is kept in "
+                  f"{settings.data_dir} yet (the running bot keeps one there)")
+        elif baseline.get("version") == engine.knowledge.version:
+            print(f"regression replies: this is version {engine.knowledge.version}, the one the bot serves")
+        else:
+            print(f"regression replies compared with version {baseline.get('version')}, the one the bot serves")
+    broken = regressions(baseline, evaluation, engine.knowledge.files["regression.yaml"])
+    for problem in broken:
+        print(problem)
+    if (not args.against and not broken and (baseline or {}).get("version") != engine.knowledge.version
+            and Path(settings.data_dir).is_dir()):
+        # A running bot takes the same files live now; without one, later checks compare with this version. Only
+        # into a data directory already in use: a check in a fresh folder keeps nothing.
+        save_baseline(settings.data_dir, settings.knowledge, engine.knowledge.version, evaluation)
+        print(f"kept these replies in {settings.data_dir} as the last good version: the next check compares "
+              "with them")
+    return broken
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     engine = _engine(args)
+    if args.why:
+        from bot.explain import explain
+        print("\n".join(explain(engine, args.question).lines()))
+        return 0
     reply = engine.responder.reply(args.question).to_dict()
     if args.json:
         print(json.dumps(reply, ensure_ascii=False, indent=2))
@@ -115,6 +165,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluation import evaluate, evaluate_dialogues, tune, write_settings
     engine = _engine(args)
+    if not engine.knowledge.regression:
+        print(f"no regression questions: add them to {engine.knowledge.files['regression.yaml']} (each a message "
+              "typed the way patients type, and the reply type and entry it must get)", file=sys.stderr)
+        return 1
     if args.tune:
         before = engine.knowledge.thresholds
         chosen, result = tune(engine)
@@ -150,6 +204,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from bot.starter import StarterError, write_starter
+    try:
+        written = write_starter(args.directory, args.title)
+    except StarterError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"wrote a starter knowledge base in {args.directory}: {', '.join(p.name for p in written)}")
+    print("next: paste the leaflet into sources.yaml (one section per heading), write entries.yaml from it, add "
+          "its warning signs to triage.yaml, set the numbers in locales.yaml; then run")
+    command = f"python {args.prog}" if args.prog.endswith(".py") else args.prog
+    print(f"  {command} check --knowledge {args.directory}")
+    print(f"  {command} eval --knowledge {args.directory}")
+    return 0
+
+
 def cmd_announce(args: argparse.Namespace) -> int:
     from bot.config import load_settings
     settings = load_settings()
@@ -182,6 +252,7 @@ def cmd_announce(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None, *, prog: str = "faqbot") -> int:
     """Run one command of the command line; return its exit status."""
     args = _parser(prog).parse_args(argv)
+    args.prog = prog
     command = args.command or "serve"
     if command == "serve":
         if not hasattr(args, "host"):
@@ -193,7 +264,7 @@ def main(argv: list[str] | None = None, *, prog: str = "faqbot") -> int:
     from bot.knowledge import KnowledgeError
     try:
         return {"serve": cmd_serve, "check": cmd_check, "ask": cmd_ask, "eval": cmd_eval,
-                "report": cmd_report, "announce": cmd_announce}[command](args)
+                "report": cmd_report, "announce": cmd_announce, "init": cmd_init}[command](args)
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)
         print(f"The knowledge base has problems: run `{prog} check` to see them all.", file=sys.stderr)

@@ -153,7 +153,7 @@ SETTINGS: tuple[Setting, ...] = (
             "records held in memory while the staff database is slow or down; past this they are counted lost"),
     Setting("locale", "en-GB", _locale, "the safety profile of knowledge/locales.yaml: en-GB or en-US"),
     Setting("clinic_name", "", _text, "the clinic's name, shown in urgent messages (overrides the profile)"),
-    Setting("team_number", "", _text, "the care team's 24-hour number (overrides the profile)"),
+    Setting("team_number", "", _text, "the care team's phone number (overrides the profile)"),
     Setting("allowed_origins", "", _origins,
             "comma-separated sites allowed to embed the chat (CSP frame-ancestors of /embed, Socket.IO CORS); "
             "empty: only faqbot itself"),

@@ -14,8 +14,9 @@ from werkzeug.exceptions import HTTPException
 from bot import routes
 from bot.config import package_dir
 from bot.evaluation import BARS, LABELS, evaluate
+from bot.explain import explain
 from bot.limits import BadMessage, RateLimiter, check_message
-from bot.report import build, report_csv, thresholds
+from bot.report import build, report_csv
 from bot.security import own_origin
 
 log = logging.getLogger(__name__)
@@ -80,23 +81,9 @@ def _engine():
     return current_app.extensions["faqbot"].service.engine
 
 
-def why(engine, message: str, reply) -> list[str]:
-    """Return, line by line, why a message got its reply (the one place the console asks for it)."""
-    fallback_below, margin = thresholds(engine)
-    lines = [f"reply: {reply.type}" + (f" (entry {reply.entry_id})" if reply.entry_id else "")]
-    if reply.trigger:
-        lines.append(f"triage: {reply.type}, because of {reply.trigger!r}")
-    hits = engine.index.search(message, limit=2)
-    for rank, hit in zip(("chosen", "runner-up"), hits):
-        lines.append(f"{rank}: {hit.entry_id}, confidence {hit.score:.3f}, best phrasing {hit.matched!r}")
-    if hits:
-        lines.append(f"confidence {hits[0].score:.3f} against the fallback threshold {fallback_below:g}")
-        if len(hits) > 1:
-            lines.append(f"lead over the runner-up {hits[0].score - hits[1].score:.3f} against the clarify "
-                         f"margin {margin:g}")
-    else:
-        lines.append("retrieval: no entry shares anything with the message")
-    return lines
+def why(engine, message: str) -> list[str]:
+    """Return, line by line, why a message got its reply: the same lines as `run.py ask --why`."""
+    return explain(engine, message).lines()
 
 
 @blueprint.before_request
@@ -197,7 +184,7 @@ def ask():
         return jsonify(error=str(exc)), 400
     engine = _engine()
     reply = engine.responder.reply(message)
-    return jsonify(reply=reply.to_dict(), why=why(engine, message, reply))
+    return jsonify(reply=reply.to_dict(), why=why(engine, message))
 
 
 @blueprint.get("/api/report")

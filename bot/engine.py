@@ -109,7 +109,8 @@ def with_conversations(engine: Engine, conversations: Conversations) -> Engine:
 
 
 class Service:
-    """The engine in force, swapped whole when an edit loads cleanly; a broken edit keeps the last good one."""
+    """The engine in force, swapped whole when an edit loads cleanly and keeps its regression questions right;
+    any other edit is held back and the last good version keeps serving."""
 
     def __init__(self, settings: Settings, engine: Engine | None = None):
         self.settings = settings
@@ -120,14 +121,49 @@ class Service:
             engine = with_conversations(engine, self.conversations)
         self.engine = engine
         self.pending: tuple[Problem, ...] = ()
+        # True when the pending problems are regression questions an otherwise valid edit breaks.
+        self.held_back = False
+        self._baseline: dict | None = None
+
+    def baseline(self) -> dict:
+        """Return what the version in force gives its regression questions (worked out once, when first needed),
+        and keep it in the data directory for `run.py check`."""
+        if self._baseline is None:
+            from bot.evaluation import evaluate, save_baseline
+            evaluation = evaluate(self.engine)
+            self._baseline = evaluation.baseline()
+            save_baseline(self.settings.data_dir, self.settings.knowledge, self.engine.knowledge.version, evaluation)
+        return self._baseline
 
     def reload(self) -> tuple[Problem, ...]:
-        """Rebuild from the knowledge directory; return the problems that stopped it (empty when it loaded)."""
+        """Rebuild from the knowledge directory; return the problems that stopped it (empty when it went live)."""
+        from bot.evaluation import evaluate, regressions, save_baseline
         try:
             engine = build_engine(self.settings.knowledge, self.settings, self.conversations)
         except KnowledgeError as exc:
-            self.pending = exc.problems
+            self.pending, self.held_back = exc.problems, False
+            return self.pending
+        before = self.baseline()
+        evaluation = evaluate(engine)
+        broken = regressions(before, evaluation, engine.knowledge.files["regression.yaml"])
+        if broken:
+            self.pending, self.held_back = tuple(broken), True
             return self.pending
         self.engine = engine
-        self.pending = ()
+        self._baseline = evaluation.baseline()
+        save_baseline(self.settings.data_dir, self.settings.knowledge, engine.knowledge.version, evaluation)
+        self.pending, self.held_back = (), False
         return ()
+
+    def reasons(self) -> list[str]:
+        """Return why the bot needs staff (for /api/health "degraded"), empty when all is well."""
+        if not self.pending:
+            return []
+        version = self.engine.knowledge.version
+        if self.held_back:
+            head = (f"knowledge: an edit is held back: it breaks {len(self.pending)} regression check(s); the last "
+                    f"good version {version} is serving")
+        else:
+            head = (f"knowledge: an edit is held back by {len(self.pending)} problem(s); the last good version "
+                    f"{version} is serving")
+        return [head] + [str(p) for p in self.pending]

@@ -1,17 +1,26 @@
 """Run a knowledge base's own regression questions and measure each reply type against its bar."""
 from __future__ import annotations
 
+import json
+import logging
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Mapping
 
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.conversations import Conversations
 from bot.engine import Engine
-from bot.knowledge import Thresholds
+from bot.knowledge import Problem, Thresholds
 from bot.replies import Responder
 from bot.retrieval import STOP_WORDS
 from bot.text import normalize
+
+log = logging.getLogger(__name__)
+# Where the server keeps what each knowledge base's regression questions got in the version it serves, so that
+# `run.py check` can show a nurse what an edit would change before the server sees it (no git needed).
+BASELINE_FILE = "last-good-regression.json"
 
 # The bar of the answering core: share of each expected type that must come out right.
 BARS = {"answer": 0.95, "fallback": 0.95, "urgent": 1.0, "advice": 0.90, "smalltalk": 0.90, "clarify": 0.0}
@@ -45,9 +54,32 @@ class Score:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """What one regression question got."""
+
+    message: str
+    line: int
+    expected: str
+    got: str
+    right: bool
+    entry: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Name the question the same way across versions: its words and what it expects."""
+        return f"{normalize(self.message)} => {self.expected}"
+
+
+@dataclass(frozen=True)
 class Evaluation:
     scores: tuple[Score, ...]
     misses: tuple[Miss, ...]
+    outcomes: tuple[Outcome, ...] = ()
+
+    def baseline(self) -> dict:
+        """Return what a later version is compared with: each question's reply, and the types below their bar."""
+        return {"outcomes": {o.key: o.got for o in self.outcomes},
+                "below_bar": [s.type for s in self.scores if not s.passes]}
 
     @property
     def passes(self) -> bool:
@@ -75,17 +107,80 @@ def evaluate(engine: Engine, responder: Responder | None = None) -> Evaluation:
     right: dict[str, int] = {}
     total: dict[str, int] = {}
     misses = []
+    outcomes = []
     responder = responder or engine.responder
     for case in engine.knowledge.regression:
         reply = responder.reply(case.message)
         ok = _right(case, reply)
+        outcomes.append(Outcome(case.message, case.line, _describe(case.type, case.entry),
+                                _describe(reply.type, reply.entry_id if reply.type != "fallback" else None),
+                                ok, case.entry))
         total[case.type] = total.get(case.type, 0) + 1
         right[case.type] = right.get(case.type, 0) + ok
         if not ok:
             misses.append(Miss(case.message, case.line, _describe(case.type, case.entry),
                                _describe(reply.type, reply.entry_id), case.entry, reply.entry_id))
     scores = tuple(Score(t, total[t], right[t]) for t in BARS if t in total)
-    return Evaluation(scores, tuple(misses))
+    return Evaluation(scores, tuple(misses), tuple(outcomes))
+
+
+def regressions(before: Mapping | None, after: Evaluation, file: str) -> list[Problem]:
+    """Return what an edit breaks, as problems at regression.yaml lines: each question that now gets a wrong
+    reply it did not get before (or a new question answered wrongly), and each reply type newly below its bar.
+
+    before is the baseline() of the version in force; None compares with the bars alone."""
+    problems = []
+    old = (before or {}).get("outcomes", {})
+    for outcome in after.outcomes:
+        if outcome.right or before is None:
+            continue
+        was = old.get(outcome.key)
+        if was == outcome.got:
+            continue  # already wrong in the version in force, in the same way: not this edit's doing
+        then = f"the version in force gives {was}" if was else "a new question"
+        problems.append(Problem(file, outcome.line, outcome.entry or "",
+                                f"regression: {outcome.message!r} expects {outcome.expected}, "
+                                f"now gets {outcome.got} ({then})"))
+    already_below = set((before or {}).get("below_bar", ()))
+    for score in after.scores:
+        if not score.passes and score.type not in already_below:
+            line = next((o.line for o in after.outcomes if not o.right and o.expected.split()[0] == score.type), 0)
+            problems.append(Problem(file, line, "", f"regression: {LABELS[score.type]} is {score.share:.1%}, "
+                                                 f"below its bar of {BARS[score.type]:.0%}"))
+    return problems
+
+
+def _baseline_key(directory: Path) -> str:
+    return str(Path(directory).resolve())
+
+
+def save_baseline(data_dir: Path, directory: Path, version: str, evaluation: Evaluation) -> None:
+    """Keep the version in force's regression replies in the data directory; a failing disk only logs."""
+    path = Path(data_dir) / BASELINE_FILE
+    try:
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(kept, dict):
+                kept = {}
+        except (OSError, ValueError):
+            kept = {}
+        kept[_baseline_key(directory)] = {"version": version, **evaluation.baseline()}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        temp.write_text(json.dumps(kept, ensure_ascii=False, indent=1), encoding="utf-8")
+        temp.replace(path)
+    except OSError as exc:
+        log.warning("could not keep the regression baseline in %s: %s", path, exc)
+
+
+def load_baseline(data_dir: Path, directory: Path) -> dict | None:
+    """Return the kept baseline of a knowledge directory (with its version), or None when none is kept."""
+    try:
+        kept = json.loads((Path(data_dir) / BASELINE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    found = kept.get(_baseline_key(directory)) if isinstance(kept, dict) else None
+    return found if isinstance(found, dict) and isinstance(found.get("outcomes"), dict) else None
 
 
 # The bar of conversations.yaml: share of all turns, of every type, that must come out right.
@@ -160,7 +255,8 @@ MISPLACED_MARGIN = 0.1
 
 
 def misplaced_alternates(engine: Engine) -> list[tuple[str, str, str, str]]:
-    """Return (entry, alternate, other entry, its phrasing) where an alternate sits closer to another entry."""
+    """Return (entry, alternate, other entry, its phrasing) where an alternate sits closer to another entry and
+    does not get its own entry's answer: two entries that overlap where it matters, not words they share."""
     rows = [(e.id, p) for e in engine.knowledge.entries for p in (e.question,) + e.alternates]
     if len(rows) < 2:
         return []
@@ -173,7 +269,9 @@ def misplaced_alternates(engine: Engine) -> list[tuple[str, str, str, str]]:
         own = max((similarity[i, j] for j, (o, _) in enumerate(rows) if o == owner and j != i), default=0.0)
         j = int(similarity[i].argmax())
         if rows[j][0] != owner and similarity[i, j] >= MISPLACED_SIMILARITY and similarity[i, j] > own + MISPLACED_MARGIN:
-            found.append((owner, phrasing, rows[j][0], rows[j][1]))
+            reply = engine.responder.reply(phrasing)
+            if reply.type != "answer" or reply.entry_id != owner:
+                found.append((owner, phrasing, rows[j][0], rows[j][1]))
     return found
 
 

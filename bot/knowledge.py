@@ -10,29 +10,20 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from bot.text import collapse_space, normalize, unify_quotes
+from bot.hints import did_you_mean, plain_yaml_error
+from bot.policy import DEFAULT_POLICY, Policy, compile_policy, quoted_in
+from bot.quotes import NEAREST_RATIO, differences, locate, nearest
+from bot.text import collapse_space, normalize
 
 MAX_FILE_BYTES = 2_000_000
 MIN_ALTERNATES = 4
 REQUIRED_FILES = ("sources.yaml", "entries.yaml", "locales.yaml")
 # Without its own triage.yaml a knowledge base uses faqbot's default lexicon (bot/defaults/triage.yaml).
-OPTIONAL_FILES = ("triage.yaml", "synonyms.yaml", "regression.yaml", "conversations.yaml", "settings.yaml")
+OPTIONAL_FILES = ("triage.yaml", "synonyms.yaml", "regression.yaml", "conversations.yaml", "settings.yaml",
+                  "policy.yaml")
 MIN_TURNS = 2
 REPLY_TYPES = ("answer", "clarify", "fallback", "urgent", "advice", "smalltalk")
 ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-
-# Claims a patient-education text must never make (safety bar 15). "Cure" is allowed only when negated
-# ("not a cure"), so it is checked separately below.
-BANNED_CLAIMS = (
-    (re.compile(r"\bguarantee(d|s)?\b"), '"guaranteed"'),
-    (re.compile(r"\b100 ?(%|percent|per cent) (effective|success|safe)"), '"100% effective"'),
-    (re.compile(r"\b(no|zero|without( any)?) (side effects?|risks?)\b"), '"no side effects"'),
-    (re.compile(r"\bmiracles?\b|\bmiraculous\b"), '"miracle"'),
-)
-_CURE = re.compile(r"\bcur(e|es|ed|ing)\b")
-_NEGATION = {"not", "no", "never", "isnt", "arent", "cannot", "cant", "wont", "nor", "without"}
-_DOSING = re.compile(r"\b\d+(\.\d+)?\s?(mg|mcg|µg|ug|ml|units?|iu|g/kg|mg/kg|mg/m2)\b", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class Problem:
@@ -146,6 +137,7 @@ class Knowledge:
     files: Mapping[str, str] = field(default_factory=dict)
     thresholds: Thresholds = field(default_factory=Thresholds)
     dialogues: tuple[Dialogue, ...] = ()
+    policy: Policy | None = None
 
     def entry(self, entry_id: str) -> Entry | None:
         """Return the entry with this id, or None."""
@@ -264,12 +256,12 @@ def read_yaml(path: Path, shown: str, problems: list[Problem]) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
-        what = exc.problem or exc.context or "invalid YAML"
+        what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         lines = text.splitlines()
         bad_line = lines[line - 1] if 0 < line <= len(lines) else ""
-        if "\t" in what or "\\t" in what or "tab" in what or "\t" in bad_line[: len(bad_line) - len(bad_line.lstrip())]:
-            what += " (use spaces, not tabs, to indent)"
-        problems.append(Problem(shown, line, "", f"YAML syntax: {what}"))
+        first = exc.context_mark.line + 1 if exc.context_mark else line
+        above = [(n, lines[n - 1]) for n in range(max(1, first), min(line, len(lines)) + 1)]
+        problems.append(Problem(shown, line, "", f"YAML syntax: {plain_yaml_error(what, bad_line, above)}"))
     except yaml.YAMLError as exc:
         problems.append(Problem(shown, 0, "", f"YAML syntax: {exc}"))
     return None
@@ -312,8 +304,8 @@ class _Checker:
         values: dict[str, Any] = {}
         for key in node:
             if key not in spec:
-                self.add(node.at(key), entry_id,
-                         f"unknown key {key!r} in {what}; expected one of: {', '.join(spec)}")
+                self.add(node.at(key), entry_id, f"unknown key {key!r} in {what}{did_you_mean(key, spec)}; "
+                                                 f"expected one of: {', '.join(spec)}")
         for key, (kind, required) in spec.items():
             if key not in node or node[key] is None or (not required and node[key] == ""):
                 if required:
@@ -412,47 +404,44 @@ def _load_sources(data: Any, checker: _Checker) -> dict[str, Source]:
 
 
 def find_quote(source: Source, heading: str, quote: str) -> str | None:
-    """Return the source's own words for a quote in one section (whitespace and quote marks aside), or None."""
+    """Return the source's own words for a quote in one section (whitespace, quote marks, dashes and ellipses
+    aside), or None."""
     section = source.section(heading)
-    if section is None:
-        return None
-    flat = collapse_space(section.text)
-    wanted = unify_quotes(collapse_space(quote))
-    at = unify_quotes(flat).find(wanted)
-    return flat[at: at + len(wanted)] if at >= 0 and wanted else None
+    return locate(section.text, quote) if section is not None else None
 
 
-def _claims(text: str, reviewed_dosing: bool) -> list[str]:
-    """Return the banned claims a text makes."""
-    found = []
-    norm = normalize(text)
-    lowered = unify_quotes(text.lower())
-    for pattern, label in BANNED_CLAIMS:
-        if pattern.search(norm) or pattern.search(lowered):
-            found.append(label)
-    tokens = norm.split()
-    for i, token in enumerate(tokens):
-        if _CURE.fullmatch(token) and not _NEGATION.intersection(tokens[max(0, i - 4): i]):
-            found.append('"cure" as a promise')
-            break
-    if not reviewed_dosing and _DOSING.search(text):
-        found.append("a dosing amount (mark the entry reviewed_dosing: true once a clinician has checked it)")
-    return found
+def quote_not_found(source: Source, heading: str, quote: str) -> str:
+    """Say why a quote is not in its section: the section it is in, or the nearest passage and what differs."""
+    for other in source.sections:
+        if other.heading != heading and locate(other.text, quote):
+            return (f"quotes: not in section {heading!r}, but found word for word in section {other.heading!r}: "
+                    f"change section: to {other.heading!r}")
+    close = nearest(source.section(heading).text, quote)
+    if close is None or close[1] < NEAREST_RATIO:
+        return (f"quotes: not found word for word in section {heading!r}, and no passage there is close: copy the "
+                f"words from that section of {source.id} again: {quote[:80]!r}")
+    passage = close[0]
+    changes = "; ".join(differences(quote, passage)) or "only letter case or punctuation"
+    return (f"quotes: not found word for word in section {heading!r}. The nearest passage is {passage!r}. "
+            f"What differs: {changes}")
 
 
-def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source]) -> tuple[list[Entry], set[str]]:
+def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source],
+                  policy: Policy | None) -> tuple[list[Entry], set[str]]:
     """Read the entries; return the valid ones and every id declared (so one bad entry causes one problem)."""
     entries: list[Entry] = []
     items = _top(data, checker, "entries")
-    if items is None:
+    if data is None or not isinstance(data, dict) or "entries" not in data:
         return entries, set()
     if not isinstance(items, list) or not items:
-        checker.add(getattr(data, "line", 1), "", "entries: must be a list with at least one entry")
+        checker.add(data.at("entries"), "", "entries: the list is empty: add at least one entry under entries: "
+                                           "(each starting '  - id: ...'; see the worked example in README.md)")
         return entries, set()
     seen_ids: dict[str, int] = {}
     phrasing_owner: dict[str, str] = {}
     related_refs: list[tuple[int, str, str]] = []
     default_source = next(iter(sources)) if len(sources) == 1 else None
+    quoted = quoted_in(s.text for src in sources.values() for s in src.sections)
     for index, node in enumerate(items):
         line = items.at(index)
         raw_id = node.get("id") if isinstance(node, dict) else None
@@ -480,9 +469,17 @@ def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source]) -
                 checker.add(pline, eid, f"{key}: {phrasing!r} is also a question of entry {owner}")
             phrasing_owner.setdefault(key_text, eid)
         reviewed = values.get("reviewed_dosing", False)
-        if "answer" in values:
-            for claim in _claims(values["answer"], reviewed):
-                checker.add(node.at("answer"), eid, f"answer: banned claim: {claim}")
+        if "answer" in values and policy is not None:  # a broken policy file reports itself; answers wait for it
+            answer_line = node.at("answer")
+            for claim in policy.banned(values["answer"], quoted):
+                checker.add(answer_line, eid, f"answer: banned claim: {claim} (see policy.yaml; a negation such as "
+                                              f"'is not a cure', or the source's own sentence, is allowed)")
+            dose = policy.dose(values["answer"]) if not reviewed else ""
+            if dose:
+                checker.add(answer_line, eid, f"answer: a dosing amount ({dose!r}): mark the entry "
+                                              f"reviewed_dosing: true once a clinician has checked it")
+            for problem in policy.too_long(values["answer"]):
+                checker.add(answer_line, eid, f"answer: {problem}")
         quotes = []
         quote_nodes = values.get("quotes", [])
         if "quotes" in values and not quote_nodes:
@@ -494,21 +491,22 @@ def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source]) -
             if not q_values or "section" not in q_values or "text" not in q_values:
                 continue
             sid = q_values.get("source", entry_source)
+            if not sources:
+                continue  # sources.yaml did not load: its own problems say why; quotes wait for it
             source = sources.get(sid) if sid else None
             if source is None:
                 checker.add(q_line, eid, "quotes: say which source it comes from (source: ID)" if sid is None
-                            else f"quotes: unknown source {sid!r}")
+                            else f"quotes: unknown source {sid!r}{did_you_mean(sid, sources)}")
                 continue
             if source.section(q_values["section"]) is None:
-                headings = "; ".join(s.heading for s in source.sections)
+                headings = [s.heading for s in source.sections]
                 checker.add(q_node.at("section"), eid,
-                            f"quotes: no section {q_values['section']!r} in source {sid} (sections: {headings})")
+                            f"quotes: no section {q_values['section']!r} in source {sid}"
+                            f"{did_you_mean(q_values['section'], headings)} (sections: {'; '.join(headings)})")
                 continue
             found = find_quote(source, q_values["section"], q_values["text"])
             if found is None:
-                checker.add(q_node.at("text"), eid,
-                            f"quotes: not found word for word in section {q_values['section']!r}: "
-                            f"{q_values['text'][:80]!r}")
+                checker.add(q_node.at("text"), eid, quote_not_found(source, q_values["section"], q_values["text"]))
                 continue
             quotes.append(Quote(sid, q_values["section"], found))
         for r_index, rid in enumerate(values.get("related", [])):
@@ -519,7 +517,7 @@ def _load_entries(data: Any, checker: _Checker, sources: Mapping[str, Source]) -
                                  tuple(quotes), tuple(values.get("related", [])), reviewed, line))
     for r_line, eid, rid in related_refs:
         if rid not in seen_ids:
-            checker.add(r_line, eid, f"related: no entry has the id {rid!r}")
+            checker.add(r_line, eid, f"related: no entry has the id {rid!r}{did_you_mean(rid, seen_ids)}")
         elif rid == eid:
             checker.add(r_line, eid, "related: an entry cannot be related to itself")
     return entries, set(seen_ids) | {e.id for e in entries}
@@ -583,7 +581,7 @@ def _load_cases(items: Any, checker: _Checker, entry_ids: set[str] | None, label
             continue
         entry = values.get("entry")
         if entry is not None and entry_ids is not None and entry not in entry_ids:
-            checker.add(node.at("entry"), "", f"entry: no entry has the id {entry!r}")
+            checker.add(node.at("entry"), "", f"entry: no entry has the id {entry!r}{did_you_mean(entry, entry_ids)}")
             continue
         if values["type"] == "answer" and entry is None:
             checker.add(node.line, "", "entry: an expected answer must name its entry")
@@ -666,10 +664,17 @@ def load_knowledge(directory: str | Path) -> Knowledge:
         except OSError:
             pass
     sources = _load_sources(data["sources.yaml"], checkers["sources.yaml"])
-    entries, declared = _load_entries(data["entries.yaml"], checkers["entries.yaml"], sources)
+    shipped_policy = _Checker("bot/defaults/policy.yaml", problems)
+    policy = compile_policy([(read_yaml(DEFAULT_POLICY, shipped_policy.shown, problems), shipped_policy),
+                             (data["policy.yaml"], checkers["policy.yaml"])])
+    before = len(problems)
+    entries, declared = _load_entries(data["entries.yaml"], checkers["entries.yaml"], sources, policy)
     synonyms = _load_synonyms(data["synonyms.yaml"], checkers["synonyms.yaml"])
-    # When entries.yaml cannot be read at all, every expected entry would look unknown: report the cause only.
-    entry_ids = declared if data["entries.yaml"] is not None else None
+    # Until entries.yaml loads cleanly, expected entries may look unknown only because of its problems: those are
+    # reported first, and regression.yaml's references to entries wait.
+    entries_clean = data["entries.yaml"] is not None and not any(
+        p.file == checkers["entries.yaml"].shown for p in problems[before:])
+    entry_ids = declared if entries_clean else None
     regression = _load_regression(data["regression.yaml"], checkers["regression.yaml"], entry_ids)
     thresholds = _load_settings(data["settings.yaml"], checkers["settings.yaml"])
     dialogues = _load_dialogues(data["conversations.yaml"], checkers["conversations.yaml"], entry_ids)
@@ -686,7 +691,7 @@ def load_knowledge(directory: str | Path) -> Knowledge:
                      version=digest.hexdigest()[:12],
                      loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                      files={name: f"{directory.name}/{name}" for name in REQUIRED_FILES + OPTIONAL_FILES},
-                     thresholds=thresholds, dialogues=tuple(dialogues))
+                     thresholds=thresholds, dialogues=tuple(dialogues), policy=policy)
 
 
 def checker_for(knowledge: Knowledge, name: str, problems: list[Problem]) -> _Checker:

@@ -22,7 +22,9 @@ OPTIONAL_MESSAGES = {
 }
 _PROFILE_SPEC = {"emergency_number": ("text", True), "urgent_help": ("text", False),
                  "crisis_lines": ("texts", True), "clinic_name": ("text", False), "team_number": ("text", False),
-                 "contacts": ("map", False)}
+                 "team": ("text", False), "team_without_number": ("text", False), "contacts": ("map", False)}
+# How a profile may word whom to call ({team} in the messages): the clinic's own words, with these placeholders.
+TEAM_PLACEHOLDERS = ("clinic_name", "team_number")
 _CONTACTS_SPEC = {"phone": ("text", False), "hours": ("text", False), "email": ("text", False),
                   "contact_page": ("text", False), "address": ("text", False)}
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{2,30}$")
@@ -74,16 +76,23 @@ class Profile:
     team_number: str
     messages: Mapping[str, str]
     smalltalk: Mapping[str, str]
+    team_wording: str = ""
+    team_without_number: str = ""
     contacts: Contacts = field(default_factory=Contacts)
 
     @property
     def team(self) -> str:
-        """Say whom to call for a warning sign, with the 24-hour number when the clinic has set one."""
-        if self.clinic_name and self.team_number:
-            return f"the {self.clinic_name} 24-hour care team on {self.team_number}"
+        """Say whom to call for a warning sign in the clinic's own words (its profile's team: and
+        team_without_number:), or plainly: the care team, with its number when the clinic has set one."""
         if self.team_number:
-            return f"your care team's 24-hour number, {self.team_number}"
-        return "your care team's 24-hour number"
+            wording = self.team_wording
+            if not wording or ("{clinic_name}" in wording and not self.clinic_name):
+                wording = "the {clinic_name} care team on {team_number}" if self.clinic_name \
+                    else "your care team on {team_number}"
+            return wording.format(clinic_name=self.clinic_name, team_number=self.team_number)
+        if self.team_without_number:
+            return self.team_without_number.format(clinic_name=self.clinic_name, team_number="")
+        return f"the {self.clinic_name} care team" if self.clinic_name else "your care team"
 
     def say(self, key: str) -> str:
         """Return one message with the profile's numbers filled in."""
@@ -106,16 +115,16 @@ class Profile:
         return self.smalltalk["default"]
 
 
-def _check_template(checker: Any, line: int, key: str, text: str) -> None:
+def _check_template(checker: Any, line: int, key: str, text: str, allowed: tuple[str, ...] = PLACEHOLDERS) -> None:
     try:
         names = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
     except ValueError as exc:
         checker.add(line, key, f"messages: {key}: broken placeholder: {exc}")
         return
-    unknown = names - set(PLACEHOLDERS)
+    unknown = names - set(allowed)
     if unknown:
         checker.add(line, key, f"messages: {key}: unknown placeholder(s) {sorted(unknown)}; "
-                               f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
+                               f"use {', '.join('{' + p + '}' for p in allowed)}")
 
 
 def compile_profile(locales: Mapping[str, Any], checker: Any, *, locale: str = "",
@@ -129,7 +138,10 @@ def compile_profile(locales: Mapping[str, Any], checker: Any, *, locale: str = "
     profiles = values["profiles"]
     chosen = locale or values["default"]
     for name, node in profiles.items():
-        checker.record(node, profiles.at(name), name, _PROFILE_SPEC, f"profile {name}")
+        checked = checker.record(node, profiles.at(name), name, _PROFILE_SPEC, f"profile {name}") or {}
+        for key in ("team", "team_without_number"):
+            if key in checked:
+                _check_template(checker, node.at(key), key, checked[key], TEAM_PLACEHOLDERS)
     if values["default"] not in profiles:
         checker.add(locales.at("default"), "", f"default: no profile named {values['default']!r}")
     if chosen not in profiles:
@@ -178,7 +190,9 @@ def compile_profile(locales: Mapping[str, Any], checker: Any, *, locale: str = "
                    crisis_lines=tuple(node["crisis_lines"]),
                    clinic_name=clinic_name or str(node.get("clinic_name") or ""),
                    team_number=team_number or str(node.get("team_number") or ""),
-                   messages=messages, smalltalk=smalltalk, contacts=contacts.get(chosen) or Contacts())
+                   messages=messages, smalltalk=smalltalk, contacts=contacts.get(chosen) or Contacts(),
+                   team_wording=str(node.get("team") or "").strip(),
+                   team_without_number=str(node.get("team_without_number") or "").strip())
 
 
 def _contacts(node: Any, line: int, profile: str, checker: Any) -> Contacts | None:

@@ -121,5 +121,10 @@ def demo():
     base = request.host_url.rstrip("/")
     snippet = (f'<script src="{base}/widget.js" async\n'
                f'        data-title="Questions?" data-color="#0b5cad" data-position="right"></script>')
-    return render_template("demo.html", base=base, snippet=snippet,
-                           emergency_number=_bot().service.engine.profile.emergency_number)
+    engine = _bot().service.engine
+    # Everything topical comes from the knowledge base served: a page about another clinic's leaflet reads right.
+    source = next(iter(engine.knowledge.sources.values()))
+    question = engine.knowledge.entries[0].question
+    return render_template("demo.html", base=base, snippet=snippet, topic=source.title, question=question,
+                           clinic=engine.profile.clinic_name or "Sample Clinic",
+                           emergency_number=engine.profile.emergency_number)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 ANSWER_GRADE = 8.0
 SAFETY_GRADE = 6.0
-MAX_SENTENCE_WORDS = 25
 SAFETY_MESSAGES = ("emergency", "crisis", "warning", "mention", "reminder", "advice", "offline", "contact",
                    "contact_none")
 
@@ -48,15 +47,19 @@ def readability(text: str) -> Readability:
 
 
 def readability_report(engine) -> list[tuple[str, bool]]:
-    """Return (line, is a warning) per answer and safety message: its grade, and a warning when over the bar."""
+    """Return (line, is a warning) per answer and safety message: its grade, and a warning when over the bar.
+
+    An answer's sentence over the policy's limit is an error when the knowledge base loads; a safety message's is
+    a warning here."""
     lines = []
     files = engine.knowledge.files
     for entry in engine.knowledge.entries:
-        lines.append(_line(files["entries.yaml"], entry.line, entry.id, "answer", entry.answer, ANSWER_GRADE))
+        lines.append(_line(files["entries.yaml"], entry.line, entry.id, "answer", entry.answer, ANSWER_GRADE, 0))
     locales_lines = _key_lines(engine.knowledge.directory / "locales.yaml")
+    longest = engine.knowledge.policy.max_sentence_words
     for key in SAFETY_MESSAGES:
         lines.append(_line(files["locales.yaml"], locales_lines.get(key, 0), key, "safety message",
-                           engine.profile.say(key), SAFETY_GRADE))
+                           engine.profile.say(key), SAFETY_GRADE, longest))
     return lines
 
 
@@ -73,12 +76,12 @@ def _key_lines(path) -> dict[str, int]:
     return found
 
 
-def _line(file: str, line: int, name: str, what: str, text: str, bar: float) -> tuple[str, bool]:
+def _line(file: str, line: int, name: str, what: str, text: str, bar: float, longest: int) -> tuple[str, bool]:
     result = readability(text)
     notes = []
     if result.grade > bar:
         notes.append(f"warning: reading grade {result.grade:g} is above {bar:g}")
-    if result.longest_sentence > MAX_SENTENCE_WORDS:
-        notes.append(f"warning: a sentence has {result.longest_sentence} words (keep to {MAX_SENTENCE_WORDS})")
+    if longest and result.longest_sentence > longest:
+        notes.append(f"warning: a sentence has {result.longest_sentence} words (keep to {longest})")
     text = f"{file}:{line}: {name}: {what} reading grade {result.grade:g}" + ("; " + "; ".join(notes) if notes else "")
     return text, bool(notes)

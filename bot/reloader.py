@@ -50,7 +50,9 @@ class Reloader:
         self.seen = now
         problems = self.offload(self.service.reload)
         if problems:
-            log.error("knowledge edit not loaded; still serving version %s:\n%s",
+            what = ("held back: it breaks regression questions" if self.service.held_back
+                    else "not loaded")
+            log.error("knowledge edit %s; still serving version %s:\n%s", what,
                       self.service.engine.knowledge.version, "\n".join(map(str, problems)))
             return False
         knowledge = self.service.engine.knowledge
@@ -64,6 +66,11 @@ class Reloader:
     def run(self) -> None:
         """Check forever, every interval, on the server's own kind of background task."""
         self.running = True
+        try:
+            # What the version in force gives its regression questions, before any edit needs comparing with it.
+            self.offload(self.service.baseline)
+        except Exception:  # noqa: BLE001 - the watcher must outlive any surprise
+            log.exception("could not work out the regression baseline")
         while self.running:
             self.socketio.sleep(self.interval)
             try:

@@ -117,3 +117,16 @@ def assert_reply(reply: dict, kb=None) -> None:
 def check_reply(kb):
     """Return a function asserting the reply shape against the shipped knowledge base."""
     return lambda reply: assert_reply(reply, kb)
+
+
+def scramble_first_entry(kb_dir: Path) -> dict:
+    """Edit a knowledge base so it loads cleanly but its first entry leaves the words its patients use (its
+    regression questions then break); return the edited entry."""
+    import yaml
+    path = kb_dir / "entries.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    first = data["entries"][0]
+    first["question"] = "Which zebra crossing colours are painted?"
+    first["alternates"] = ["zebra paint", "crossing stripes", "road paint colours", "painted zebra lines"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
+    return first

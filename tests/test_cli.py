@@ -100,3 +100,33 @@ def test_a_bad_setting_is_exit_2_naming_it(run, monkeypatch):
 def test_announce_says_what_is_wrong_without_a_queue(run):
     status, _, err = run("announce", "hello")
     assert status == 2 and "FAQBOT_MESSAGE_QUEUE" in err
+
+
+def test_eval_without_regression_questions_fails_and_says_why(run, kb_copy):
+    (kb_copy / "regression.yaml").unlink()
+    status, _, err = run("eval", "--knowledge", str(kb_copy))
+    assert status == 1 and "no regression questions: add them to knowledge/regression.yaml" in err
+
+
+def test_check_against_another_folder_lists_what_the_edit_breaks(run, kb_copy):
+    from conftest import KNOWLEDGE, scramble_first_entry
+    first = scramble_first_entry(kb_copy)
+    status, out, _ = run("check", "--knowledge", str(kb_copy), "--against", str(KNOWLEDGE))
+    assert status == 1
+    assert f"regression replies compared with {KNOWLEDGE}" in out
+    broken = [line for line in out.splitlines() if f"expects answer {first['id']}" in line]
+    assert broken and all(line.startswith("knowledge/regression.yaml:") for line in broken)
+    assert "(the version in force gives answer" in broken[0]
+
+
+def test_without_a_running_bot_the_first_clean_check_is_the_baseline(run, kb_copy):
+    from conftest import scramble_first_entry
+    status, out, _ = run("check", "--knowledge", str(kb_copy))
+    assert status == 0 and "as the last good version" not in out, "a fresh folder keeps nothing"
+    os.makedirs(os.environ["FAQBOT_DATA_DIR"])  # the data directory a bot (or staff) uses
+    status, out, _ = run("check", "--knowledge", str(kb_copy))
+    assert status == 0 and "as the last good version: the next check compares with them" in out
+    first = scramble_first_entry(kb_copy)
+    status, out, _ = run("check", "--knowledge", str(kb_copy))
+    assert status == 1
+    assert "compared with version" in out and f"expects answer {first['id']}" in out

@@ -214,3 +214,123 @@ def test_replies_follow_the_knowledge_bases_threshold(kb_copy):
     assert build_engine(kb_copy).responder.reply(question).type == "answer"
     (kb_copy / "settings.yaml").write_text("retrieval:\n  fallback_below: 1.0\n", encoding="utf-8")
     assert build_engine(kb_copy).responder.reply(question).type == "fallback"
+
+
+# --- messages a nurse can act on -----------------------------------------------------------------------------
+
+from bot.knowledge import Section, Source  # noqa: E402 - grouped with the tests that build their own source
+
+
+def _source(*sections: tuple[str, str]) -> Source:
+    return Source("leaflet", "A leaflet", "", "", "", "", "https://example.org/", tuple(Section(*s) for s in sections))
+
+
+@pytest.mark.parametrize("typed", [
+    "Cells - made in a lab... stay active",
+    "Cells — made in a lab … stay active",
+    "Cells – made in a lab ... stay active",
+    "Cells -- made".replace("--", "\u2212") + " in a lab\u2026stay active",
+])
+def test_dashes_and_ellipses_count_like_quote_marks(typed):
+    source = _source(("S", "Cells \u2013 made in a lab \u2026 stay active. They \u201cattack\u201d cancer."))
+    assert find_quote(source, "S", typed) == "Cells \u2013 made in a lab \u2026 stay active"
+
+
+def _first_quote_problem(kb_copy, text: str, section: str | None = None) -> str:
+    entries = _entries(kb_copy)
+    entries[0]["quotes"][0]["text"] = text
+    if section:
+        entries[0]["quotes"][0]["section"] = section
+    _write_entries(kb_copy, entries)
+    (problem,) = _problems(kb_copy)
+    return problem
+
+
+def test_a_quote_with_a_word_changed_shows_the_nearest_passage_and_the_word(kb_copy):
+    problem = _first_quote_problem(
+        kb_copy, "They are engineered immune cells designed to stay alive inside the body and continuously attack")
+    assert "The nearest passage is 'They are engineered immune cells designed to stay active inside" in problem
+    assert "you wrote «alive», the source says «active»" in problem
+
+
+def test_a_quote_from_another_section_names_that_section(kb_copy):
+    problem = _first_quote_problem(kb_copy, "They are engineered immune cells designed to stay active",
+                                   section="Introduction")
+    assert "found word for word in section 'Frequently Asked Questions'" in problem
+    assert "change section: to 'Frequently Asked Questions'" in problem
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda es: es[0]["quotes"][0].update(section="Frequently Asked Question"),
+     "(did you mean 'Frequently Asked Questions'?)"),
+    (lambda es: es[0].update(related=["what-are-living-drug"]), "(did you mean 'what-are-living-drugs'?)"),
+    (lambda es: es[0].update(alternate=es[0].pop("alternates")), "unknown key 'alternate' in an entry (did you mean "
+                                                                  "'alternates'?)"),
+    (lambda es: es[0]["quotes"][0].update(sourse="living-drugs"), "(did you mean 'source'?)"),
+], ids=["section", "related id", "field name", "quote field"])
+def test_did_you_mean(kb_copy, mutate, expected):
+    entries = _entries(kb_copy)
+    mutate(entries)
+    _write_entries(kb_copy, entries)
+    problems = _problems(kb_copy)
+    assert any(expected in p for p in problems), problems
+
+
+def test_did_you_mean_a_regression_entry(kb_copy):
+    path = kb_copy / "regression.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + '  - {message: "what is it", type: answer, '
+                    'entry: what-are-livng-drugs}\n', encoding="utf-8")
+    (problem,) = _problems(kb_copy)
+    assert "no entry has the id 'what-are-livng-drugs' (did you mean 'what-are-living-drugs'?)" in problem
+
+
+def _replace_line(kb_dir: Path, name: str, needle: str, new: str) -> int:
+    path = kb_dir / name
+    lines = path.read_text(encoding="utf-8").splitlines()
+    number = next(i for i, line in enumerate(lines) if needle in line)
+    lines[number] = new
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return number + 1
+
+
+def test_a_colon_in_a_question_says_put_it_in_quotes(kb_copy):
+    line = _replace_line(kb_copy, "entries.yaml", 'question: What are "living drugs"?',
+                         "    question: Living drugs: what are they?")
+    (problem,) = _problems(kb_copy)
+    assert problem.startswith(f"knowledge/entries.yaml:{line}: -: YAML syntax: ")
+    assert "put this text in quotes" in problem
+    assert 'like this: question: "Living drugs: what are they?"' in problem
+    assert "mapping values" not in problem
+
+
+@pytest.mark.parametrize("new, expected", [
+    ('    question: "What are living drugs?', "a quote mark opened on line {line} is never closed"),
+    ("    related: [how-the-cells-work, vs-ordinary-drugs", "is not closed"),
+    ("    question: @what are they", "put the text in quotes"),
+], ids=["unclosed quote", "unclosed list", "reserved character"])
+def test_yaml_syntax_in_plain_words(kb_copy, new, expected):
+    needle = 'question: What are "living drugs"?' if "question" in new else "related: [how-the-cells-work"
+    line = _replace_line(kb_copy, "entries.yaml", needle, new)
+    (problem,) = _problems(kb_copy)
+    assert "YAML syntax" in problem and expected.format(line=line) in problem, problem
+
+
+def test_an_empty_entries_list_says_so_and_nothing_else(kb_copy):
+    (kb_copy / "entries.yaml").write_text("# entries go here\nentries:\n", encoding="utf-8")
+    problems = _problems(kb_copy)
+    assert problems == ["knowledge/entries.yaml:2: -: entries: the list is empty: add at least one entry under "
+                        "entries: (each starting '  - id: ...'; see the worked example in README.md)"]
+
+
+def test_regression_problems_wait_until_entries_load(kb_copy):
+    entries = _entries(kb_copy)
+    entries[0]["id"] = "Living Drugs!"
+    _write_entries(kb_copy, entries)
+    problems = _problems(kb_copy)
+    assert problems and all(p.startswith("knowledge/entries.yaml:") for p in problems), problems
+
+
+def test_quotes_wait_until_sources_load(kb_copy):
+    (kb_copy / "sources.yaml").write_text("sources:\n  - id: [broken\n", encoding="utf-8")
+    problems = _problems(kb_copy)
+    assert problems and all(p.startswith("knowledge/sources.yaml:") for p in problems), problems
