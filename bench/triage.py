@@ -36,7 +36,8 @@ from bot.safetynet import CORPUS, HARD_CASES, Message, default_corpus, held_out,
 from bot.text import normalize  # noqa: E402
 
 DEV = (CORPUS, ROOT / "tests" / "data" / "triage" / "dev-article.jsonl", HARD_CASES,
-       ROOT / "tests" / "data" / "triage" / "dev-blind-1.jsonl")
+       ROOT / "tests" / "data" / "triage" / "dev-blind-1.jsonl",
+       ROOT / "tests" / "data" / "triage" / "dev-blind-2.jsonl")
 TEST = ROOT / "tests" / "data" / "triage" / "test.jsonl"
 KIND_ORDER = ("emergency", "warning", "crisis", "sign_question", "advice", "article", "smalltalk", "off_topic")
 URGENT_KINDS = ("emergency", "warning", "crisis")
