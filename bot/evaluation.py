@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
-
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.conversations import Conversations

@@ -464,13 +464,12 @@ class Index:
         self.term_ids = term_ids
         self.entry_terms = sp.csr_matrix((np.ones(len(terms), dtype=np.float32), (terms, holders)),
                                          shape=(len(self.vocabulary), count))
-        # How rare each word is among the entries (smoothed idf over entries, 1 for a word no entry holds), and the
-        # words each entry holds: for the knowledge base's own calibration.
+        # How rare each word is among the entries (smoothed idf over entries, 1 for a word no entry holds): for the
+        # knowledge base's own calibration, which also reads the words each entry holds (_entry_words, made on
+        # first use: a knowledge base without a calibration never needs it).
         holding = np.diff(self.entry_terms.indptr)
         self.term_rarity = (np.log((1 + count) / (1 + holding)) + 1) / (math.log(1 + count) + 1)
-        self.held_terms: list[set[int]] = [set() for _ in range(count)]
-        for term, holder in zip(terms, holders):
-            self.held_terms[holder].add(term)
+        self._entry_words: sp.csr_matrix | None = None
         # The knowledge base's own centre: the mean of its phrasings' character vectors. A question far from it,
         # compared with how far the knowledge base's own questions are, is likely about something else.
         self.centre = np.asarray(self.phrasing_chars.mean(axis=0), dtype=np.float32).ravel()
@@ -617,9 +616,13 @@ class Index:
         """Return KB_CALIBRATION_INPUTS for a query's first entry (logit: the shared confidence's)."""
         first = int(np.argmax(ranking))
         runner_up = np.partition(ranking, -2)[-2] if len(ranking) > 1 else -np.inf
-        held = self.held_terms[int(scored.entries[first])]
-        unheld = [float(self.term_rarity[t]) for t in scored.terms if t not in held]
-        rarity = max(unheld + [1.0 if scored.unknown else 0.0])
+        if self._entry_words is None:
+            self._entry_words = self.entry_terms.T.tocsr()  # entries x words
+        entry = int(scored.entries[first])
+        held = self._entry_words.indices[self._entry_words.indptr[entry]:self._entry_words.indptr[entry + 1]]
+        terms = np.asarray(scored.terms, dtype=np.int64)
+        unheld = self.term_rarity[terms[~np.isin(terms, held)]]
+        rarity = max(float(unheld.max(initial=0.0)), 1.0 if scored.unknown else 0.0)
         column = {name: features[first, n] for n, name in enumerate(FEATURES)}
         return np.asarray([logit, min(MARGIN_CAP, ranking[first] - runner_up), rarity,
                            min(CONTENT_WORDS_CAP, len(scored.terms) + scored.unknown),
