@@ -17,7 +17,7 @@ from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from bot.lexicon import (ANY, CATEGORIES, GAP, MAX_GAP, NUMBER, SIMPLE, TIME, URGENT, Example, Lexicon,
-                         compile_lexicon, join_split_words, with_vocabulary)
+                         compile_lexicon, english_words, join_split_words, squeezed, with_vocabulary)
 from bot.text import normalize
 from bot.vitals import read_vitals
 
@@ -80,7 +80,13 @@ def _words_of(token: str, lexicon: Lexicon) -> frozenset[str]:
         hits.add(NUMBER)
     elif (token not in lexicon._exact and token.isalpha() and len(token) >= 4 and token not in lexicon.known_words
           and token not in lexicon.vocabulary and token not in _STOP):
-        hits.update(_typos(token, lexicon))
+        found = _typos(token, lexicon)
+        if token in english_words():  # a real word is no typo, but may be a plural: "bottles", "seizures"
+            found = {w for w in found if len(token) == len(w) + 1 and token.startswith(w) and token[-1] in "sd"}
+        hits.update(found)
+    if not hits:  # "hiii", "sooo sick": a letter held down
+        for form in squeezed(token):
+            hits.update(_words_of(form, lexicon))
     found = frozenset(hits)
     if len(lexicon.memo) >= MEMO_LIMIT:
         lexicon.memo.clear()
@@ -124,6 +130,27 @@ def _match_at(words: tuple[str, ...], matched: list[frozenset[str]], k: int, pos
     if pos >= len(matched) or (word != ANY and word not in matched[pos]):
         return None
     return _match_at(words, matched, k + 1, pos + 1)
+
+
+def join_compounds(tokens: list[str], lexicon: Lexicon) -> list[str]:
+    """Return the words with a lexicon word typed in two parts made one ("sewer slide", "my self", "pain killers"),
+    unless the phrases themselves write that pair apart."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        if i + 1 < len(tokens):
+            first, second = tokens[i], tokens[i + 1]
+            joined = first + second
+            if (first.isalpha() and second.isalpha() and min(len(first), len(second)) >= 2 - (first == "i")
+                    and (first, second) not in lexicon._pairs
+                    and (joined in lexicon._exact or any(joined[:n] in lexicon._stems  # a stem across both
+                                                         for n in range(max(5, len(first) + 1), len(joined) + 1)))):
+                out.append(joined)
+                i += 2
+                continue
+        out.append(tokens[i])
+        i += 1
+    return out
 
 
 def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
@@ -173,7 +200,7 @@ def temperatures(text: str, lexicon: Lexicon) -> list[float]:
 def triage(text: str, lexicon: Lexicon) -> Verdict:
     """Decide whether a message is urgent, asks for personal advice, or is smalltalk, in the safety order."""
     norm = normalize(text)
-    tokens = join_split_words(norm.split())
+    tokens = join_compounds(join_split_words(norm.split()), lexicon)
     hits = scan(tokens, lexicon)
     by: dict[str, list[Hit]] = {}
     for hit in hits:
@@ -183,11 +210,16 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     readings = read_vitals(text, tokens, lexicon.vitals)
     vitals = [r for r in readings if r.kind != "lab"]
     signs = by.get("emergency", []) + by.get("warning", [])
+    # "one size fits all", "my laptop keeps freezing": the sign words inside a phrase that names something else
+    # are no sign at all.
+    elsewhere = [(h.start, h.end) for h in signs if lexicon.concepts[(h.category, h.concept)].not_a_sign]
+    signs = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].not_a_sign
+             and not any(s <= h.start and h.end <= e for s, e in elsewhere)]
     mentions = tuple(dict.fromkeys(h.concept for h in signs))
     # "anti-seizure tablets", "yellow fever jab", "take my temperature": a sign word inside a call-now-only
     # phrase that names something else is no sign by itself.
-    spans = [(h.start, h.end) for h in hits if h.category in ("emergency", "warning")
-             and lexicon.concepts[(h.category, h.concept)].call_now_only and h.end - h.start > 1]
+    spans = [(h.start, h.end) for h in signs if lexicon.concepts[(h.category, h.concept)].call_now_only
+             and h.end - h.start > 1]
     strong = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].call_now_only
               and not any(s <= h.start and h.end <= e and (s, e) != (h.start, h.end) for s, e in spans)]
     if any(r.kind == "temperature" for r in vitals):
@@ -297,5 +329,5 @@ def example_failures(lexicon: Lexicon) -> list[tuple[Example, Verdict]]:
 
 def explain(text: str, lexicon: Lexicon) -> list[str]:
     """Return what the lexicon found in a message, one line per concept (for staff and the bench)."""
-    return [hit.describe() for hit in scan(join_split_words(normalize(text).split()), lexicon)]
+    return [hit.describe() for hit in scan(join_compounds(join_split_words(normalize(text).split()), lexicon), lexicon)]
 
