@@ -254,7 +254,11 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     strong_advice = [h for h in advice if not lexicon.concepts[(h.category, h.concept)].weak]
     simple = next((c for c in SIMPLE if not strong_advice and _simple(c, tokens, by, advice, question)
                    and not (c == "smalltalk" and (mentions or has_number))), None)
-    net = _net_verdict(norm, lexicon, sure=general or bool(advice) or bool(simple),
+    # "what happens on day 10", "did every patient respond": a question that names no sign, gives no reading and
+    # is about nobody in particular is as sure a general question as one that names a sign.
+    plain_question = bool(question) and not signs and not readings and not any(
+        h.concept != TIME for h in by.get("now", []))
+    net = _net_verdict(norm, lexicon, sure=general or plain_question or bool(advice) or bool(simple),
                        smalltalk=simple == "smalltalk", mentions=mentions, temperature=temperature)
     if net is not None:
         return net
