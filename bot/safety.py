@@ -235,8 +235,12 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # frame (from its start on) do not say that anything is happening now; time words still do.
     frame_starts = [h.start for h in question if lexicon.concepts[(h.category, h.concept)].hypothetical]
     hypothetical = bool(frame_starts)
+    # "since both give a fever", "now that the rash has gone": a time word inside a question frame written without
+    # gaps is part of the question, not a time.
+    tight = [(h.start, h.end) for h in question if GAP not in h.text]
     now_words = [h for h in by.get("now", [])
-                 if h.concept == TIME or not frame_starts or h.start < min(frame_starts)]
+                 if (h.concept == TIME or not frame_starts or h.start < min(frame_starts))
+                 and not (h.concept == TIME and any(s <= h.start and h.end <= e for s, e in tight))]
     if alarm and not (hypothetical and not now_words):
         return Verdict("warning", f"vital sign: {alarm.kind} {alarm.value:g}", mentions, temperature, True,
                        "vital signs")
