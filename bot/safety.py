@@ -158,7 +158,8 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
     matched = [_words_of(t, lexicon) for t in tokens]
     for i, token in enumerate(tokens):
         unit = _UNIT.match(token)
-        if NUMBER in matched[i] and ((unit and unit.group(2) in _NOT_A_COUNT)
+        # "took my tablets at 8": a number after "at" is a time of day.
+        if NUMBER in matched[i] and ((unit and unit.group(2) in _NOT_A_COUNT) or (i and tokens[i - 1] == "at")
                                      or (i + 1 < len(tokens) and tokens[i + 1] in _NOT_A_COUNT)):
             matched[i] = matched[i] - {NUMBER}
     opening = next((i for i, t in enumerate(tokens) if t not in lexicon._openers and t not in _STOP), len(tokens))
@@ -262,7 +263,8 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # is about nobody in particular is as sure a general question as one that names a sign.
     plain_question = bool(question) and not signs and not readings and not any(
         h.concept != TIME for h in by.get("now", []))
-    net = _net_verdict(norm, lexicon, sure=general or plain_question or bool(advice) or bool(simple),
+    # "my phone keeps overheating": words the lexicon knows name something else are as sure as a question.
+    net = _net_verdict(norm, lexicon, sure=general or plain_question or bool(elsewhere) or bool(advice) or bool(simple),
                        smalltalk=simple == "smalltalk", mentions=mentions, temperature=temperature)
     if net is not None:
         return net
