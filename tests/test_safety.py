@@ -405,3 +405,45 @@ def test_oxygen_level_is_a_reading_not_a_test_result(engine, message):
 ])
 def test_advice_words_never_lose_an_urgent_message(engine, message):
     assert triage(message, engine.lexicon.replace(net=None)).urgent
+
+
+# --- mechanisms found in the second blind split's misses (own phrasings, not the split's messages) --------------
+
+@pytest.mark.parametrize("message", [
+    "I just want to vanish for good",
+    "she is planning to stop eating until it is over",
+    "I'm going to take the lot tonight",
+    "how many of my antibiotics could I take at once",
+    "the only way out is to not be here",
+    "he looked up how to kill yourself on his phone",
+    "being alive is too much, I'd rather not be alive",
+])
+def test_crisis_concepts_of_the_second_split_are_found_by_the_words_alone(engine, message):
+    words_only = engine.lexicon.replace(net=None)
+    assert triage(message, words_only).category == "crisis", triage(message, words_only)
+
+
+@pytest.mark.parametrize("message", [
+    "his eyesight has gone blurry",
+    "she couldn't tell me what day it is",
+    "pink pee since this morning",
+    "sp02 89",
+])
+def test_warning_concepts_of_the_second_split_are_found_by_the_words_alone(engine, message):
+    assert triage(message, engine.lexicon.replace(net=None)).urgent, triage(message, engine.lexicon)
+
+
+@pytest.mark.parametrize("message", [
+    "is this a bridge to a transplant",
+    "whats the point of testing them twice",
+    "how many times is too many to be sick after chemo",
+    "I took my tablets at 9 as normal",
+])
+def test_article_words_that_looked_like_crisis_are_not(engine, message):
+    assert triage(message, engine.lexicon.replace(net=None)).category != "crisis"
+
+
+@pytest.mark.parametrize("day", range(1, 61))
+def test_a_question_about_nobody_that_names_no_sign_is_not_urgent(engine, day):
+    # The net alone once flagged "day 10" here: a question that names no sign and no person needs its higher bar.
+    assert not triage(f"what is the weather like on day {day}", engine.lexicon).urgent
