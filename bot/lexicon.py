@@ -48,7 +48,9 @@ _CONCEPT_KEYS = {"phrases": ("texts", False), "together": ("list", False), "call
                  "remove": ("texts", False)}
 _FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak")
 # Words typed the way people text, read as the words they stand for ("r seizures common", "can u").
-_TEXTING = {"r": "are", "u": "you", "cnt": "cant", "cannot": "cant"}
+# "couldn't" is read as "can't": a sign is the same told in the past ("she couldn't write her name").
+_TEXTING = {"r": "are", "u": "you", "cnt": "cant", "cannot": "cant", "canot": "cant", "cannt": "cant",
+            "carnt": "cant", "couldnt": "cant", "cudnt": "cant", "couldn": "cant"}
 _LONG_RUN = re.compile(r"(.)\1\1+")
 _EXAMPLE_KEYS = {"positive": ("texts", False), "negative": ("texts", False), "remove": ("texts", False)}
 _VITAL_NUMBERS = ("fever_celsius", "temperature_at_or_below", "heart_rate_at_or_above", "heart_rate_at_or_below",

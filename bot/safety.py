@@ -32,6 +32,7 @@ _STOP = frozenset(ENGLISH_STOP_WORDS)
 _NOT_A_COUNT = frozenset({"kg", "kgs", "kilo", "kilos", "kilograms", "lb", "lbs", "pounds", "stone", "st", "yo",
                           "yrs", "years", "year", "months", "cm", "ft"})
 _UNIT = re.compile(r"^[0-9]+(\.[0-9]+)?([a-z]+)$")
+_STATEMENT = frozenset({"there", "here"})
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,9 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
         if NUMBER in matched[i] and ((unit and unit.group(2) in _NOT_A_COUNT) or (i and tokens[i - 1] == "at")
                                      or (i + 1 < len(tokens) and tokens[i + 1] in _NOT_A_COUNT)):
             matched[i] = matched[i] - {NUMBER}
-    opening = next((i for i, t in enumerate(tokens) if t not in lexicon._openers and t not in _STOP), len(tokens))
+    # The question opens at the first word past greetings and small words; "there is" and "here is" are statements.
+    opening = next((i for i, t in enumerate(tokens)
+                    if t not in lexicon._openers and (t not in _STOP or t in _STATEMENT)), len(tokens))
     hits: list[Hit] = []
     parts: dict[tuple[int, int], list[tuple[int, int]]] = {}
     seen: set[tuple[str, int]] = set()
