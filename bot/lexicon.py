@@ -47,9 +47,9 @@ _CONCEPT_KEYS = {"phrases": ("texts", False), "together": ("list", False), "call
                  "not_a_sign": ("bool", False), "hypothetical": ("bool", False), "weak": ("bool", False),
                  "remove": ("texts", False)}
 _FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak")
-# Words typed the way people text, read as the words they stand for ("r seizures common", "can u").
-# "couldn't" is read as "can't": a sign is the same told in the past ("she couldn't write her name").
-_TEXTING = {"r": "are", "u": "you", "cnt": "cant", "cannot": "cant", "canot": "cant", "cannt": "cant",
+# Words read as another ("r seizures common", "can u", "canot"); "couldn't" is read as "can't": a sign is the
+# same told in the past ("she couldn't write her name").
+_SAME_WORD = {"r": "are", "u": "you", "cnt": "cant", "cannot": "cant", "canot": "cant", "cannt": "cant",
             "carnt": "cant", "couldnt": "cant", "cudnt": "cant", "couldn": "cant"}
 _LONG_RUN = re.compile(r"(.)\1\1+")
 _EXAMPLE_KEYS = {"positive": ("texts", False), "negative": ("texts", False), "remove": ("texts", False)}
@@ -259,14 +259,14 @@ def _phrase_word(word: str) -> str:
 
 
 def join_split_words(words: list[str]) -> list[str]:
-    """Return words with the split, long and texted forms of a word made one: "can not", "cannot" and "cnt" are
-    "cant"; "r" is "are", "u" is "you"."""
+    """Return words with the split, long, texted and past forms of a word made one: "can not", "cannot", "cnt" and
+    "couldnt" are "cant"; "r" is "are", "u" is "you"."""
     out: list[str] = []
     for word in words:
         if word == "not" and out and out[-1] == "can":
             out[-1] = "cant"
         else:
-            out.append(_TEXTING.get(word, word))
+            out.append(_SAME_WORD.get(word, word))
     return out
 
 

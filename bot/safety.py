@@ -135,7 +135,8 @@ def _match_at(words: tuple[str, ...], matched: list[frozenset[str]], k: int, pos
 
 def join_compounds(tokens: list[str], lexicon: Lexicon) -> list[str]:
     """Return the words with a lexicon word typed in two parts made one ("sewer slide", "my self", "pain killers"),
-    unless the phrases themselves write that pair apart."""
+    unless the phrases themselves write that pair apart; a stem counts only when it runs into the second part
+    ("breathe properly" stays two words)."""
     out: list[str] = []
     i = 0
     while i < len(tokens):
@@ -144,7 +145,7 @@ def join_compounds(tokens: list[str], lexicon: Lexicon) -> list[str]:
             joined = first + second
             if (first.isalpha() and second.isalpha() and min(len(first), len(second)) >= 2 - (first == "i")
                     and (first, second) not in lexicon._pairs
-                    and (joined in lexicon._exact or any(joined[:n] in lexicon._stems  # a stem across both
+                    and (joined in lexicon._exact or any(joined[:n] in lexicon._stems
                                                          for n in range(max(5, len(first) + 1), len(joined) + 1)))):
                 out.append(joined)
                 i += 2
@@ -152,6 +153,11 @@ def join_compounds(tokens: list[str], lexicon: Lexicon) -> list[str]:
         out.append(tokens[i])
         i += 1
     return out
+
+
+def read_words(norm: str, lexicon: Lexicon) -> list[str]:
+    """Return the words of a normalised message as the lexicon reads them (split and compound forms made one)."""
+    return join_compounds(join_split_words(norm.split()), lexicon)
 
 
 def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
@@ -204,7 +210,7 @@ def temperatures(text: str, lexicon: Lexicon) -> list[float]:
 def triage(text: str, lexicon: Lexicon) -> Verdict:
     """Decide whether a message is urgent, asks for personal advice, or is smalltalk, in the safety order."""
     norm = normalize(text)
-    tokens = join_compounds(join_split_words(norm.split()), lexicon)
+    tokens = read_words(norm, lexicon)
     hits = scan(tokens, lexicon)
     by: dict[str, list[Hit]] = {}
     for hit in hits:
@@ -266,9 +272,10 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # is about nobody in particular is as sure a general question as one that names a sign.
     plain_question = bool(question) and not signs and not readings and not any(
         h.concept != TIME for h in by.get("now", []))
-    # "my phone keeps overheating": words the lexicon knows name something else are as sure as a question.
-    net = _net_verdict(norm, lexicon, sure=general or plain_question or bool(elsewhere) or bool(advice) or bool(simple),
-                       smalltalk=simple == "smalltalk", mentions=mentions, temperature=temperature)
+    # "my laptop keeps overheating": words the lexicon knows name something else are as sure as a question.
+    sure = general or plain_question or bool(elsewhere) or bool(advice) or bool(simple)
+    net = _net_verdict(norm, lexicon, sure=sure, smalltalk=simple == "smalltalk", mentions=mentions,
+                       temperature=temperature)
     if net is not None:
         return net
     about_someone = [h for h in now_words if h.concept != TIME]
@@ -342,5 +349,5 @@ def example_failures(lexicon: Lexicon) -> list[tuple[Example, Verdict]]:
 
 def explain(text: str, lexicon: Lexicon) -> list[str]:
     """Return what the lexicon found in a message, one line per concept (for staff and the bench)."""
-    return [hit.describe() for hit in scan(join_compounds(join_split_words(normalize(text).split()), lexicon), lexicon)]
+    return [hit.describe() for hit in scan(read_words(normalize(text), lexicon), lexicon)]
 
