@@ -65,6 +65,12 @@ def read_questions(path: Path) -> list[Message]:
     return messages
 
 
+def read_split(path: str | Path) -> list[Message]:
+    """Read a triage split, or a retrieval split's questions (by where the file is)."""
+    path = Path(path).resolve()
+    return read_questions(path) if path in QUESTIONS else read_corpus(path)
+
+
 def outcome(responder: Responder, message: str) -> tuple[str, str]:
     """Return (what the bot did, how) for one message. What: urgent, crisis, advice (+call_now when the advice
     carries the call-now line), call_now (another reply with the line), smalltalk, or other."""
@@ -177,10 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings({"knowledge": args.knowledge}, environ={})
     engine = build_engine(args.knowledge, settings)
     responder = Responder(engine.knowledge, engine.index, engine.lexicon, engine.profile, cache_size=0)
-    dev_paths = [Path(p) for p in args.dev] if args.dev is not None else [p for p in DEV if p.exists()]
-    dev = {path: read_corpus(path) for path in dev_paths}
-    if args.dev is None:
-        dev.update({path: read_questions(path) for path in QUESTIONS if path.exists()})
+    dev_paths = ([Path(p).resolve() for p in args.dev] if args.dev is not None
+                 else [p for p in DEV + QUESTIONS if p.exists()])
+    dev = {path: read_split(path) for path in dev_paths}
     everything: list[Message] = []
     for path, messages in dev.items():
         print(f"\n# development split {path.parent.name}/{path.name}: {dict(Counter(m.kind for m in messages))}")
@@ -212,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.leave_out or ():
         # The net trained without any message of one split, which is then measured whole: the nearest a
         # development split comes to a fresh blind one.
-        split = read_questions(Path(path)) if Path(path) in QUESTIONS else read_corpus(path)
+        split = read_split(path)
         texts = {normalize(m.text) for m in split}
         trained = default_corpus() + (own_corpus(engine.knowledge, []) or [])
         lexicon = engine.lexicon.replace(net=net_for(engine.lexicon.replace(net=None),
