@@ -204,7 +204,9 @@ def test_a_letter_held_down_reads_as_the_word(default):
 
 
 @pytest.mark.parametrize("message", ["is it one size fits all", "my laptop keeps freezing when I open it",
-                                     "he was too unwell for the trial last year, why"])
+                                     "he was too unwell for the trial last year, why",
+                                     "I've had lots of blood tests this month", "the app isn't responding",
+                                     "sorry, this isn't making sense to me"])
 def test_a_sign_word_that_names_something_else_is_no_sign(default, message):
     verdict = triage(message, default.replace(net=None))
     assert not verdict.urgent and not verdict.mentions, (verdict, explain(message, default))
@@ -212,7 +214,8 @@ def test_a_sign_word_that_names_something_else_is_no_sign(default, message):
 
 @pytest.mark.parametrize("message", ["he is freezing cold and shaking", "she has had fits all morning",
                                      "my phone died and he is freezing and shivering",
-                                     "he is too unwell to get out of bed", "she is too unwell for me to move her"])
+                                     "he is too unwell to get out of bed", "she is too unwell for me to move her",
+                                     "mum isn't responding, I'm on the phone to the ambulance"])
 def test_the_sign_outside_such_words_still_counts(default, message):
     assert triage(message, default.replace(net=None)).urgent, explain(message, default)
 
