@@ -40,7 +40,8 @@ from bot.text import normalize  # noqa: E402
 
 DEV = (CORPUS, ROOT / "tests" / "data" / "triage" / "dev-article.jsonl", HARD_CASES,
        ROOT / "tests" / "data" / "triage" / "dev-blind-1.jsonl",
-       ROOT / "tests" / "data" / "triage" / "dev-blind-2.jsonl")
+       ROOT / "tests" / "data" / "triage" / "dev-blind-2.jsonl",
+       ROOT / "tests" / "data" / "triage" / "dev-blind-3.jsonl")
 # The retrieval splits' patient questions (in scope and off topic, none of them urgent): hard negatives that must
 # never get an urgent reply, in the words people ask the article about.
 QUESTIONS = (ROOT / "tests" / "data" / "retrieval" / "dev-blind-1.jsonl",
