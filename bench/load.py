@@ -161,6 +161,54 @@ def server(kind: str, *, how: str, queue: str | None, core: int | None, data_dir
         log.close()
 
 
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    """CPU time (user + system) the server processes and their workers have used so far."""
+    total = 0.0
+    for root in processes:
+        for proc in [root] + root.children(recursive=True):
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+    return total
+
+
+def workers(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """The processes that answer: gunicorn's workers (its master only forks and watches), else the server itself."""
+    found = []
+    for root in processes:
+        found += root.children(recursive=True) or [root]
+    return found
+
+
+@contextmanager
+def profiled(processes: list[psutil.Process], directory: Path | None, label: str):
+    """Sample the answering processes with py-spy while the load runs (--profile): one raw stack file each."""
+    if directory is None:
+        yield
+        return
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    directory.mkdir(parents=True, exist_ok=True)
+    spies = []
+    for n, proc in enumerate(workers(processes)):
+        out = directory / f"{label}-{n}.txt"
+        spies.append((out, subprocess.Popen([spy, "record", "--pid", str(proc.pid), "--format", "raw", "--rate",
+                                             "200", "--nonblocking", "--output", str(out)],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+    try:
+        yield
+    finally:
+        for _, spy_process in spies:
+            spy_process.send_signal(2)  # SIGINT: py-spy writes what it sampled and stops
+        for out, spy_process in spies:
+            try:
+                spy_process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                spy_process.kill()
+            print(f"{'':<16} profile: {out}", flush=True)
+
+
 def rss_mb(processes: list[psutil.Process]) -> float:
     """Resident memory of the server processes and their workers, in MB."""
     total = 0
@@ -254,7 +302,8 @@ async def connect_all(urls: list[str], n: int, stats: Stats, concurrency: int = 
 
 
 async def socket_phase(urls: list[str], mode: str, n: int, rate: float, duration: float,
-                       servers: list[psutil.Process], messages: list[str]) -> dict:
+                       servers: list[psutil.Process], messages: list[str], profile: Path | None = None,
+                       label: str = "") -> dict:
     stats = Stats()
     rss_before = rss_mb(servers)
     started = time.perf_counter()
@@ -279,29 +328,33 @@ async def socket_phase(urls: list[str], mode: str, n: int, rate: float, duration
     async def once(client: Client) -> None:
         await client.ask_and_wait(next(questions))
 
-    t0 = time.perf_counter()
-    if mode == "closed":
-        await asyncio.gather(*(closed(c) for c in clients))
-    elif mode == "paced":
-        await asyncio.gather(*(paced(c, i / max(1, len(clients)) / rate) for i, c in enumerate(clients)))
-        await asyncio.sleep(min(REPLY_TIMEOUT, 2.0))  # let the last replies land
-    else:  # connect: hold every socket, ask once each
-        await asyncio.sleep(min(duration, 5.0))
-        await asyncio.gather(*(once(c) for c in clients))
-    elapsed = time.perf_counter() - t0
+    with profiled(servers, profile, label):
+        cpu_before = cpu_seconds(servers)
+        t0 = time.perf_counter()
+        if mode == "closed":
+            await asyncio.gather(*(closed(c) for c in clients))
+        elif mode == "paced":
+            await asyncio.gather(*(paced(c, i / max(1, len(clients)) / rate) for i, c in enumerate(clients)))
+            await asyncio.sleep(min(REPLY_TIMEOUT, 2.0))  # let the last replies land
+        else:  # connect: hold every socket, ask once each
+            await asyncio.sleep(min(duration, 5.0))
+            await asyncio.gather(*(once(c) for c in clients))
+        elapsed = time.perf_counter() - t0
+        cpu = cpu_seconds(servers) - cpu_before
     missing = stats.sent - len(stats.latencies) - sum(v for k, v in stats.errors.items() if k.startswith("error"))
     if mode == "paced" and missing > 0:
         stats.errors["no reply"] = missing
     rss_after = rss_mb(servers)
     await asyncio.gather(*(c.close() for c in clients))
     return summary(stats, elapsed, n=n, connect_seconds=connect_seconds,
-                   rss=(rss_before, rss_connected, rss_after))
+                   rss=(rss_before, rss_connected, rss_after), cpu=cpu)
 
 
 async def http_phase(urls: list[str], n: int, duration: float, servers: list[psutil.Process],
                      messages: list[str]) -> dict:
     stats = Stats()
     rss_before = rss_mb(servers)
+    cpu_before = cpu_seconds(servers)
     stop = time.perf_counter() + duration
     questions = itertools.cycle(messages)
     targets = itertools.cycle(urls)
@@ -325,10 +378,11 @@ async def http_phase(urls: list[str], n: int, duration: float, servers: list[psu
         await asyncio.gather(*(worker(next(targets)) for _ in range(n)))
         elapsed = time.perf_counter() - t0
     stats.connected = n
-    return summary(stats, elapsed, n=n, connect_seconds=0.0, rss=(rss_before, rss_before, rss_mb(servers)))
+    return summary(stats, elapsed, n=n, connect_seconds=0.0, rss=(rss_before, rss_before, rss_mb(servers)),
+                   cpu=cpu_seconds(servers) - cpu_before)
 
 
-def summary(stats: Stats, elapsed: float, *, n: int, connect_seconds: float, rss: tuple) -> dict:
+def summary(stats: Stats, elapsed: float, *, n: int, connect_seconds: float, rss: tuple, cpu: float) -> dict:
     lat = sorted(stats.latencies)
 
     def pct(p: float) -> float:
@@ -338,7 +392,10 @@ def summary(stats: Stats, elapsed: float, *, n: int, connect_seconds: float, rss
             "replies": len(lat), "errors": sum(stats.errors.values()), "error_kinds": dict(stats.errors),
             "msg_s": len(lat) / elapsed if elapsed else 0.0, "p50": pct(50), "p95": pct(95), "p99": pct(99),
             "mean": statistics.fmean(lat) * 1000 if lat else float("nan"),
-            "rss_start": rss[0], "rss_connected": rss[1], "rss_end": rss[2]}
+            "rss_start": rss[0], "rss_connected": rss[1], "rss_end": rss[2],
+            # The servers' CPU time per reply while the load ran (every process, every thread): unlike latency,
+            # it hardly moves when other work on the machine takes the cores.
+            "cpu_ms": cpu * 1000 / len(lat) if lat else float("nan")}
 
 
 def per_socket_kb(result: dict) -> float:
@@ -363,7 +420,7 @@ def run_target(target: str, args: argparse.Namespace, workdir: Path) -> dict:
         if args.mode == "http":
             return asyncio.run(http_phase(urls, args.clients, args.duration, procs, messages))
         return asyncio.run(socket_phase(urls, args.mode, args.clients, args.rate, args.duration, procs,
-                                        messages))
+                                        messages, args.profile, f"{target}-{args.mode}"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -378,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="gunicorn with one gevent worker (production) or `python run.py serve`")
     parser.add_argument("--questions", choices=("regression", "six"), default="regression",
                         help="what clients ask, in rotation: the shipped regression messages, or six fixed ones")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="sample each answering process with py-spy during the load, one raw stack file per "
+                             "process in DIR (read them with bench/profile.py)")
     args = parser.parse_args(argv)
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     unknown = [t for t in targets if t not in TARGETS]
@@ -390,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mode={args.mode} clients={args.clients} rate={args.rate}/s duration={args.duration}s "
           f"questions={args.questions} server={args.server} cores={os.cpu_count()} taskset={'yes' if shutil.which('taskset') else 'no'}")
     print(f"{'target':<16} {'conn':>6} {'sent':>7} {'replies':>7} {'errors':>6} {'msg/s':>8} {'p50 ms':>7} "
-          f"{'p95 ms':>7} {'p99 ms':>8} {'RSS MB start/conn/end':>22} {'KB/sock':>7} {'ratio':>6}")
+          f"{'p95 ms':>7} {'p99 ms':>8} {'RSS MB start/conn/end':>22} {'KB/sock':>7} {'ratio':>6} {'CPU ms/msg':>10}")
     first = None
     with tempfile.TemporaryDirectory(prefix="faqbot-load-") as tmp:
         for target in targets:
@@ -400,7 +460,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{target:<16} {result['connected']:>6} {result['sent']:>7} {result['replies']:>7} "
                   f"{result['errors']:>6} {result['msg_s']:>8.0f} {result['p50']:>7.1f} {result['p95']:>7.1f} "
                   f"{result['p99']:>8.1f} {result['rss_start']:>7.0f}/{result['rss_connected']:.0f}/"
-                  f"{result['rss_end']:.0f}{'':>4} {per_socket_kb(result):>7.0f} {ratio:>6.2f}", flush=True)
+                  f"{result['rss_end']:.0f}{'':>4} {per_socket_kb(result):>7.0f} {ratio:>6.2f} {result['cpu_ms']:>10.2f}",
+                  flush=True)
             if result["error_kinds"]:
                 print(f"{'':<16} errors: {result['error_kinds']}")
             if args.mode == "connect":
