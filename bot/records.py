@@ -44,6 +44,7 @@ BATCH = 1_000
 # and that thread holds the same interpreter lock the chats need, so one per record cost more than answering.
 # A record reaches the database at most this much later (`flush` does not wait for it).
 LINGER_SECONDS = 0.25
+LINGER_STEP_SECONDS = 0.025
 # /api/health stays "degraded" this long after the last record was lost.
 RECENT_LOSS_SECONDS = 60.0
 MAX_RETRY_WAIT = 1.0
@@ -398,10 +399,6 @@ def _transient(exc: BaseException) -> bool:
         isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
-# Put on the queue by `flush`: write what has been gathered now.
-_NOW = object()
-
-
 class Recorder:
     """The staff log off the answer path: a bounded queue, drained in batches by one writer thread.
 
@@ -431,6 +428,7 @@ class Recorder:
         self._next_purge = 0.0
         self._started = False
         self._closing = False
+        self._hurry = False  # set by flush and close: write what is gathered now
 
     def start(self) -> None:
         """Start the writer thread (once)."""
@@ -481,7 +479,7 @@ class Recorder:
         """Wait until everything queued is written or counted lost; False on timeout (for tests and shutdown)."""
         deadline = time.monotonic() + timeout
         if self.held > 0:
-            self._queue.put(_NOW)  # the writer writes what it gathered without waiting out the linger
+            self._hurry = True  # the writer writes what it gathered without waiting out the linger
         while self.held > 0:
             if time.monotonic() > deadline:
                 return False
@@ -492,6 +490,7 @@ class Recorder:
         """Write what is queued (for at most `timeout` seconds), then stop the writer."""
         self.flush(timeout)
         self._closing = True
+        self._hurry = True
         self._queue.put(None)
 
     def problems(self) -> list[str]:
@@ -529,17 +528,21 @@ class Recorder:
             first = self._queue.get(timeout=PURGE_EVERY_SECONDS / 60)
         except self._empty:
             return []
+        # Gather by sleeping, not by waiting on the queue: a record put while this thread waits on the queue wakes
+        # it, and every such wake-up takes the interpreter lock from the chats.
+        until = time.monotonic() + LINGER_SECONDS
+        while first is not None and not self._hurry and time.monotonic() < until:
+            self._sleep(LINGER_STEP_SECONDS)
+        self._hurry = False
         batch = [first]
-        deadline = self.clock() + LINGER_SECONDS
-        while len(batch) < BATCH and batch[-1] is not None and batch[-1] is not _NOW:
-            wait = deadline - self.clock()
+        while len(batch) < BATCH:
             try:
-                batch.append(self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait())
+                batch.append(self._queue.get_nowait())
             except self._empty:
                 break
         if None in batch:
             self._closing = True
-        return [item for item in batch if item is not None and item is not _NOW]
+        return [item for item in batch if item is not None]
 
     def _attempt(self, action: Callable[[], Any], *, opening: bool = False) -> bool:
         """Run action until it succeeds, pausing between failures; False for a failure that will not pass."""
