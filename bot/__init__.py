@@ -78,7 +78,7 @@ def settle_heap() -> None:
     per process.
 
     A serving process builds one app and keeps it. Left in view, its ~180,000 long-lived objects are walked by
-    every full collection, which under load came every few seconds and took 130-690 ms each, holding every chat
+    every full collection, which under load came every few seconds and took 118-688 ms each, holding every chat
     (bench/LOAD.md, the shared path, third round). Frozen objects are still freed when nothing refers to them
     (a replaced engine holds no reference cycles); only a cycle among them would stay. Later apps of the same
     process (tests build many) are left alone, so no test's garbage is kept.

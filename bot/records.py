@@ -40,9 +40,10 @@ POSTGRES_CONNECT_SECONDS = 3
 QUEUE_CAPACITY = 10_000
 BATCH = 1_000
 # The writer gathers what arrives this long after a batch's first record before writing it: a transaction (a
-# connection, its pragmas, the statements, the commit) costs the writer thread ~1.4 ms of CPU whatever its size,
-# and that thread holds the same interpreter lock the chats need, so one per record cost more than answering.
-# A record reaches the database at most this much later (`flush` does not wait for it).
+# connection, its pragmas, the statements, the commit) costs the writer thread 1.4-3.3 ms of CPU whatever its size,
+# and that thread holds the same interpreter lock the chats need, so one per record cost more than answering
+# (bench/LOAD.md, the shared path, third round). A record reaches the database at most this much later (`flush`
+# does not wait for it).
 LINGER_SECONDS = 0.25
 LINGER_STEP_SECONDS = 0.025
 # /api/health stays "degraded" this long after the last record was lost.
