@@ -3,8 +3,11 @@
     python bench/profile.py DIR/faqbot-redis-x2-paced-0.txt [more files of one target] [--top 40]
 
 Prints the share of samples under each stage of a message (inclusive: a stage's callees count towards it), then
-the functions with the most samples of their own. Samples are of the whole process (every thread, idle waits of
-the writer thread left out), so a share is of the time the process was busy.
+the functions with the most samples of their own. Samples are of the whole process, every thread, so a share is
+of the time the process was sampled busy; py-spy counts the staff log writer's sleeps and its commits' waits on
+the disk as busy too, so read that thread's CPU from `bench/load.py`'s CPU column rather than from here. Garbage
+collection runs inside whatever Python line allocated, so it has no stage of its own (measure it with
+`gc.callbacks`).
 """
 from __future__ import annotations
 
@@ -30,7 +33,6 @@ STAGES = (
     ("ask handler (rest)", r"^register_events\.<locals>\.ask \("),
     ("staff log writer thread", r"^Recorder\._run \("),
     ("knowledge reloader", r"\(bot/reloader\.py"),
-    ("garbage collection", r"^(gc_collect|collect) \(|<gc>"),
     ("Socket.IO event dispatch", r"^Server\._handle_event_internal \("),
     ("websocket read and framing", r"\(geventwebsocket/|\(engineio/"),
     ("gevent hub and other", r""),
