@@ -443,6 +443,7 @@ def test_advice_words_never_lose_an_urgent_message(engine, message):
     # the third blind split's mechanisms (own phrasings): a statement that opens with "i can" or "cant" is no
     # question; words between breaths; d&v; sats of 93 or 94
     "cant get any air into my lungs",
+    "I can only get a couple of words out between breaths",
     "I can hardly talk, gasping between each breath",
     "d and v since lunch",
     "oxygen 94 on the finger thing",
@@ -471,6 +472,8 @@ def test_an_accident_that_bleeds_is_urgent_but_no_crisis(engine, message):
     ("oops wrong chat", "smalltalk"),
     ("you're a clever bot", "smalltalk"),
     ("do you like music", "smalltalk"),
+    ("👋", "smalltalk"),
+    ("😭", None),   # emoji that are no greeting stay unread: never smalltalk
 ])
 def test_advice_and_smalltalk_of_the_third_split(engine, message, category):
     assert triage(message, engine.lexicon.replace(net=None)).category == category
