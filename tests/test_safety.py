@@ -402,6 +402,7 @@ def corpus_warning_missed_by_words(engine):
     "my si has been bad all week",
     "it would be kinder if I took myself out of the equation",
     "I've worked out how I would do it",
+    "she says she won't be here by christmas, she's made her plans",
 ])
 def test_crisis_said_indirectly_is_found_by_the_words_alone(engine, message):
     words_only = engine.lexicon.replace(net=None)
