@@ -432,7 +432,8 @@ class Index:
         self.entry_char_postings = self.entry_chars.T.tocsr()
         frequent = np.diff(postings.indptr) > SELECTIVE_ROWS
         keep = np.repeat(~frequent, np.diff(postings.indptr))
-        self.selective_chars = sp.csr_matrix((postings.data * keep, postings.indices, postings.indptr),
+        # Copies: eliminate_zeros() compacts indices and indptr in place, which must not reach the full postings.
+        self.selective_chars = sp.csr_matrix((postings.data * keep, postings.indices.copy(), postings.indptr.copy()),
                                              shape=postings.shape)
         self.selective_chars.eliminate_zeros()
         self.vocabulary = sorted({w for text in phrasings + entries for w in text.split()})

@@ -246,3 +246,14 @@ def test_each_hit_names_its_entrys_nearest_phrasing(engine):
                 if hit.matched not in nearest:
                     wrong.append((phrasing, hit.entry_id, hit.matched, nearest))
     assert wrong == []
+
+
+def test_the_rare_n_gram_postings_leave_the_full_ones_whole(monkeypatch):
+    import bot.retrieval
+    # Every n-gram in more than one phrasing counts as frequent, so the rare-n-gram postings drop some values.
+    monkeypatch.setattr(bot.retrieval, "SELECTIVE_ROWS", 1)
+    index = Index([Document("tea", ("how do I brew green tea", "green tea brewing"), "Steep the leaves."),
+                   Document("coffee", ("how do I grind coffee beans", "grinding beans"), "Grind them.")],
+                  embedder=None)
+    assert index.selective_chars.nnz < index.phrasing_chars.nnz
+    assert (abs(index.phrasing_char_postings - index.phrasing_chars.T.tocsr()) > 0).nnz == 0
