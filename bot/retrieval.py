@@ -177,13 +177,12 @@ TYPO_EDITS = 2
 # bigger than CLASSIFIER_MAX_ENTRIES, where training costs more than it brings.
 CLASSIFIER_C = 20.0
 CLASSIFIER_MAX_ENTRIES = 2000
-# Exact scores are computed only for the entries that a cheap first pass ranks best: words, and the character
-# n-grams rare enough (in at most SELECTIVE_ROWS rows) that their postings are short.
+# Exact scores are computed only for the entries that a first pass ranks best: words, the character n-grams
+# (summed over an entry's phrasings) and the classifier.
 SHORTLIST = 30
-SELECTIVE_ROWS = 2000
-# A query's exact character scores come from walking its n-grams' postings when they hold at most this many values,
-# else from the rows picked out of the matrix (bench/README.md: the measured crossover).
-WALK_LIMIT = 50_000
+# A query's character scores with every row come from a numpy walk of its n-grams' postings while they hold at
+# most this many values, else from scipy slicing its columns out (bench/README.md: the measured crossover).
+SLICE_FROM = 10_000
 # How many words' n-gram features and knowledge-base mappings are remembered (words recur; a typo scan is costly).
 WORD_CACHE = 20_000
 # Capitals that the knowledge base itself writes as an acronym ("ALL", "T-ALL") are kept apart from the
@@ -321,11 +320,6 @@ def _spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return np.repeat(starts - before, lengths) + np.arange(total)
 
 
-def _touched(postings: sp.csr_matrix, features: np.ndarray) -> int:
-    """Return how many stored values a walk of these features' postings reads."""
-    return int((postings.indptr[features + 1] - postings.indptr[features]).sum())
-
-
 def _gather(postings: sp.csr_matrix, features: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
     """Return the dot product of a query (features, weights) with every column of a features x columns matrix,
     reading only the query's postings."""
@@ -426,16 +420,11 @@ class Index:
         self.entry_words = words.matrix.T.tocsr()  # features x entries: postings
         self.phrasing_chars = self.chars.matrix[: len(phrasings)]  # rows x features
         self.entry_chars = self.chars.matrix[len(phrasings):]
-        # Postings of the rarer character n-grams only: a cheap first pass that finds typo'd and reworded
-        # matches without walking the n-grams that every row holds.
-        postings = self.phrasing_char_postings = self.phrasing_chars.T.tocsr()
-        self.entry_char_postings = self.entry_chars.T.tocsr()
-        frequent = np.diff(postings.indptr) > SELECTIVE_ROWS
-        keep = np.repeat(~frequent, np.diff(postings.indptr))
-        # Copies: eliminate_zeros() compacts indices and indptr in place, which must not reach the full postings.
-        self.selective_chars = sp.csr_matrix((postings.data * keep, postings.indices.copy(), postings.indptr.copy()),
-                                             shape=postings.shape)
-        self.selective_chars.eliminate_zeros()
+        # Every row's character n-grams, phrasings first then entries, twice: by n-gram (postings, for a numpy
+        # walk) and by column (for scipy to slice a long query's columns out and multiply them in C).
+        self.char_postings = self.chars.matrix.T.tocsr()
+        self.char_columns = self.chars.matrix.tocsc()
+        self.char_values = np.diff(self.char_postings.indptr)  # how many rows hold each n-gram
         self.vocabulary = sorted({w for text in phrasings + entries for w in text.split()})
         # Which entries hold each word (in a phrasing, the question or the answer).
         term_ids = {w: n for n, w in enumerate(self.vocabulary)}
@@ -579,14 +568,8 @@ class Index:
         if not len(word_features) and not len(char_features) and semantic is None:
             return None
         word = _gather(self.entry_words, word_features, word_weights, count)
-        # Every phrasing's character score, when the query's postings are short enough to walk: it serves both the
-        # first pass and the exact one. Else the first pass walks the rarer n-grams only.
-        every = None
-        if _touched(self.phrasing_char_postings, char_features) <= WALK_LIMIT:
-            every = rough_chars = _gather(self.phrasing_char_postings, char_features, char_weights, len(self.owners))
-        else:
-            rough_chars = _gather(self.selective_chars, char_features, char_weights, len(self.owners))
-        rough = word + np.bincount(self.owners, rough_chars, minlength=count)
+        every, entry_chars = self._char_scores(char_features, char_weights)
+        rough = word + np.bincount(self.owners, every, minlength=count)
         probability = None
         if self.classifier is not None:
             probability = self._probabilities(plain)
@@ -606,15 +589,12 @@ class Index:
         starts, ends = self.first[shortlist], self.first[shortlist + 1]
         rows = _spans(starts, ends)
         offsets = np.cumsum(ends - starts) - (ends - starts)  # where each shortlisted entry's rows begin in rows
-        dense = np.zeros(self.chars.matrix.shape[1], dtype=np.float32)
-        dense[char_features] = char_weights
-        phrasing = every[rows] if every is not None else np.asarray(self.phrasing_chars[rows] @ dense).ravel()
+        phrasing = every[rows]
         features = np.zeros((len(shortlist), len(FEATURES)), dtype=np.float64)
         features[:, 0] = probability[shortlist] if probability is not None else 0.0
         features[:, 1] = np.maximum.reduceat(phrasing, offsets)
         features[:, 2] = word[shortlist]
-        features[:, 3] = self._dot(self.entry_chars, self.entry_char_postings, shortlist, char_features,
-                                   char_weights, dense)
+        features[:, 3] = entry_chars[shortlist]
         best_rows = rows[offsets + _argmax_runs(phrasing, offsets)]
         semantic_best = best_rows
         if semantic is not None:
@@ -640,14 +620,15 @@ class Index:
             max(features[:, 1].max(), features[:, 6].max()) >= OWN_PHRASING
         return Scored(shortlist, features, best_rows, semantic_best, content, topical)
 
-    @staticmethod
-    def _dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray, features: np.ndarray,
-             weights: np.ndarray, dense: np.ndarray) -> np.ndarray:
-        """Return the query's dot product with the chosen rows: by walking its postings while they are short
-        (WALK_LIMIT), else by picking the rows out (scipy's indexing costs a fixed ~0.1 ms a call)."""
-        if _touched(postings, features) <= WALK_LIMIT:
-            return _gather(postings, features, weights, rows.shape[0])[chosen]
-        return np.asarray(rows[chosen] @ dense).ravel()
+    def _char_scores(self, features: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return a query's character cosine with every phrasing and with every entry."""
+        phrasings = len(self.owners)
+        if int(self.char_values[features].sum()) <= SLICE_FROM:
+            # A short walk in numpy costs less than scipy's fixed cost per slice.
+            scores = _gather(self.char_postings, features, weights, self.char_postings.shape[1])
+        else:
+            scores = np.asarray(self.char_columns[:, features] @ weights, dtype=np.float64).ravel()
+        return scores[:phrasings], scores[phrasings:]
 
     def explain(self, query: str, *, limit: int = 3) -> list[dict]:
         """Return, for the best entries, each channel's score, the confidence, the phrasings that matched best
