@@ -6,7 +6,6 @@ import math
 import re
 import warnings
 from bisect import bisect_left, bisect_right
-from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -279,32 +278,33 @@ class _Vectors:
         self.analyze = vectorizer.build_analyzer()
         self.vocabulary = vectorizer.vocabulary_
         self.idf = vectorizer.idf_.astype(np.float32)
-        # Character n-grams within word boundaries come word by word, so a word's known n-grams are worked out
-        # once and remembered: patients' questions reuse a small stock of words.
-        self.by_word = vectorizer.analyzer == "char_wb"
-        self._word_features: dict[str, tuple[int, ...]] = {}
+        # Character n-grams within word boundaries, and single words, come word by word (none crosses a space), so
+        # a word's known features are worked out once and remembered: patients' questions reuse a small stock of
+        # words.
+        self.by_word = vectorizer.analyzer == "char_wb" or (
+            vectorizer.analyzer == "word" and vectorizer.ngram_range == (1, 1) and not vectorizer.stop_words)
+        self._word_features: dict[str, np.ndarray] = {}
 
-    def _features_of(self, word: str) -> tuple[int, ...]:
+    def _features_of(self, word: str) -> np.ndarray:
         features = self._word_features.get(word)
         if features is None:
             if len(self._word_features) >= WORD_CACHE:  # bounded like the word-fix cache
                 self._word_features.clear()
-            found = map(self.vocabulary.get, self.analyze(word))
-            features = self._word_features[word] = tuple(f for f in found if f is not None)
+            found = [f for f in map(self.vocabulary.get, self.analyze(word)) if f is not None]
+            features = self._word_features[word] = np.asarray(found, dtype=np.int64)
         return features
 
     def __call__(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         if self.by_word:
-            found: list[int] = []
-            for word in text.split():
-                found.extend(self._features_of(word))
+            parts = [self._features_of(word) for word in text.split()]
+            found = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         else:
-            found = [f for f in map(self.vocabulary.get, self.analyze(text)) if f is not None]
-        if not found:
+            found = np.asarray([f for f in map(self.vocabulary.get, self.analyze(text)) if f is not None],
+                               dtype=np.int64)
+        if not len(found):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        counts = Counter(found)
-        features = np.fromiter(counts, dtype=np.int64, count=len(counts))
-        weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts))))
+        features, counts = np.unique(found, return_counts=True)
+        weights = 1.0 + np.log(counts.astype(np.float32))
         weights *= self.idf[features]
         weights /= np.sqrt(weights @ weights)
         return features, weights
@@ -408,6 +408,7 @@ class Index:
         if not phrasings:
             raise ValueError("nothing to index: no documents with questions")
         self.owners = np.asarray(owners)
+        self._fuzzy_array = np.asarray(self.fuzzy_texts, dtype=object)  # picks a shortlist's texts in one call
         count = len(self.ids)
         # Each entry's phrasings are consecutive rows: entry e owns rows first[e] to first[e + 1].
         self.first = np.searchsorted(self.owners, np.arange(count + 1))
@@ -451,6 +452,7 @@ class Index:
         for word in self.vocabulary:
             self._roots.setdefault(_root(word), word)
         self._fix_cache: dict[str, str] = {}
+        self._last_normalised: tuple[str | None, tuple[str, str]] = (None, ("", ""))
         self.classifier = None
         if 2 <= count <= CLASSIFIER_MAX_ENTRIES:
             self.classifier = self._train(plain)
@@ -473,7 +475,19 @@ class Index:
     def matching_form(self, text: str) -> str:
         """Return the form of a message that retrieval reads (normalised, acronyms in capitals marked): two
         messages with the same form get the same hits, so a reply cache may key on it."""
-        return normalize(self._mark(text))
+        return self._normalised(text)[0]
+
+    def _normalised(self, text: str) -> tuple[str, str]:
+        """Return a message's matching form and its plain normalised text (the same unless an acronym is marked),
+        remembered for the last message: the reply, its cache key and every channel read them."""
+        last = self._last_normalised
+        if last[0] == text:
+            return last[1]
+        marked = self._mark(text)
+        form = normalize(marked)
+        found = (form, form if marked == text else normalize(text))
+        self._last_normalised = (text, found)
+        return found
 
     def _mark(self, text: str, *, force: bool = False) -> str:
         """Mark the knowledge base's acronyms where a text writes them in capitals ("is ALL curable"), unless the
@@ -560,8 +574,9 @@ class Index:
         word_features, word_weights = self.words(content)
         char_features, char_weights = self.chars(content)
         semantic = None
+        typed = self._normalised(query)[1]  # as the semantic rows and the fuzzy texts were read
         if self.embedder is not None:
-            vector = self.embedder.encode_one(normalize(query))
+            vector = self.embedder.encode_one(typed)
             if vector.any():
                 vector = _unit(vector - self.semantic_centre)
                 semantic = self.semantic_rows @ vector
@@ -603,8 +618,7 @@ class Index:
             semantic_best = rows[offsets + _argmax_runs(semantic[rows], offsets)]
         words = [w for w in content.split() if not (w in CHATTER and w not in self._known)]
         if 0 < len(words) <= FUZZY_MAX_WORDS:
-            typed = normalize(query)
-            similarity = process.cdist([typed], [self.fuzzy_texts[r] for r in rows], scorer=fuzz.ratio,
+            similarity = process.cdist([typed], self._fuzzy_array[rows].tolist(), scorer=fuzz.ratio,
                                        dtype=np.float32)[0] / 100.0
             features[:, 6] = np.maximum.reduceat(similarity, offsets)
         ids = [self.term_ids[w] for w in words if w in self.term_ids]
@@ -658,7 +672,7 @@ class Index:
     def forms(self, query: str) -> tuple[str, str, str]:
         """Return a query's content words as typed, the same mapped onto the knowledge base's words, and its
         plain form (stop words kept, mapped too) for the classifier."""
-        norm = normalize(self._mark(query))
+        norm = self._normalised(query)[0]
         rewritten = self.rewrite(norm)
         raw = _content(rewritten) or " ".join(w for w in norm.split() if len(w) > 1)
         content = " ".join(self._fix(w) for w in raw.split())
