@@ -8,6 +8,9 @@ bench's saturation point pays), one at a time, timed with time.process_time(): t
 alone and retrieval alone (Index.search as the reply calls it), with normalize() of the same message as the
 baseline in the same run. Pin it to one core (`taskset -c 1`) on a shared machine.
 
+It also prints the process's memory after importing and its peak (VmHWM) once the engine is built and every
+question answered: the shipped bot's peak memory.
+
 --save writes every reply (its public JSON and its unrounded confidence) to PATH; --against compares them with a
 file saved before a change and exits 1 when any differs, so a change meant to cost less can show that it answers
 the same.
@@ -59,6 +62,17 @@ def summary(values: list[float]) -> str:
     return f"median {statistics.median(values):.3f}  mean {statistics.mean(values):.3f}  p95 {p95:.3f}"
 
 
+def memory_mb(field: str) -> float | None:
+    """Return a figure of this process's memory from /proc/self/status (VmRSS, VmHWM: its peak), in MB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
@@ -66,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, help="write every reply to this JSON file")
     parser.add_argument("--against", type=Path, help="compare every reply with a file written by --save")
     args = parser.parse_args(argv)
+    imported = memory_mb("VmRSS")
     engine = build_engine(args.knowledge)
     responder = engine.responder
     responder.cache_size = 0  # every question decided afresh
@@ -74,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     for text in texts:  # warms the per-word memories as a running bot's would be
         reply = responder.reply(text)
         replies.append({"message": text, **reply.to_dict(), "unrounded": reply.confidence})
+    if imported is not None:
+        print(f"memory: {imported:.0f} MB after importing, peak {memory_mb('VmHWM'):.0f} MB after building the "
+              f"engine and answering every question once")
     stages = {
         "normalize (baseline)": normalize,
         "triage": lambda text: triage(text, responder.lexicon),
