@@ -658,6 +658,25 @@ def table(title: str, rows: dict, columns=COLUMNS) -> str:
     return "\n".join(lines)
 
 
+def paired_latency(task: Task) -> dict:
+    """Build faqbot and MiniLM on one task's entries in this process and ask every question of both in turn (the
+    order alternating), so both see the same load: return each one's median wall-clock and CPU ms."""
+    methods = {"faqbot": Faqbot(task.entries), "minilm": MiniLM(task.entries)}
+    texts = [q.text for q in task.queries] + task.ood
+    for text in texts[:5]:
+        for method in methods.values():
+            method.rank(text)
+    times: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in methods}
+    for n, text in enumerate(texts):
+        for name in (list(methods) if n % 2 == 0 else list(reversed(methods))):
+            started, used = time.perf_counter(), time.process_time()
+            methods[name].rank(text)
+            times[name][0].append((time.perf_counter() - started) * 1000)
+            times[name][1].append((time.process_time() - used) * 1000)
+    return {name: {"median_ms": statistics.median(wall), "cpu_median_ms": statistics.median(cpu)}
+            for name, (wall, cpu) in times.items()}
+
+
 def latency_ratios(rows: dict) -> str:
     """Return faqbot's median latency as a fraction of MiniLM's, wall clock and CPU, measured in the same run."""
     faqbot, minilm = rows.get("faqbot") or {}, rows.get("minilm") or {}
@@ -680,6 +699,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ",".join(METHODS))
     parser.add_argument("--protocols", default=",".join(PROTOCOLS), help="comma-separated subset")
     parser.add_argument("--no-regression", action="store_true", help="skip the shipped knowledge base")
+    parser.add_argument("--paired", action="store_true",
+                        help="latency only: faqbot and MiniLM in one process, each question asked of both in turn")
     parser.add_argument("--test-split", type=Path,
                         help="a JSON Lines test split of the shipped knowledge base (faqbot's replies and MiniLM)")
     parser.add_argument("--only-test-split", action="store_true", help="run the test split alone")
@@ -715,6 +736,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_regression:
         tasks.update({("shipped_regression", method): partial(regression_task, method, args.quick)
                       for method in METHODS})
+    if args.paired:
+        for protocol in protocols:
+            task = partial(protocol_tasks, data, "faqbot", protocol, args.quick)()
+            rows = in_fresh_process(paired_latency, task)
+            results[protocol] = rows
+            print(f"{protocol}, paired: {latency_ratios(rows)}", flush=True)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(_finite(results), indent=2) + "\n")
+        return 0
     if args.quick:
         # Two fresh processes at a time, one per core: quality figures are the same, latencies only indicative.
         context = multiprocessing.get_context("spawn")
