@@ -1,6 +1,6 @@
 """Measure safety triage: recall and precision per kind of message, the misses, and the time per message.
 
-    python bench/triage.py [--knowledge DIR] [--test PATH] [--dev PATH ...] [--misses N] [--all-misses]
+    python bench/triage.py [--knowledge DIR] [--test PATH] [--dev PATH ...] [--leave-out PATH ...] [--misses N]
 
 Each file is JSON Lines of {"kind": KIND, "text": ...}, KIND one of emergency, crisis, warning, sign_question,
 advice, article, smalltalk, off_topic. What counts as right for each kind:
@@ -9,7 +9,9 @@ advice, article, smalltalk, off_topic. What counts as right for each kind:
   advice             -> an advice reply;  article, off_topic -> never urgent;  smalltalk -> a smalltalk reply.
 
 Development splits (default: the shipped corpus bot/defaults/triage-corpus.jsonl, its hard cases, and
-tests/data/triage/dev-article.jsonl and dev-blind-1.jsonl, the first blind split once it had been read) are measured whole, and on their held-out fifth (bot.safetynet.held_out) with a safety net
+tests/data/triage/dev-article.jsonl, dev-blind-1.jsonl and dev-blind-2.jsonl, the blind splits once they had been read,
+and the retrieval splits' patient questions tests/data/retrieval/dev-blind-*.jsonl as article and off_topic hard
+negatives) are measured whole, and on their held-out fifth (bot.safetynet.held_out) with a safety net
 trained without it: that fifth is what the net's threshold is chosen on and what shows whether the lexicon
 generalises. The test split (default tests/data/triage/test.jsonl when it exists) is measured as it is, with its
 misses printed. Time is triage alone (lexicon, vital signs and safety net), per message, against normalize() of
@@ -18,6 +20,7 @@ the same message as the baseline in the same run.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -37,13 +40,36 @@ from bot.text import normalize  # noqa: E402
 
 DEV = (CORPUS, ROOT / "tests" / "data" / "triage" / "dev-article.jsonl", HARD_CASES,
        ROOT / "tests" / "data" / "triage" / "dev-blind-1.jsonl",
-       ROOT / "tests" / "data" / "triage" / "dev-blind-2.jsonl")
+       ROOT / "tests" / "data" / "triage" / "dev-blind-2.jsonl",
+       ROOT / "tests" / "data" / "triage" / "dev-blind-3.jsonl")
+# The retrieval splits' patient questions (in scope and off topic, none of them urgent): hard negatives that must
+# never get an urgent reply, in the words people ask the article about.
+QUESTIONS = (ROOT / "tests" / "data" / "retrieval" / "dev-blind-1.jsonl",
+             ROOT / "tests" / "data" / "retrieval" / "dev-blind-2.jsonl")
+QUESTION_KINDS = {"in_scope": "article", "off_topic": "off_topic"}
 TEST = ROOT / "tests" / "data" / "triage" / "test.jsonl"
 KIND_ORDER = ("emergency", "warning", "crisis", "sign_question", "advice", "article", "smalltalk", "off_topic")
 URGENT_KINDS = ("emergency", "warning", "crisis")
 # The share of each kind that must come out right (issue #11's bar on a test split); article is "never urgent".
 BAR = {"emergency": 0.995, "warning": 0.995, "crisis": 0.995, "sign_question": 0.90, "advice": 0.90,
        "article": 1.0}
+
+
+def read_questions(path: Path) -> list[Message]:
+    """Read a retrieval split ({"kind": "in_scope" | "off_topic", "text", ...}) as article / off_topic messages."""
+    messages = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                row = json.loads(line)
+                messages.append(Message(QUESTION_KINDS[row["kind"]], row["text"], number))
+    return messages
+
+
+def read_split(path: str | Path) -> list[Message]:
+    """Read a triage split, or a retrieval split's questions (by where the file is)."""
+    path = Path(path).resolve()
+    return read_questions(path) if path in QUESTIONS else read_corpus(path)
 
 
 def outcome(responder: Responder, message: str) -> tuple[str, str]:
@@ -150,19 +176,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--knowledge", default=str(ROOT / "knowledge"))
     parser.add_argument("--test", help=f"the test split (default {TEST.relative_to(ROOT)} when it exists)")
     parser.add_argument("--dev", nargs="*", help="development splits (default: the shipped corpus, its hard "
-                                                 "cases, tests/data/triage/dev-article.jsonl and dev-blind-1.jsonl)")
+                                                 "cases, tests/data/triage/dev-*.jsonl and the retrieval "
+                                                 "questions)")
+    parser.add_argument("--leave-out", nargs="*", help="splits to measure whole with the net retrained without them")
     parser.add_argument("--misses", type=int, default=40, help="how many misses of each split to print")
     args = parser.parse_args(argv)
     settings = load_settings({"knowledge": args.knowledge}, environ={})
     engine = build_engine(args.knowledge, settings)
     responder = Responder(engine.knowledge, engine.index, engine.lexicon, engine.profile, cache_size=0)
-    dev_paths = [Path(p) for p in args.dev] if args.dev is not None else [p for p in DEV if p.exists()]
-    dev = {path: read_corpus(path) for path in dev_paths}
+    dev_paths = ([Path(p).resolve() for p in args.dev] if args.dev is not None
+                 else [p for p in DEV + QUESTIONS if p.exists()])
+    dev = {path: read_split(path) for path in dev_paths}
     everything: list[Message] = []
     for path, messages in dev.items():
-        print(f"\n# development split {path.name}: {dict(Counter(m.kind for m in messages))}")
-        report(f"dev {path.name} (whole, with the net as shipped: trained on the shipped corpus and on "
-               f"the knowledge base's triage-corpus.jsonl, the article's four fifths)", measure(responder, messages))
+        print(f"\n# development split {path.parent.name}/{path.name}: {dict(Counter(m.kind for m in messages))}")
+        # The retrieval questions are never trained on: their misses (questions made urgent) are worth reading.
+        report(f"dev {path.parent.name}/{path.name} (whole, with the net as shipped: trained on the shipped corpus "
+               f"and on the knowledge base's triage-corpus.jsonl, the four fifths of the development data outside "
+               f"the held-out fifth)",
+               measure(responder, messages), misses=args.misses if path in QUESTIONS else 0)
         everything += messages
     if dev:
         # The net retrained without the held-out fifth: what it (and the lexicon) do on messages not tuned on.
@@ -176,6 +208,24 @@ def main(argv: list[str] | None = None) -> int:
         words_only = Responder(engine.knowledge, engine.index, engine.lexicon.replace(net=None), engine.profile,
                                cache_size=0)
         report("dev held-out fifth, lexicon alone (no net)", measure(words_only, part))
+        for path, messages in dev.items():
+            results = measure(held, [m for m in messages if held_out(m.text)])
+            by_kind: dict[str, list[bool]] = {}
+            for message, did, _ in results:
+                by_kind.setdefault(message.kind, []).append(right(message.kind, did))
+            print(f"held-out fifth of {path.parent.name}/{path.name}: " + ", ".join(
+                f"{kind} {sum(by_kind[kind])}/{len(by_kind[kind])}" for kind in KIND_ORDER if kind in by_kind))
+    for path in args.leave_out or ():
+        # The net trained without any message of one split, which is then measured whole: the nearest a
+        # development split comes to a fresh blind one.
+        split = read_split(path)
+        texts = {normalize(m.text) for m in split}
+        trained = default_corpus() + (own_corpus(engine.knowledge, []) or [])
+        lexicon = engine.lexicon.replace(net=net_for(engine.lexicon.replace(net=None),
+                                                     [m for m in trained if normalize(m.text) not in texts],
+                                                     questions(engine.knowledge)))
+        without = Responder(engine.knowledge, engine.index, lexicon, engine.profile, cache_size=0)
+        report(f"{path} whole, the net trained without any of it", measure(without, split), misses=args.misses)
     test_path = Path(args.test) if args.test else (TEST if TEST.exists() else None)
     if test_path is not None:
         test = read_corpus(test_path)

@@ -2,6 +2,8 @@
 a knowledge base's triage.yaml extends, compiled into one index for matching."""
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -11,6 +13,9 @@ from bot.text import normalize
 DEFAULTS = Path(__file__).resolve().parent / "defaults"
 DEFAULT_LEXICON = DEFAULTS / "triage.yaml"
 DEFAULT_SHOWN = "faqbot default lexicon (bot/defaults/triage.yaml)"
+# The word list of the semantic channel's vectors (bot/vectors): a real English word is never read as a typo of a
+# trigger word ("fridge" is no "bridge", "noise" no "noose", "wondering" no "wandering").
+WORD_LIST = DEFAULTS.parent / "vectors" / "tokenizer.json"
 
 URGENT = ("emergency", "crisis", "warning")
 # Reply categories in the order they are checked; a simple phrase category (smalltalk) is one list of phrases.
@@ -39,7 +44,14 @@ _CATEGORY_KEYS = {"concepts": ("map", False), "phrases": ("list", False), "examp
                   "remove": ("texts", False)}
 _CATEGORY_EXTRA = {"advice": {"personal_numbers": ("bool", False)}}
 _CONCEPT_KEYS = {"phrases": ("texts", False), "together": ("list", False), "call_now_only": ("bool", False),
-                 "hypothetical": ("bool", False), "weak": ("bool", False), "remove": ("texts", False)}
+                 "not_a_sign": ("bool", False), "hypothetical": ("bool", False), "weak": ("bool", False),
+                 "remove": ("texts", False)}
+_FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak")
+# Words read as another ("r seizures common", "can u", "canot"); "couldn't" is read as "can't": a sign is the
+# same told in the past ("she couldn't write her name").
+_SAME_WORD = {"r": "are", "u": "you", "cnt": "cant", "cannot": "cant", "canot": "cant", "cannt": "cant",
+            "carnt": "cant", "couldnt": "cant", "cudnt": "cant", "couldn": "cant"}
+_LONG_RUN = re.compile(r"(.)\1\1+")
 _EXAMPLE_KEYS = {"positive": ("texts", False), "negative": ("texts", False), "remove": ("texts", False)}
 _VITAL_NUMBERS = ("fever_celsius", "temperature_at_or_below", "heart_rate_at_or_above", "heart_rate_at_or_below",
                   "systolic_at_or_below", "oxygen_at_or_below", "breathing_rate_at_or_above")
@@ -100,6 +112,9 @@ class Concept:
     category: str
     name: str
     call_now_only: bool = False
+    # A phrase that holds a sign word but names something else ("one size fits all", "my laptop keeps freezing"):
+    # the sign words inside it are no sign, and it adds no call-now line.
+    not_a_sign: bool = False
     hypothetical: bool = False
     weak: bool = False
     where: str = ""
@@ -171,6 +186,8 @@ class Lexicon:
         object.__setattr__(self, "_fuzzy", {k: tuple(sorted(v)) for k, v in fuzzy.items()})
         object.__setattr__(self, "_fuzzy_stems", tuple(sorted(s for s in stems if len(s) >= 6 and s.isalpha()
                                                                     and s + "*" in typo_words)))
+        # Pairs of words the phrases write apart ("heart beat"): such a pair is never joined into one word.
+        object.__setattr__(self, "_pairs", frozenset(pair for p in self.phrases for pair in zip(p.words, p.words[1:])))
         single = {p.words[0] for p in self.phrases if p.category == "smalltalk" and len(p.words) == 1}
         object.__setattr__(self, "_openers", frozenset(single))
         object.__setattr__(self, "_rules", {t.number: t for t in self.togethers})
@@ -196,6 +213,7 @@ class _RawConcept:
     phrases: dict[str, str] = field(default_factory=dict)          # text -> where
     together: list[tuple[list[list[str]], str]] = field(default_factory=list)
     call_now_only: bool = False
+    not_a_sign: bool = False
     hypothetical: bool = False
     weak: bool = False
     where: str = ""
@@ -241,14 +259,37 @@ def _phrase_word(word: str) -> str:
 
 
 def join_split_words(words: list[str]) -> list[str]:
-    """Return words with the split and long forms of a word made one: "can not" and "cannot" are "cant"."""
+    """Return words with the split, long, texted and past forms of a word made one: "can not", "cannot", "cnt" and
+    "couldnt" are "cant"; "r" is "are", "u" is "you"."""
     out: list[str] = []
     for word in words:
         if word == "not" and out and out[-1] == "can":
             out[-1] = "cant"
         else:
-            out.append("cant" if word == "cannot" else word)
+            out.append(_SAME_WORD.get(word, word))
     return out
+
+
+def squeezed(word: str) -> list[str]:
+    """Return the forms of a word typed with a letter held down ("hiii", "sooo", "helppp"): the run as one letter,
+    and as two; [] when no letter is repeated three times."""
+    if not _LONG_RUN.search(word):
+        return []
+    return list(dict.fromkeys((_LONG_RUN.sub(r"\1", word), _LONG_RUN.sub(r"\1\1", word))))
+
+
+_ENGLISH: dict[str, frozenset[str]] = {}
+
+
+def english_words() -> frozenset[str]:
+    """Return the whole English words of the shipped word list (read once; empty when it is missing)."""
+    if "words" not in _ENGLISH:
+        try:
+            vocab = json.loads(WORD_LIST.read_text(encoding="utf-8"))["model"]["vocab"]
+        except (OSError, ValueError, KeyError, TypeError):
+            vocab = {}
+        _ENGLISH["words"] = frozenset(w for w in vocab if w.isalpha() and w.isascii() and len(w) >= 4)
+    return _ENGLISH["words"]
 
 
 def _phrase_words(text: str) -> tuple[str, ...]:
@@ -300,7 +341,7 @@ def _read_concept(checker: Any, node: Any, line: int, owner: str, concept: _RawC
             if text not in concept.phrases:
                 checker.add(rline, owner, f"remove: {text!r} is not a phrase of this concept")
             concept.phrases.pop(text, None)
-    for flag in ("call_now_only", "hypothetical", "weak"):
+    for flag in _FLAGS:
         if node.get(flag) is not None:
             value = checker.value(node[flag], node.at(flag), owner, flag, "bool")
             if value is not None:
@@ -439,8 +480,8 @@ def _build(raw: _Raw, checker: Any) -> Lexicon:
 
     for category, named in raw.concepts.items():
         for name, concept in named.items():
-            concepts[(category, name)] = Concept(category, name, concept.call_now_only, concept.hypothetical,
-                                                 concept.weak, concept.where)
+            concepts[(category, name)] = Concept(category, name, concept.call_now_only, concept.not_a_sign,
+                                                 concept.hypothetical, concept.weak, concept.where)
             for text, where in concept.phrases.items():
                 add(text, category, name, where)
             for groups, where in concept.together:

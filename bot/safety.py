@@ -17,7 +17,7 @@ from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from bot.lexicon import (ANY, CATEGORIES, GAP, MAX_GAP, NUMBER, SIMPLE, TIME, URGENT, Example, Lexicon,
-                         compile_lexicon, join_split_words, with_vocabulary)
+                         compile_lexicon, english_words, join_split_words, squeezed, with_vocabulary)
 from bot.text import normalize
 from bot.vitals import read_vitals
 
@@ -32,6 +32,7 @@ _STOP = frozenset(ENGLISH_STOP_WORDS)
 _NOT_A_COUNT = frozenset({"kg", "kgs", "kilo", "kilos", "kilograms", "lb", "lbs", "pounds", "stone", "st", "yo",
                           "yrs", "years", "year", "months", "cm", "ft"})
 _UNIT = re.compile(r"^[0-9]+(\.[0-9]+)?([a-z]+)$")
+_STATEMENT = frozenset({"there", "here"})
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,13 @@ def _words_of(token: str, lexicon: Lexicon) -> frozenset[str]:
         hits.add(NUMBER)
     elif (token not in lexicon._exact and token.isalpha() and len(token) >= 4 and token not in lexicon.known_words
           and token not in lexicon.vocabulary and token not in _STOP):
-        hits.update(_typos(token, lexicon))
+        found = _typos(token, lexicon)
+        if token in english_words():  # a real word is no typo, but may be a plural: "bottles", "seizures"
+            found = {w for w in found if len(token) == len(w) + 1 and token.startswith(w) and token[-1] in "sd"}
+        hits.update(found)
+    if not hits:  # "hiii", "sooo sick": a letter held down
+        for form in squeezed(token):
+            hits.update(_words_of(form, lexicon))
     found = frozenset(hits)
     if len(lexicon.memo) >= MEMO_LIMIT:
         lexicon.memo.clear()
@@ -126,15 +133,45 @@ def _match_at(words: tuple[str, ...], matched: list[frozenset[str]], k: int, pos
     return _match_at(words, matched, k + 1, pos + 1)
 
 
+def join_compounds(tokens: list[str], lexicon: Lexicon) -> list[str]:
+    """Return the words with a lexicon word typed in two parts made one ("sewer slide", "my self", "pain killers"),
+    unless the phrases themselves write that pair apart; a stem counts only when it runs into the second part
+    ("breathe properly" stays two words)."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        if i + 1 < len(tokens):
+            first, second = tokens[i], tokens[i + 1]
+            joined = first + second
+            if (first.isalpha() and second.isalpha() and min(len(first), len(second)) >= 2 - (first == "i")
+                    and (first, second) not in lexicon._pairs
+                    and (joined in lexicon._exact or any(joined[:n] in lexicon._stems
+                                                         for n in range(max(5, len(first) + 1), len(joined) + 1)))):
+                out.append(joined)
+                i += 2
+                continue
+        out.append(tokens[i])
+        i += 1
+    return out
+
+
+def read_words(norm: str, lexicon: Lexicon) -> list[str]:
+    """Return the words of a normalised message as the lexicon reads them (split and compound forms made one)."""
+    return join_compounds(join_split_words(norm.split()), lexicon)
+
+
 def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
     """Return every concept the lexicon finds in a message's words (phrases, and together rules)."""
     matched = [_words_of(t, lexicon) for t in tokens]
     for i, token in enumerate(tokens):
         unit = _UNIT.match(token)
-        if NUMBER in matched[i] and ((unit and unit.group(2) in _NOT_A_COUNT)
+        # "took my tablets at 8": a number after "at" is a time of day.
+        if NUMBER in matched[i] and ((unit and unit.group(2) in _NOT_A_COUNT) or (i and tokens[i - 1] == "at")
                                      or (i + 1 < len(tokens) and tokens[i + 1] in _NOT_A_COUNT)):
             matched[i] = matched[i] - {NUMBER}
-    opening = next((i for i, t in enumerate(tokens) if t not in lexicon._openers and t not in _STOP), len(tokens))
+    # The question opens at the first word past greetings and small words; "there is" and "here is" are statements.
+    opening = next((i for i, t in enumerate(tokens)
+                    if t not in lexicon._openers and (t not in _STOP or t in _STATEMENT)), len(tokens))
     hits: list[Hit] = []
     parts: dict[tuple[int, int], list[tuple[int, int]]] = {}
     seen: set[tuple[str, int]] = set()
@@ -173,7 +210,7 @@ def temperatures(text: str, lexicon: Lexicon) -> list[float]:
 def triage(text: str, lexicon: Lexicon) -> Verdict:
     """Decide whether a message is urgent, asks for personal advice, or is smalltalk, in the safety order."""
     norm = normalize(text)
-    tokens = join_split_words(norm.split())
+    tokens = read_words(norm, lexicon)
     hits = scan(tokens, lexicon)
     by: dict[str, list[Hit]] = {}
     for hit in hits:
@@ -183,11 +220,16 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     readings = read_vitals(text, tokens, lexicon.vitals)
     vitals = [r for r in readings if r.kind != "lab"]
     signs = by.get("emergency", []) + by.get("warning", [])
+    # "one size fits all", "my laptop keeps freezing": the sign words inside a phrase that names something else
+    # are no sign at all.
+    elsewhere = [(h.start, h.end) for h in signs if lexicon.concepts[(h.category, h.concept)].not_a_sign]
+    signs = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].not_a_sign
+             and not any(s <= h.start and h.end <= e for s, e in elsewhere)]
     mentions = tuple(dict.fromkeys(h.concept for h in signs))
     # "anti-seizure tablets", "yellow fever jab", "take my temperature": a sign word inside a call-now-only
     # phrase that names something else is no sign by itself.
-    spans = [(h.start, h.end) for h in hits if h.category in ("emergency", "warning")
-             and lexicon.concepts[(h.category, h.concept)].call_now_only and h.end - h.start > 1]
+    spans = [(h.start, h.end) for h in signs if lexicon.concepts[(h.category, h.concept)].call_now_only
+             and h.end - h.start > 1]
     strong = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].call_now_only
               and not any(s <= h.start and h.end <= e and (s, e) != (h.start, h.end) for s, e in spans)]
     if any(r.kind == "temperature" for r in vitals):
@@ -203,8 +245,12 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # frame (from its start on) do not say that anything is happening now; time words still do.
     frame_starts = [h.start for h in question if lexicon.concepts[(h.category, h.concept)].hypothetical]
     hypothetical = bool(frame_starts)
+    # "since both give a fever", "now that the rash has gone": a time word inside a question frame written without
+    # gaps is part of the question, not a time.
+    tight = [(h.start, h.end) for h in question if GAP not in h.text]
     now_words = [h for h in by.get("now", [])
-                 if h.concept == TIME or not frame_starts or h.start < min(frame_starts)]
+                 if (h.concept == TIME or not frame_starts or h.start < min(frame_starts))
+                 and not (h.concept == TIME and any(s <= h.start and h.end <= e for s, e in tight))]
     if alarm and not (hypothetical and not now_words):
         return Verdict("warning", f"vital sign: {alarm.kind} {alarm.value:g}", mentions, temperature, True,
                        "vital signs")
@@ -222,8 +268,14 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     strong_advice = [h for h in advice if not lexicon.concepts[(h.category, h.concept)].weak]
     simple = next((c for c in SIMPLE if not strong_advice and _simple(c, tokens, by, advice, question)
                    and not (c == "smalltalk" and (mentions or has_number))), None)
-    net = _net_verdict(norm, lexicon, sure=general or bool(advice) or bool(simple),
-                       smalltalk=simple == "smalltalk", mentions=mentions, temperature=temperature)
+    # "what happens on day 10", "did every patient respond": a question that names no sign, gives no reading and
+    # is about nobody in particular is as sure a general question as one that names a sign.
+    plain_question = bool(question) and not signs and not readings and not any(
+        h.concept != TIME for h in by.get("now", []))
+    # "my laptop keeps overheating": words the lexicon knows name something else are as sure as a question.
+    sure = general or plain_question or bool(elsewhere) or bool(advice) or bool(simple)
+    net = _net_verdict(norm, lexicon, sure=sure, smalltalk=simple == "smalltalk", mentions=mentions,
+                       temperature=temperature)
     if net is not None:
         return net
     about_someone = [h for h in now_words if h.concept != TIME]
@@ -297,5 +349,5 @@ def example_failures(lexicon: Lexicon) -> list[tuple[Example, Verdict]]:
 
 def explain(text: str, lexicon: Lexicon) -> list[str]:
     """Return what the lexicon found in a message, one line per concept (for staff and the bench)."""
-    return [hit.describe() for hit in scan(join_split_words(normalize(text).split()), lexicon)]
+    return [hit.describe() for hit in scan(read_words(normalize(text), lexicon), lexicon)]
 

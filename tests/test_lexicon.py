@@ -169,3 +169,79 @@ def test_simple_phrase_categories_stay_one_list(default):
     hits = explain("hello", default)
     assert hits == ["smalltalk/smalltalk: hello"]
     assert triage("thanks a lot", default).category == "smalltalk"
+
+
+@pytest.mark.parametrize("message", ["is the milk still ok in the fridge", "the car is making a clicking noise",
+                                     "just wondering what the trial found", "had my tablets after lunch"])
+def test_real_english_words_are_not_typos(default, message):
+    # fridge~bridge, noise~noose, wondering~wandering, lunch~bunch: words of the shipped word list, not typos.
+    assert not triage(message, default).urgent, explain(message, default)
+
+
+def test_a_plural_of_a_trigger_word_still_counts(default):
+    # "bottles" is a real word, and the plural of the phrase's "bottle".
+    assert triage("there were empty pill bottles all over his room", default).category == "crisis"
+
+
+@pytest.mark.parametrize("message, category", [
+    ("i want to kill my self", "crisis"),
+    ("he took an over dose last night", "crisis"),
+    ("I can't breathe properly", "emergency"),   # a stem never swallows the next word ("breatheproperly")
+])
+def test_a_word_typed_in_two_parts_is_read_as_one(default, message, category):
+    assert triage(message, default).category == category, explain(message, default)
+
+
+@pytest.mark.parametrize("message", ["r fevers common after chemo", "can u tell me if rashes are common"])
+def test_texted_words_read_as_the_words_they_stand_for(default, message):
+    verdict = triage(message, default)
+    assert not verdict.urgent and verdict.mentions, (verdict, explain(message, default))
+
+
+def test_a_letter_held_down_reads_as_the_word(default):
+    assert triage("hiii", default).category == "smalltalk"
+    assert triage("sooo dizzy since the infusion", default).category == "warning"
+
+
+@pytest.mark.parametrize("message", ["is it one size fits all", "my laptop keeps freezing when I open it",
+                                     "he was too unwell for the trial last year, why",
+                                     "I've had lots of blood tests this month", "the app isn't responding",
+                                     "sorry, this isn't making sense to me"])
+def test_a_sign_word_that_names_something_else_is_no_sign(default, message):
+    verdict = triage(message, default.replace(net=None))
+    assert not verdict.urgent and not verdict.mentions, (verdict, explain(message, default))
+
+
+@pytest.mark.parametrize("message", ["he is freezing cold and shaking", "she has had fits all morning",
+                                     "my phone died and he is freezing and shivering",
+                                     "he is too unwell to get out of bed", "she is too unwell for me to move her",
+                                     "mum isn't responding, I'm on the phone to the ambulance"])
+def test_the_sign_outside_such_words_still_counts(default, message):
+    assert triage(message, default.replace(net=None)).urgent, explain(message, default)
+
+
+def test_a_clinic_may_write_its_own_words_that_are_no_sign(default):
+    lexicon, problems = _compile("""
+        extends: default
+        warning:
+          concepts:
+            not_signs_here:
+              not_a_sign: true
+              phrases: [fever tree]
+    """)
+    assert not problems, problems
+    assert triage("a fever in the ward", lexicon).urgent
+    assert not triage("a fever tree in the ward", lexicon.replace(net=None)).urgent
+
+
+@pytest.mark.parametrize("message", [
+    "what is the difference between a cold and an infection, since both give you a cough",
+    "since most people get a rash, is it serious",
+])
+def test_since_meaning_because_is_no_time_word(default, message):
+    verdict = triage(message, default.replace(net=None))
+    assert not verdict.urgent and verdict.general, (verdict, explain(message, default))
+
+
+def test_since_as_a_time_still_says_now(default):
+    assert triage("a cough since yesterday", default.replace(net=None)).urgent

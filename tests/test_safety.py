@@ -68,9 +68,15 @@ def test_warning_signs(engine, message):
     "what are living drugs",
     "how many patients were in the study",
     "I never had CAR-T",
+    # article words that once looked like crisis or a sign (own phrasings)
+    "is this a bridge to a transplant",
+    "whats the point of testing them twice",
+    "I took my tablets at 9 as normal",
+    "his leukaemia stopped responding to chemo, is that who it is for",
 ])
 def test_general_questions_are_not_urgent(engine, message):
     assert not triage(message, engine.lexicon).urgent
+    assert not triage(message, engine.lexicon.replace(net=None)).urgent
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -290,6 +296,10 @@ def test_crisis_said_indirectly_or_about_someone_else(engine, message):
     "can adults get shingles after this therapy",
     "can car-t make you lose your speech",
     "is 100.5 F counted as a fever",
+    # frames found in the second blind split's misses (own phrasings)
+    "how many times is too many to be sick after chemo",
+    "r seizures common after chemo",
+    "what is the difference between flu and an infection, since both give a fever",
 ])
 def test_general_questions_get_the_call_now_line_and_are_not_urgent(engine, message):
     verdict = triage(message, engine.lexicon)
@@ -378,6 +388,14 @@ def corpus_warning_missed_by_words(engine):
     "the sh urges are back and I'm scared",
     "how many zopiclone before it gets dangerous",
     "what's the maximum number of sleeping tablets that would be harmful",
+    # concepts found in the second blind split's misses (own phrasings)
+    "I just want to vanish for good",
+    "she is planning to stop eating until it is over",
+    "I'm going to take the lot tonight",
+    "how many of my antibiotics could I take at once",
+    "the only way out is to not be here",
+    "he looked up how to kill yourself on his phone",
+    "being alive is too much, I'd rather not be alive",
 ])
 def test_crisis_said_indirectly_is_found_by_the_words_alone(engine, message):
     words_only = engine.lexicon.replace(net=None)
@@ -405,3 +423,23 @@ def test_oxygen_level_is_a_reading_not_a_test_result(engine, message):
 ])
 def test_advice_words_never_lose_an_urgent_message(engine, message):
     assert triage(message, engine.lexicon.replace(net=None)).urgent
+
+
+# --- mechanisms found in the second blind split's misses (own phrasings, not the split's messages) --------------
+
+@pytest.mark.parametrize("message", [
+    "his eyesight has gone blurry",
+    "she couldn't tell me what day it is",
+    "pink pee since this morning",
+    "sp02 89",
+    "there is blood pooling under his line",
+    "she isn't responding when I talk to her",
+])
+def test_warning_concepts_of_the_second_split_are_found_by_the_words_alone(engine, message):
+    assert triage(message, engine.lexicon.replace(net=None)).urgent, triage(message, engine.lexicon)
+
+
+@pytest.mark.parametrize("day", range(1, 61))
+def test_a_question_about_nobody_that_names_no_sign_is_not_urgent(engine, day):
+    # The net alone once flagged "day 10" here: a question that names no sign and no person needs its higher bar.
+    assert not triage(f"what is the weather like on day {day}", engine.lexicon).urgent
