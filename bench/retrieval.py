@@ -738,8 +738,7 @@ def main(argv: list[str] | None = None) -> int:
                       for method in METHODS})
     if args.paired:
         for protocol in protocols:
-            task = partial(protocol_tasks, data, "faqbot", protocol, args.quick)()
-            rows = in_fresh_process(paired_latency, task)
+            rows = in_fresh_process(paired_latency, protocol_tasks(data, "faqbot", protocol, args.quick))
             results[protocol] = rows
             print(f"{protocol}, paired: {latency_ratios(rows)}", flush=True)
         if args.json:
