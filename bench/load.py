@@ -13,6 +13,13 @@ and stopped afterwards. Figures are printed per target, and as a ratio of the fi
     python bench/load.py --mode paced --clients 500 --targets echo-redis-x2,faqbot-redis-x2,faqbot-redis-x2-nocache
     python bench/load.py --mode closed --clients 200 --targets echo-redis-x2,faqbot-redis-x2,faqbot-redis-x2-nocache
     python bench/load.py --mode http --clients 50 --duration 15 --targets echo,faqbot
+    python bench/load.py --suite shared                 # issue 13's three runs on the shared path, in order
+    python bench/load.py --mode closed --targets faqbot-redis-x2 --profile /tmp/prof   # py-spy, then:
+    python bench/profile.py /tmp/prof/faqbot-redis-x2-closed-*.txt
+
+"CPU ms/msg" is the servers' CPU time (every process and thread: user + system) per reply while the load ran,
+and "Redis" the redis-server's: unlike latency it hardly moves when other work takes the cores, so compare it
+before and after a change on a busy machine.
 
 Bounded: at most 5,000 clients and 120 s per phase; addresses are 127.0.0.1 only.
 """
@@ -31,6 +38,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +169,54 @@ def server(kind: str, *, how: str, queue: str | None, core: int | None, data_dir
         log.close()
 
 
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    """CPU time (user + system) the server processes and their workers have used so far."""
+    total = 0.0
+    for root in processes:
+        for proc in [root] + root.children(recursive=True):
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+    return total
+
+
+def workers(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """The processes that answer: gunicorn's workers (its master only forks and watches), else the server itself."""
+    found = []
+    for root in processes:
+        found += root.children(recursive=True) or [root]
+    return found
+
+
+@contextmanager
+def profiled(processes: list[psutil.Process], directory: Path | None, label: str):
+    """Sample the answering processes with py-spy while the load runs (--profile): one raw stack file each."""
+    if directory is None:
+        yield
+        return
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    directory.mkdir(parents=True, exist_ok=True)
+    spies = []
+    for n, proc in enumerate(workers(processes)):
+        out = directory / f"{label}-{n}.txt"
+        spies.append((out, subprocess.Popen([spy, "record", "--pid", str(proc.pid), "--format", "raw", "--rate",
+                                             "200", "--nonblocking", "--output", str(out)],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+    try:
+        yield
+    finally:
+        for _, spy_process in spies:
+            spy_process.send_signal(2)  # SIGINT: py-spy writes what it sampled and stops
+        for out, spy_process in spies:
+            try:
+                spy_process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                spy_process.kill()
+            print(f"{'':<16} profile: {out}", flush=True)
+
+
 def rss_mb(processes: list[psutil.Process]) -> float:
     """Resident memory of the server processes and their workers, in MB."""
     total = 0
@@ -195,6 +251,9 @@ class Client:
         self.done = asyncio.Event()
         self.sio.on("reply", self._reply)
         self.sio.on("error", self._error)
+        # Its own conversation id, as the chat page keeps one per tab (web/chat.js): the conversation's memory is
+        # then Redis's on the shared path, whichever process answers.
+        self.conversation = uuid.uuid4().hex
 
     async def _reply(self, data) -> None:
         if self.pending.empty():
@@ -223,7 +282,7 @@ class Client:
         self.done.clear()
         self.pending.put_nowait(time.perf_counter())
         self.stats.sent += 1
-        await self.sio.emit("ask", {"message": message})
+        await self.sio.emit("ask", {"message": message, "conversation": self.conversation})
 
     async def ask_and_wait(self, message: str) -> None:
         await self.ask(message)
@@ -254,7 +313,8 @@ async def connect_all(urls: list[str], n: int, stats: Stats, concurrency: int = 
 
 
 async def socket_phase(urls: list[str], mode: str, n: int, rate: float, duration: float,
-                       servers: list[psutil.Process], messages: list[str]) -> dict:
+                       servers: list[psutil.Process], messages: list[str], profile: Path | None = None,
+                       label: str = "", store: list[psutil.Process] = ()) -> dict:
     stats = Stats()
     rss_before = rss_mb(servers)
     started = time.perf_counter()
@@ -279,29 +339,33 @@ async def socket_phase(urls: list[str], mode: str, n: int, rate: float, duration
     async def once(client: Client) -> None:
         await client.ask_and_wait(next(questions))
 
-    t0 = time.perf_counter()
-    if mode == "closed":
-        await asyncio.gather(*(closed(c) for c in clients))
-    elif mode == "paced":
-        await asyncio.gather(*(paced(c, i / max(1, len(clients)) / rate) for i, c in enumerate(clients)))
-        await asyncio.sleep(min(REPLY_TIMEOUT, 2.0))  # let the last replies land
-    else:  # connect: hold every socket, ask once each
-        await asyncio.sleep(min(duration, 5.0))
-        await asyncio.gather(*(once(c) for c in clients))
-    elapsed = time.perf_counter() - t0
+    with profiled(servers, profile, label):
+        cpu_before, store_before = cpu_seconds(servers), cpu_seconds(store)
+        t0 = time.perf_counter()
+        if mode == "closed":
+            await asyncio.gather(*(closed(c) for c in clients))
+        elif mode == "paced":
+            await asyncio.gather(*(paced(c, i / max(1, len(clients)) / rate) for i, c in enumerate(clients)))
+            await asyncio.sleep(min(REPLY_TIMEOUT, 2.0))  # let the last replies land
+        else:  # connect: hold every socket, ask once each
+            await asyncio.sleep(min(duration, 5.0))
+            await asyncio.gather(*(once(c) for c in clients))
+        elapsed = time.perf_counter() - t0
+        cpu, store_cpu = cpu_seconds(servers) - cpu_before, cpu_seconds(store) - store_before
     missing = stats.sent - len(stats.latencies) - sum(v for k, v in stats.errors.items() if k.startswith("error"))
     if mode == "paced" and missing > 0:
         stats.errors["no reply"] = missing
     rss_after = rss_mb(servers)
     await asyncio.gather(*(c.close() for c in clients))
     return summary(stats, elapsed, n=n, connect_seconds=connect_seconds,
-                   rss=(rss_before, rss_connected, rss_after))
+                   rss=(rss_before, rss_connected, rss_after), cpu=cpu, store_cpu=store_cpu)
 
 
 async def http_phase(urls: list[str], n: int, duration: float, servers: list[psutil.Process],
                      messages: list[str]) -> dict:
     stats = Stats()
     rss_before = rss_mb(servers)
+    cpu_before = cpu_seconds(servers)
     stop = time.perf_counter() + duration
     questions = itertools.cycle(messages)
     targets = itertools.cycle(urls)
@@ -325,10 +389,12 @@ async def http_phase(urls: list[str], n: int, duration: float, servers: list[psu
         await asyncio.gather(*(worker(next(targets)) for _ in range(n)))
         elapsed = time.perf_counter() - t0
     stats.connected = n
-    return summary(stats, elapsed, n=n, connect_seconds=0.0, rss=(rss_before, rss_before, rss_mb(servers)))
+    return summary(stats, elapsed, n=n, connect_seconds=0.0, rss=(rss_before, rss_before, rss_mb(servers)),
+                   cpu=cpu_seconds(servers) - cpu_before)
 
 
-def summary(stats: Stats, elapsed: float, *, n: int, connect_seconds: float, rss: tuple) -> dict:
+def summary(stats: Stats, elapsed: float, *, n: int, connect_seconds: float, rss: tuple, cpu: float,
+            store_cpu: float = 0.0) -> dict:
     lat = sorted(stats.latencies)
 
     def pct(p: float) -> float:
@@ -338,7 +404,11 @@ def summary(stats: Stats, elapsed: float, *, n: int, connect_seconds: float, rss
             "replies": len(lat), "errors": sum(stats.errors.values()), "error_kinds": dict(stats.errors),
             "msg_s": len(lat) / elapsed if elapsed else 0.0, "p50": pct(50), "p95": pct(95), "p99": pct(99),
             "mean": statistics.fmean(lat) * 1000 if lat else float("nan"),
-            "rss_start": rss[0], "rss_connected": rss[1], "rss_end": rss[2]}
+            "rss_start": rss[0], "rss_connected": rss[1], "rss_end": rss[2],
+            # The servers' CPU time per reply while the load ran (every process, every thread): unlike latency,
+            # it hardly moves when other work on the machine takes the cores.
+            "cpu_ms": cpu * 1000 / len(lat) if lat else float("nan"),
+            "redis_ms": store_cpu * 1000 / len(lat) if lat else float("nan")}
 
 
 def per_socket_kb(result: dict) -> float:
@@ -352,6 +422,7 @@ def run_target(target: str, args: argparse.Namespace, workdir: Path) -> dict:
     processes = 2 if "-x2" in target else 1
     with ExitStack() as stack:
         queue = stack.enter_context(redis_queue()) if "redis" in target else None
+        store = [c for c in psutil.Process().children() if "redis" in c.name()]
         # One process: pinned to its own core. Two processes: one per core, so they share with the generator.
         cores = [SERVER_CORE] if processes == 1 else [0, 1]
         started = [stack.enter_context(server(kind, how=args.server, queue=queue, core=cores[i],
@@ -363,7 +434,7 @@ def run_target(target: str, args: argparse.Namespace, workdir: Path) -> dict:
         if args.mode == "http":
             return asyncio.run(http_phase(urls, args.clients, args.duration, procs, messages))
         return asyncio.run(socket_phase(urls, args.mode, args.clients, args.rate, args.duration, procs,
-                                        messages))
+                                        messages, args.profile, f"{target}-{args.mode}", store))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -378,19 +449,45 @@ def main(argv: list[str] | None = None) -> int:
                         help="gunicorn with one gevent worker (production) or `python run.py serve`")
     parser.add_argument("--questions", choices=("regression", "six"), default="regression",
                         help="what clients ask, in rotation: the shipped regression messages, or six fixed ones")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="sample each answering process with py-spy during the load, one raw stack file per "
+                             "process in DIR (read them with bench/profile.py)")
+    parser.add_argument("--suite", choices=("shared",), default=None,
+                        help="shared: issue 13's runs on the shared path one after another (paced 500 x 1/s, closed "
+                             "200, connect 2,000, each against echo-redis-x2), the machine's load printed before "
+                             "each; --mode, --clients, --duration and --targets are then the suite's")
     args = parser.parse_args(argv)
-    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
-    unknown = [t for t in targets if t not in TARGETS]
-    if unknown or not targets:
-        parser.error(f"unknown target(s) {unknown}; choose from {TARGETS}")
-    if not 1 <= args.clients <= MAX_CLIENTS or not 0 < args.duration <= MAX_SECONDS or args.rate <= 0:
-        parser.error(f"clients 1..{MAX_CLIENTS}, duration 0..{MAX_SECONDS} s, rate above 0")
+    runs = [args]
+    if args.suite == "shared":
+        shared = "echo-redis-x2,faqbot-redis-x2,faqbot-redis-x2-nocache"
+        runs = [argparse.Namespace(**{**vars(args), **change}) for change in (
+            {"mode": "paced", "clients": 500, "rate": 1.0, "duration": 20.0, "targets": shared},
+            {"mode": "closed", "clients": 200, "duration": 15.0, "targets": shared},
+            {"mode": "connect", "clients": 2000, "targets": "echo-redis-x2,faqbot-redis-x2"})]
+    for run in runs:
+        targets = [t.strip() for t in run.targets.split(",") if t.strip()]
+        unknown = [t for t in targets if t not in TARGETS]
+        if unknown or not targets:
+            parser.error(f"unknown target(s) {unknown}; choose from {TARGETS}")
+        if not 1 <= run.clients <= MAX_CLIENTS or not 0 < run.duration <= MAX_SECONDS or run.rate <= 0:
+            parser.error(f"clients 1..{MAX_CLIENTS}, duration 0..{MAX_SECONDS} s, rate above 0")
     if shutil.which("taskset") and (os.cpu_count() or 1) > LOAD_CORE:
         os.sched_setaffinity(0, {LOAD_CORE})
+    for run in runs:
+        bench(run, [t.strip() for t in run.targets.split(",") if t.strip()])
+    return 0
+
+
+def bench(args: argparse.Namespace, targets: list[str]) -> None:
+    """Run every target with one configuration and print its table."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"{time.strftime('%H:%M UTC', time.gmtime())}, load average {load} (1, 5, 15 min)")
     print(f"mode={args.mode} clients={args.clients} rate={args.rate}/s duration={args.duration}s "
-          f"questions={args.questions} server={args.server} cores={os.cpu_count()} taskset={'yes' if shutil.which('taskset') else 'no'}")
+          f"questions={args.questions} server={args.server} cores={os.cpu_count()} "
+          f"taskset={'yes' if shutil.which('taskset') else 'no'}")
     print(f"{'target':<16} {'conn':>6} {'sent':>7} {'replies':>7} {'errors':>6} {'msg/s':>8} {'p50 ms':>7} "
-          f"{'p95 ms':>7} {'p99 ms':>8} {'RSS MB start/conn/end':>22} {'KB/sock':>7} {'ratio':>6}")
+          f"{'p95 ms':>7} {'p99 ms':>8} {'RSS MB start/conn/end':>22} {'KB/sock':>7} {'ratio':>6} "
+          f"{'CPU ms/msg':>10} {'Redis':>6}")
     first = None
     with tempfile.TemporaryDirectory(prefix="faqbot-load-") as tmp:
         for target in targets:
@@ -400,13 +497,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{target:<16} {result['connected']:>6} {result['sent']:>7} {result['replies']:>7} "
                   f"{result['errors']:>6} {result['msg_s']:>8.0f} {result['p50']:>7.1f} {result['p95']:>7.1f} "
                   f"{result['p99']:>8.1f} {result['rss_start']:>7.0f}/{result['rss_connected']:.0f}/"
-                  f"{result['rss_end']:.0f}{'':>4} {per_socket_kb(result):>7.0f} {ratio:>6.2f}", flush=True)
+                  f"{result['rss_end']:.0f}{'':>4} {per_socket_kb(result):>7.0f} {ratio:>6.2f} "
+                  f"{result['cpu_ms']:>10.2f} {result['redis_ms']:>6.2f}", flush=True)
             if result["error_kinds"]:
                 print(f"{'':<16} errors: {result['error_kinds']}")
             if args.mode == "connect":
                 print(f"{'':<16} connected {result['connected']}/{result['clients']} in "
                       f"{result['connect_s']:.1f} s; server memory {result['rss_end']:.0f} MB")
-    return 0
+    print(flush=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, TypeVar
 
-from bot.shared import REDIS_TIMEOUT_SECONDS, Breaker
+from bot.shared import Breaker, redis_options
 
 MAX_CONVERSATION_ID = 100
 T = TypeVar("T")
@@ -69,8 +69,7 @@ class RateLimiter:
         self.shared = None
         self.breaker = Breaker("rate limits")
         if storage_url:
-            storage = storage_from_string(storage_url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                          socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+            storage = storage_from_string(storage_url, **redis_options())
             self.shared = SlidingWindowCounterRateLimiter(storage)
 
     def _run(self, call: Callable[[Any], T]) -> T:

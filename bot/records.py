@@ -39,6 +39,13 @@ POSTGRES_CONNECT_SECONDS = 3
 # Records held in memory while the database is slow or down; past this, new ones are counted as lost.
 QUEUE_CAPACITY = 10_000
 BATCH = 1_000
+# The writer gathers what arrives this long after a batch's first record before writing it: a transaction (a
+# connection, its pragmas, the statements, the commit) costs the writer thread 1.4-3.3 ms of CPU whatever its size,
+# and that thread holds the same interpreter lock the chats need, so one per record cost more than answering
+# (bench/LOAD.md, the shared path, third round). A record reaches the database at most this much later (`flush`
+# does not wait for it).
+LINGER_SECONDS = 0.25
+LINGER_STEP_SECONDS = 0.025
 # /api/health stays "degraded" this long after the last record was lost.
 RECENT_LOSS_SECONDS = 60.0
 MAX_RETRY_WAIT = 1.0
@@ -422,6 +429,7 @@ class Recorder:
         self._next_purge = 0.0
         self._started = False
         self._closing = False
+        self._hurry = False  # set by flush and close: write what is gathered now
 
     def start(self) -> None:
         """Start the writer thread (once)."""
@@ -471,6 +479,8 @@ class Recorder:
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued is written or counted lost; False on timeout (for tests and shutdown)."""
         deadline = time.monotonic() + timeout
+        if self.held > 0:
+            self._hurry = True  # the writer writes what it gathered without waiting out the linger
         while self.held > 0:
             if time.monotonic() > deadline:
                 return False
@@ -481,6 +491,7 @@ class Recorder:
         """Write what is queued (for at most `timeout` seconds), then stop the writer."""
         self.flush(timeout)
         self._closing = True
+        self._hurry = True
         self._queue.put(None)
 
     def problems(self) -> list[str]:
@@ -518,6 +529,12 @@ class Recorder:
             first = self._queue.get(timeout=PURGE_EVERY_SECONDS / 60)
         except self._empty:
             return []
+        # Gather by sleeping, not by waiting on the queue: a record put while this thread waits on the queue wakes
+        # it, and every such wake-up takes the interpreter lock from the chats.
+        until = time.monotonic() + LINGER_SECONDS
+        while first is not None and not self._hurry and time.monotonic() < until:
+            self._sleep(LINGER_STEP_SECONDS)
+        self._hurry = False
         batch = [first]
         while len(batch) < BATCH:
             try:

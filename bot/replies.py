@@ -84,7 +84,8 @@ class Responder:
     def __init__(self, knowledge: Knowledge, index: Index, lexicon: Lexicon, profile: Profile,
                  conversations: Conversations | None = None, *, cache_size: int = REPLY_CACHE):
         self.cache_size = cache_size
-        self._decided: dict[str, tuple[Verdict, Reply]] = {}
+        # (verdict, reply, whether any last entry would give the same reply) by the message's matching form.
+        self._decided: dict[str, tuple[Verdict, Reply, bool]] = {}
         self.knowledge = knowledge
         self.index = index
         self.lexicon = lexicon
@@ -117,16 +118,22 @@ class Responder:
         context = state.last_entry if state.last_entry in self.entries else None
         if context and not followups.leans(key, self._more_words):
             context = None
-        # A reply read against the last entry is remembered under that entry too, never under the words alone.
-        cache_key = form if context is None else f"{form}\n{context}"
-        decided = self._decided.get(cache_key)
+        # A reply is remembered under the words alone when no last entry could change it (most replies: urgent,
+        # smalltalk, advice, and an answer the words found on their own), else under the words and that entry. Keyed
+        # by (words, entry) alone, almost every message of a conversation (any short one leans) missed: the
+        # knowledge base's entries times its messages outgrew the cache, which then kept emptying itself.
+        decided = self._decided.get(f"{form}\n{context}") if context else None
+        if decided is None:
+            shared = self._decided.get(form)
+            if shared is not None and (context is None or shared[2]):
+                decided = shared
         if decided is None:
             decided, lasting = self._decide(message, key, context)
             if lasting and self.cache_size:
                 if len(self._decided) >= self.cache_size:  # bounded: a stream of unique messages cannot grow it
                     self._decided.clear()
-                self._decided[cache_key] = decided
-        verdict, reply = decided
+                self._decided[form if context is None or decided[2] else f"{form}\n{context}"] = decided
+        verdict, reply, _ = decided
         # What a conversation changes (an urgent reply earlier) is applied after the cache, never kept in it.
         if verdict.urgent:
             self.conversations.remember(conversation, urgent=True)
@@ -137,35 +144,40 @@ class Responder:
             self.conversations.remember(conversation, entry_id=reply.entry_id)
         return reply
 
-    def _decide(self, message: str, norm: str, context: str | None = None) -> tuple[tuple[Verdict, Reply], bool]:
-        """Return (verdict, reply) for a message (norm: its normalised text; context: the last entry it may lean
-        on), and whether it may be reused (not when retrieval failed)."""
+    def _decide(self, message: str, norm: str,
+                context: str | None = None) -> tuple[tuple[Verdict, Reply, bool], bool]:
+        """Return (verdict, reply, whether the reply is the same after any last entry) for a message (norm: its
+        normalised text; context: the last entry it may lean on), and whether it may be reused (not when
+        retrieval failed)."""
         # Triage reads the new message alone: a follow-up never inherits a verdict, nor hides a new sign.
         verdict = triage(message, self.lexicon)
         if verdict.urgent:
-            return (verdict, self._urgent(verdict)), True
+            return (verdict, self._urgent(verdict), True), True
         if verdict.category == "smalltalk":
             return (verdict, Reply("smalltalk", self.profile.smalltalk_for(norm.split()), "",
-                                   confidence=1.0, suggestions=self.starters, trigger=verdict.trigger)), True
+                                   confidence=1.0, suggestions=self.starters, trigger=verdict.trigger), True), True
         if verdict.category == "contact":
             reply = Reply("smalltalk", self.profile.contact(), "", confidence=1.0, suggestions=self.starters,
                           kind="contact", trigger=verdict.trigger)
-            return (verdict, self._mentioned(reply, verdict)), True
-        if context and verdict.category != "advice" and (
-                followups.asks_more(norm, self._more_words) or followups.about_it(norm)):
-            return (verdict, self._mentioned(self._more(self.entries[context]), verdict)), True
+            return (verdict, self._mentioned(reply, verdict), True), True
+        # "Tell me more", "why?": read against whatever entry was answered last.
+        about_last = verdict.category != "advice" and (
+            followups.asks_more(norm, self._more_words) or followups.about_it(norm))
+        if context and about_last:
+            return (verdict, self._mentioned(self._more(self.entries[context]), verdict), False), True
         # A follow-up's own hits reach further down: context may lift one of them, never add one.
         hits, lasting = self._search(message, FOLLOW_UP_HITS if context else MAX_SUGGESTIONS + 1)
         if verdict.category == "advice":
-            reply = self._advice(hits, verdict)
-        else:
-            reply = self._retrieved(hits)
-            if context and reply.type != "answer":
-                # Only where its own words leave it unsure does a follow-up lean on the last entry's words.
-                near, near_lasting = self._search(f"{message} {self.entries[context].question}", FOLLOW_UP_HITS)
-                lasting = lasting and near_lasting
-                reply = self._retrieved(self._blend(hits, near))
-        return (verdict, self._mentioned(reply, verdict)), lasting
+            return (verdict, self._mentioned(self._advice(hits, verdict), verdict), True), lasting
+        reply = self._retrieved(hits)
+        # An answer its own words found stands after any last entry (only the first hits decide it).
+        any_context = reply.type == "answer" and not about_last
+        if context and reply.type != "answer":
+            # Only where its own words leave it unsure does a follow-up lean on the last entry's words.
+            near, near_lasting = self._search(f"{message} {self.entries[context].question}", FOLLOW_UP_HITS)
+            lasting = lasting and near_lasting
+            reply = self._retrieved(self._blend(hits, near))
+        return (verdict, self._mentioned(reply, verdict), any_context), lasting
 
     def _search(self, query: str, limit: int = MAX_SUGGESTIONS + 1) -> tuple[list[Hit], bool]:
         """Return the hits for a query, and False when retrieval failed (then no hits)."""

@@ -284,9 +284,10 @@ def test_a_read_only_or_full_disk_keeps_the_bot_answering_and_health_degraded(tm
         for n in range(12):
             assert ask_alone(url, f"football scores in spain number {n} " + "tonight " * 40)["type"] == "fallback"
         check_reply(chat.ask(QUESTION)["reply"])
-        body = wait_health(url, lambda h: h["records"]["lost"] > 0)
+        # The queue can fill before the writer's first attempt on the full disk (it gathers a batch first).
+        body = wait_health(url, lambda h: h["records"]["lost"] > 0 and any("cannot write" in r for r in h["reasons"]))
         assert body["status"] == "degraded"
-        assert any("cannot write" in r for r in body["reasons"]) and any("lost" in r for r in body["reasons"]), body
+        assert any("lost" in r for r in body["reasons"]), body
         filler.unlink()
         body = wait_written(url)
         assert healthy(url) and body["records"]["lost"] > 0

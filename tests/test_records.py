@@ -392,6 +392,27 @@ def test_the_writer_is_a_real_os_thread_under_gevent(tmp_path):
     assert int(ticks) > 40, "the event loop kept running while the writer was blocked"
 
 
+def test_the_writer_gathers_records_that_come_one_by_one_into_one_transaction(tmp_path):
+    from bot.records import LINGER_SECONDS, Recorder
+    records = Records(tmp_path, retention_days=30)
+    batches = []
+    real_write = records.write
+
+    def counted(batch):
+        batches.append(len(batch))
+        real_write(batch)
+    records.write = counted
+    recorder = Recorder(records)
+    recorder.start()
+    for n in range(10):  # one every 10 ms, as a busy bot's replies come: each alone used to be a transaction
+        recorder.record(f"best pizza in town {n}", "fallback", None)
+        time.sleep(LINGER_SECONDS / 25)
+    assert recorder.flush(5)
+    assert sum(batches) == 10 and len(batches) <= 2, batches
+    assert len(records.unanswered()) == 10
+    recorder.close()
+
+
 def test_a_full_queue_counts_the_loss_and_health_says_degraded(tmp_path, engine):
     app = app_for(tmp_path, engine, log_queue=3)
     bot = app.extensions["faqbot"]

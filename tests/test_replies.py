@@ -107,6 +107,32 @@ def test_remembered_replies_still_follow_the_conversation(engine):
     assert responder.conversations.get("c3").urgent, "a remembered urgent reply still marks its conversation"
 
 
+def test_a_remembered_reply_is_the_fresh_one_after_any_last_entry(engine):
+    """Replies remembered under the words alone serve conversations too: after each of several last entries, and
+    with none, every regression message and dialogue turn gets what a responder remembering nothing gives it."""
+    from bot.conversations import Conversations
+    from bot.replies import Responder
+    entries = [e.id for e in engine.knowledge.entries]
+    entries = entries[::max(1, len(entries) // 5)]
+    messages = [c.message for c in engine.knowledge.regression]
+    messages += [t.message for d in engine.knowledge.dialogues for t in d.turns] + ["tell me more", "why?"]
+    cached = Responder(engine.knowledge, engine.index, engine.lexicon, engine.profile, Conversations())
+    fresh = Responder(engine.knowledge, engine.index, engine.lexicon, engine.profile, Conversations(), cache_size=0)
+    for message in messages:  # remembered first outside any conversation
+        cached.reply(message)
+    for entry in entries:
+        for n, message in enumerate(messages):
+            conversation = f"{entry} {n}"  # a conversation whose last answer was this entry
+            for responder in (cached, fresh):
+                responder.conversations.remember(conversation, entry_id=entry)
+            assert cached.reply(message, conversation=conversation) == \
+                fresh.reply(message, conversation=conversation), (entry, message)
+    for message in messages:  # and what conversations left remembered still holds outside them
+        assert cached.reply(message) == fresh.reply(message), message
+    assert len(cached._decided) < len(messages) * len(entries) / 2, \
+        "most replies are remembered once, whatever entry came before"
+
+
 def test_reply_cache_is_bounded_and_can_be_off(engine):
     from bot.replies import Responder
     small = Responder(engine.knowledge, engine.index, engine.lexicon, engine.profile, cache_size=3)

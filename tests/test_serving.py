@@ -1,8 +1,12 @@
 """Production serving: the documented starts really serve websockets, limits answer clearly, embedding is locked down."""
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 import urllib.error
@@ -309,3 +313,20 @@ def test_listed_clinic_site_opens_a_working_chat(clinic_server, check_reply):
         check_reply(chat.ask(QUESTION)["reply"])
     finally:
         chat.close()
+
+
+def test_a_served_app_freezes_what_it_built_out_of_the_collectors_view(tmp_path):
+    script = textwrap.dedent(f"""
+        import gc
+        from bot import create_app
+        create_app({{"data_dir": {str(tmp_path / "one")!r}, "live_reload": False}})
+        frozen = gc.get_freeze_count()
+        create_app({{"data_dir": {str(tmp_path / "two")!r}, "live_reload": False}})
+        print(frozen, gc.get_freeze_count() - frozen)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    assert result.returncode == 0, result.stderr
+    frozen, later = map(int, result.stdout.split())
+    assert frozen > 50_000, "the modules, the app and its engine are out of full collections' walks"
+    assert later <= 0, "a second app in the same process (as tests build) is left to the collector"
