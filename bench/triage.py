@@ -82,7 +82,7 @@ def outcome(responder: Responder, message: str) -> tuple[str, str]:
     line = reply.text.startswith(responder.profile.say("mention"))
     if reply.type == "advice":
         return ("advice+call_now" if line else "advice"), reply.type
-    if reply.type == "smalltalk":
+    if reply.type == "smalltalk" and not line:  # the way to a person (a smalltalk reply) may carry the line
         return "smalltalk", reply.type
     return ("call_now" if line else "other"), reply.type
 

@@ -6,7 +6,6 @@ import math
 import re
 import warnings
 from bisect import bisect_left, bisect_right
-from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
@@ -193,13 +192,12 @@ TYPO_EDITS = 2
 # bigger than CLASSIFIER_MAX_ENTRIES, where training costs more than it brings.
 CLASSIFIER_C = 20.0
 CLASSIFIER_MAX_ENTRIES = 2000
-# Exact scores are computed only for the entries that a cheap first pass ranks best: words, and the character
-# n-grams rare enough (in at most SELECTIVE_ROWS rows) that their postings are short.
+# Exact scores are computed only for the entries that a first pass ranks best: words, the character n-grams
+# (summed over an entry's phrasings) and the classifier.
 SHORTLIST = 30
-SELECTIVE_ROWS = 2000
-# A query's exact character scores come from walking its n-grams' postings when they hold at most this many values,
-# else from the rows picked out of the matrix (bench/README.md: the measured crossover).
-WALK_LIMIT = 50_000
+# A query's character scores with every row come from a numpy walk of its n-grams' postings while they hold at
+# most this many values, else from scipy slicing its columns out (bench/README.md: the measured crossover).
+SLICE_FROM = 10_000
 # How many words' n-gram features and knowledge-base mappings are remembered (words recur; a typo scan is costly).
 WORD_CACHE = 20_000
 # Capitals that the knowledge base itself writes as an acronym ("ALL", "T-ALL") are kept apart from the
@@ -298,32 +296,33 @@ class _Vectors:
         self.analyze = vectorizer.build_analyzer()
         self.vocabulary = vectorizer.vocabulary_
         self.idf = vectorizer.idf_.astype(np.float32)
-        # Character n-grams within word boundaries come word by word, so a word's known n-grams are worked out
-        # once and remembered: patients' questions reuse a small stock of words.
-        self.by_word = vectorizer.analyzer == "char_wb"
-        self._word_features: dict[str, tuple[int, ...]] = {}
+        # Character n-grams within word boundaries, and single words, come word by word (none crosses a space), so
+        # a word's known features are worked out once and remembered: patients' questions reuse a small stock of
+        # words.
+        self.by_word = vectorizer.analyzer == "char_wb" or (
+            vectorizer.analyzer == "word" and vectorizer.ngram_range == (1, 1) and not vectorizer.stop_words)
+        self._word_features: dict[str, np.ndarray] = {}
 
-    def _features_of(self, word: str) -> tuple[int, ...]:
+    def _features_of(self, word: str) -> np.ndarray:
         features = self._word_features.get(word)
         if features is None:
             if len(self._word_features) >= WORD_CACHE:  # bounded like the word-fix cache
                 self._word_features.clear()
-            found = map(self.vocabulary.get, self.analyze(word))
-            features = self._word_features[word] = tuple(f for f in found if f is not None)
+            found = [f for f in map(self.vocabulary.get, self.analyze(word)) if f is not None]
+            features = self._word_features[word] = np.asarray(found, dtype=np.int64)
         return features
 
     def __call__(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         if self.by_word:
-            found: list[int] = []
-            for word in text.split():
-                found.extend(self._features_of(word))
+            parts = [self._features_of(word) for word in text.split()]
+            found = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         else:
-            found = [f for f in map(self.vocabulary.get, self.analyze(text)) if f is not None]
-        if not found:
+            found = np.asarray([f for f in map(self.vocabulary.get, self.analyze(text)) if f is not None],
+                               dtype=np.int64)
+        if not len(found):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        counts = Counter(found)
-        features = np.fromiter(counts, dtype=np.int64, count=len(counts))
-        weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts))))
+        features, counts = np.unique(found, return_counts=True)
+        weights = 1.0 + np.log(counts.astype(np.float32))
         weights *= self.idf[features]
         weights /= np.sqrt(weights @ weights)
         return features, weights
@@ -337,11 +336,6 @@ def _spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     before = np.cumsum(lengths) - lengths  # where each span begins in the output
     return np.repeat(starts - before, lengths) + np.arange(total)
-
-
-def _touched(postings: sp.csr_matrix, features: np.ndarray) -> int:
-    """Return how many stored values a walk of these features' postings reads."""
-    return int((postings.indptr[features + 1] - postings.indptr[features]).sum())
 
 
 def _gather(postings: sp.csr_matrix, features: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
@@ -434,6 +428,7 @@ class Index:
         if not phrasings:
             raise ValueError("nothing to index: no documents with questions")
         self.owners = np.asarray(owners)
+        self._fuzzy_array = np.asarray(self.fuzzy_texts, dtype=object)  # picks a shortlist's texts in one call
         count = len(self.ids)
         # Each entry's phrasings are consecutive rows: entry e owns rows first[e] to first[e + 1].
         self.first = np.searchsorted(self.owners, np.arange(count + 1))
@@ -446,15 +441,11 @@ class Index:
         self.entry_words = words.matrix.T.tocsr()  # features x entries: postings
         self.phrasing_chars = self.chars.matrix[: len(phrasings)]  # rows x features
         self.entry_chars = self.chars.matrix[len(phrasings):]
-        # Postings of the rarer character n-grams only: a cheap first pass that finds typo'd and reworded
-        # matches without walking the n-grams that every row holds.
-        postings = self.phrasing_char_postings = self.phrasing_chars.T.tocsr()
-        self.entry_char_postings = self.entry_chars.T.tocsr()
-        frequent = np.diff(postings.indptr) > SELECTIVE_ROWS
-        keep = np.repeat(~frequent, np.diff(postings.indptr))
-        self.selective_chars = sp.csr_matrix((postings.data * keep, postings.indices, postings.indptr),
-                                             shape=postings.shape)
-        self.selective_chars.eliminate_zeros()
+        # Every row's character n-grams, phrasings first then entries, twice: by n-gram (postings, for a numpy
+        # walk) and by column (for scipy to slice a long query's columns out and multiply them in C).
+        self.char_postings = self.chars.matrix.T.tocsr()
+        self.char_columns = self.chars.matrix.tocsc()
+        self.char_values = np.diff(self.char_postings.indptr)  # how many rows hold each n-gram
         self.vocabulary = sorted({w for text in phrasings + entries for w in text.split()})
         # Which entries hold each word (in a phrasing, the question or the answer).
         term_ids = {w: n for n, w in enumerate(self.vocabulary)}
@@ -487,6 +478,7 @@ class Index:
         for word in self.vocabulary:
             self._roots.setdefault(_root(word), word)
         self._fix_cache: dict[str, str] = {}
+        self._last_normalised: tuple[str | None, tuple[str, str]] = (None, ("", ""))
         self.classifier = None
         if 2 <= count <= CLASSIFIER_MAX_ENTRIES:
             self.classifier = self._train(plain)
@@ -517,7 +509,19 @@ class Index:
     def matching_form(self, text: str) -> str:
         """Return the form of a message that retrieval reads (normalised, acronyms in capitals marked): two
         messages with the same form get the same hits, so a reply cache may key on it."""
-        return normalize(self._mark(text))
+        return self._normalised(text)[0]
+
+    def _normalised(self, text: str) -> tuple[str, str]:
+        """Return a message's matching form and its plain normalised text (the same unless an acronym is marked),
+        remembered for the last message: the reply, its cache key and every channel read them."""
+        last = self._last_normalised
+        if last[0] == text:
+            return last[1]
+        marked = self._mark(text)
+        form = normalize(marked)
+        found = (form, form if marked == text else normalize(text))
+        self._last_normalised = (text, found)
+        return found
 
     def _mark(self, text: str, *, force: bool = False) -> str:
         """Mark the knowledge base's acronyms where a text writes them in capitals ("is ALL curable"), unless the
@@ -638,22 +642,17 @@ class Index:
         word_features, word_weights = self.words(content)
         char_features, char_weights = self.chars(content)
         semantic = None
+        typed = self._normalised(query)[1]  # as the semantic rows and the fuzzy texts were read
         if self.embedder is not None:
-            vector = self.embedder.encode_one(normalize(query))
+            vector = self.embedder.encode_one(typed)
             if vector.any():
                 vector = _unit(vector - self.semantic_centre)
                 semantic = self.semantic_rows @ vector
         if not len(word_features) and not len(char_features) and semantic is None:
             return None
         word = _gather(self.entry_words, word_features, word_weights, count)
-        # Every phrasing's character score, when the query's postings are short enough to walk: it serves both the
-        # first pass and the exact one. Else the first pass walks the rarer n-grams only.
-        every = None
-        if _touched(self.phrasing_char_postings, char_features) <= WALK_LIMIT:
-            every = rough_chars = _gather(self.phrasing_char_postings, char_features, char_weights, len(self.owners))
-        else:
-            rough_chars = _gather(self.selective_chars, char_features, char_weights, len(self.owners))
-        rough = word + np.bincount(self.owners, rough_chars, minlength=count)
+        every, entry_chars = self._char_scores(char_features, char_weights)
+        rough = word + np.bincount(self.owners, every, minlength=count)
         probability = None
         if self.classifier is not None:
             probability = self._probabilities(plain)
@@ -673,15 +672,12 @@ class Index:
         starts, ends = self.first[shortlist], self.first[shortlist + 1]
         rows = _spans(starts, ends)
         offsets = np.cumsum(ends - starts) - (ends - starts)  # where each shortlisted entry's rows begin in rows
-        dense = np.zeros(self.chars.matrix.shape[1], dtype=np.float32)
-        dense[char_features] = char_weights
-        phrasing = every[rows] if every is not None else np.asarray(self.phrasing_chars[rows] @ dense).ravel()
+        phrasing = every[rows]
         features = np.zeros((len(shortlist), len(FEATURES)), dtype=np.float64)
         features[:, 0] = probability[shortlist] if probability is not None else 0.0
         features[:, 1] = np.maximum.reduceat(phrasing, offsets)
         features[:, 2] = word[shortlist]
-        features[:, 3] = self._dot(self.entry_chars, self.entry_char_postings, shortlist, char_features,
-                                   char_weights, dense)
+        features[:, 3] = entry_chars[shortlist]
         best_rows = rows[offsets + _argmax_runs(phrasing, offsets)]
         semantic_best = best_rows
         if semantic is not None:
@@ -690,8 +686,7 @@ class Index:
             semantic_best = rows[offsets + _argmax_runs(semantic[rows], offsets)]
         words = [w for w in content.split() if not (w in CHATTER and w not in self._known)]
         if 0 < len(words) <= FUZZY_MAX_WORDS:
-            typed = normalize(query)
-            similarity = process.cdist([typed], [self.fuzzy_texts[r] for r in rows], scorer=fuzz.ratio,
+            similarity = process.cdist([typed], self._fuzzy_array[rows].tolist(), scorer=fuzz.ratio,
                                        dtype=np.float32)[0] / 100.0
             features[:, 6] = np.maximum.reduceat(similarity, offsets)
         ids = [self.term_ids[w] for w in words if w in self.term_ids]
@@ -708,14 +703,15 @@ class Index:
         return Scored(shortlist, features, best_rows, semantic_best, content, topical, tuple(ids),
                       len(words) - len(ids))
 
-    @staticmethod
-    def _dot(rows: sp.csr_matrix, postings: sp.csr_matrix, chosen: np.ndarray, features: np.ndarray,
-             weights: np.ndarray, dense: np.ndarray) -> np.ndarray:
-        """Return the query's dot product with the chosen rows: by walking its postings while they are short
-        (WALK_LIMIT), else by picking the rows out (scipy's indexing costs a fixed ~0.1 ms a call)."""
-        if _touched(postings, features) <= WALK_LIMIT:
-            return _gather(postings, features, weights, rows.shape[0])[chosen]
-        return np.asarray(rows[chosen] @ dense).ravel()
+    def _char_scores(self, features: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return a query's character cosine with every phrasing and with every entry."""
+        phrasings = len(self.owners)
+        if int(self.char_values[features].sum()) <= SLICE_FROM:
+            # A short walk in numpy costs less than scipy's fixed cost per slice.
+            scores = _gather(self.char_postings, features, weights, self.char_postings.shape[1])
+        else:
+            scores = np.asarray(self.char_columns[:, features] @ weights, dtype=np.float64).ravel()
+        return scores[:phrasings], scores[phrasings:]
 
     def explain(self, query: str, *, limit: int = 3) -> list[dict]:
         """Return, for the best entries, each channel's score, the confidence, the phrasings that matched best
@@ -745,7 +741,7 @@ class Index:
     def forms(self, query: str) -> tuple[str, str, str]:
         """Return a query's content words as typed, the same mapped onto the knowledge base's words, and its
         plain form (stop words kept, mapped too) for the classifier."""
-        norm = normalize(self._mark(query))
+        norm = self._normalised(query)[0]
         rewritten = self.rewrite(norm)
         raw = _content(rewritten) or " ".join(w for w in norm.split() if len(w) > 1)
         content = " ".join(self._fix(w) for w in raw.split())

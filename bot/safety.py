@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from rapidfuzz import process
@@ -32,7 +33,9 @@ _STOP = frozenset(ENGLISH_STOP_WORDS)
 _NOT_A_COUNT = frozenset({"kg", "kgs", "kilo", "kilos", "kilograms", "lb", "lbs", "pounds", "stone", "st", "yo",
                           "yrs", "years", "year", "months", "cm", "ft"})
 _UNIT = re.compile(r"^[0-9]+(\.[0-9]+)?([a-z]+)$")
-_STATEMENT = frozenset({"there", "here"})
+# Words that open a statement, not a question: "there is", "i can only say", "cant get any air in" (the question
+# words after them are no question opener).
+_STATEMENT = frozenset({"there", "here", "i", "cant", "cannot", "couldnt"})
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,8 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
         if NUMBER in matched[i] and ((unit and unit.group(2) in _NOT_A_COUNT) or (i and tokens[i - 1] == "at")
                                      or (i + 1 < len(tokens) and tokens[i + 1] in _NOT_A_COUNT)):
             matched[i] = matched[i] - {NUMBER}
-    # The question opens at the first word past greetings and small words; "there is" and "here is" are statements.
+    # The question opens at the first word past greetings and small words; "there is", "i can" and "cant get" are
+    # statements.
     opening = next((i for i, t in enumerate(tokens)
                     if t not in lexicon._openers and (t not in _STOP or t in _STATEMENT)), len(tokens))
     hits: list[Hit] = []
@@ -207,10 +211,18 @@ def temperatures(text: str, lexicon: Lexicon) -> list[float]:
     return [r.value for r in read_vitals(text, normalize(text).split(), lexicon.vitals) if r.kind == "temperature"]
 
 
+def symbol_names(text: str) -> str:
+    """Return the normalised Unicode names of a text's symbols, each once ("👍" -> "thumbs up sign"): what a
+    message of emoji alone says, for the lexicon to read."""
+    names = (normalize(unicodedata.name(ch, "")) for ch in text if unicodedata.category(ch).startswith("S"))
+    return " ".join(dict.fromkeys(n for n in names if n))
+
+
 def triage(text: str, lexicon: Lexicon) -> Verdict:
     """Decide whether a message is urgent, asks for personal advice, or is smalltalk, in the safety order."""
     norm = normalize(text)
-    tokens = read_words(norm, lexicon)
+    # Emoji alone are read by their names; the net, which never learnt those names, sees the words only.
+    tokens = read_words(norm or symbol_names(text), lexicon)
     hits = scan(tokens, lexicon)
     by: dict[str, list[Hit]] = {}
     for hit in hits:

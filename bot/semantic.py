@@ -6,6 +6,7 @@ normalised, so the cosine of two texts is a dot product.
 """
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Sequence
@@ -14,6 +15,10 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 VECTORS = Path(__file__).resolve().parent / "vectors"
+# Pre-tokenizers (tokenizers' names) whose pieces never cross whitespace.
+WORD_SPLITTING = frozenset({"BertPreTokenizer", "Whitespace", "WhitespaceSplit"})
+# How many words' token ids are remembered (patients' questions reuse a small stock of words).
+WORD_CACHE = 20_000
 
 
 class Embedder:
@@ -31,9 +36,28 @@ class Embedder:
         self.vectors = table.astype(np.float32)
         self.dim = int(self.vectors.shape[1])
         self.unknown = self.tokenizer.token_to_id("[UNK]")
+        # A pre-tokenizer that splits at whitespace (and punctuation) never lets a token cross a space, so a text's
+        # tokens are those of its space-separated words one after the other: each word is tokenized once and
+        # remembered.
+        pre_tokenizer = (json.loads(self.tokenizer.to_str()).get("pre_tokenizer") or {}).get("type")
+        self.by_word = pre_tokenizer in WORD_SPLITTING
+        self._word_ids: dict[str, tuple[int, ...]] = {}
 
     def ids(self, text: str) -> list[int]:
         """Return the token ids of a text (special and unknown tokens left out)."""
+        if not self.by_word:
+            return self._encoded(text)
+        out: list[int] = []
+        for word in text.split(" "):
+            found = self._word_ids.get(word)
+            if found is None:
+                if len(self._word_ids) >= WORD_CACHE:  # bounded: a stream of gibberish cannot grow it
+                    self._word_ids.clear()
+                found = self._word_ids[word] = tuple(self._encoded(word))
+            out.extend(found)
+        return out
+
+    def _encoded(self, text: str) -> list[int]:
         return [i for i in self.tokenizer.encode(text, add_special_tokens=False).ids if i != self.unknown]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -1,15 +1,26 @@
 """Shared fixtures: the app, its clients, the shipped knowledge base, and the reply-shape check."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import shutil
 from pathlib import Path
 
 import pytest
 
+import bot
 from bot import create_app
 from bot.config import load_settings
 from bot.engine import build_engine
 from bot.text import collapse_space
+
+# Hypothesis draws some values from the constants of this project's loaded modules and rereads them whenever
+# sys.modules grows; a bot module first imported in the middle of a property test (lazily, or by a thread) then
+# changes what a replayed example draws, and the test fails as FlakyStrategyDefinition. Importing every bot module
+# up front keeps that set fixed for the whole run.
+for _module in pkgutil.walk_packages(bot.__path__, "bot."):
+    if _module.name != "bot.__main__":
+        importlib.import_module(_module.name)
 
 PROJECT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = PROJECT / "knowledge"

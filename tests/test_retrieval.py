@@ -247,3 +247,21 @@ def test_each_hit_names_its_entrys_nearest_phrasing(engine):
                 if hit.matched not in nearest:
                     wrong.append((phrasing, hit.entry_id, hit.matched, nearest))
     assert wrong == []
+
+
+@pytest.mark.parametrize("slice_from", [0, 10**9])  # scipy's column slice; the numpy walk
+def test_character_scores_are_the_dot_products_either_way(monkeypatch, slice_from):
+    import bot.retrieval
+    monkeypatch.setattr(bot.retrieval, "SLICE_FROM", slice_from)
+    index = Index([Document("tea", ("how do I brew green tea", "green tea brewing"), "Steep the leaves."),
+                   Document("coffee", ("how do I grind coffee beans", "grinding beans"), "Grind them.")],
+                  embedder=None)
+    phrasings = len(index.owners)
+    matrix = index.chars.matrix.toarray()
+    for text in ("brew green tea", "grinding coffe", "tea", "zzz qqq"):
+        features, weights = index.chars(text)
+        query = np.zeros(matrix.shape[1], dtype=np.float32)
+        query[features] = weights
+        every, entries = index._char_scores(features, weights)
+        assert np.allclose(every, matrix[:phrasings] @ query, atol=1e-6)
+        assert np.allclose(entries, matrix[phrasings:] @ query, atol=1e-6)

@@ -396,6 +396,13 @@ def corpus_warning_missed_by_words(engine):
     "the only way out is to not be here",
     "he looked up how to kill yourself on his phone",
     "being alive is too much, I'd rather not be alive",
+    # concepts found in the third blind split's misses (own phrasings)
+    "she bites herself till she bleeds",
+    "I burn myself to feel something",
+    "my si has been bad all week",
+    "it would be kinder if I took myself out of the equation",
+    "I've worked out how I would do it",
+    "she says she won't be here by christmas, she's made her plans",
 ])
 def test_crisis_said_indirectly_is_found_by_the_words_alone(engine, message):
     words_only = engine.lexicon.replace(net=None)
@@ -434,6 +441,13 @@ def test_advice_words_never_lose_an_urgent_message(engine, message):
     "sp02 89",
     "there is blood pooling under his line",
     "she isn't responding when I talk to her",
+    # the third blind split's mechanisms (own phrasings): a statement that opens with "i can" or "cant" is no
+    # question; words between breaths; d&v; sats of 93 or 94
+    "cant get any air into my lungs",
+    "I can only get a couple of words out between breaths",
+    "I can hardly talk, gasping between each breath",
+    "d and v since lunch",
+    "oxygen 94 on the finger thing",
 ])
 def test_warning_concepts_of_the_second_split_are_found_by_the_words_alone(engine, message):
     assert triage(message, engine.lexicon.replace(net=None)).urgent, triage(message, engine.lexicon)
@@ -443,3 +457,24 @@ def test_warning_concepts_of_the_second_split_are_found_by_the_words_alone(engin
 def test_a_question_about_nobody_that_names_no_sign_is_not_urgent(engine, day):
     # The net alone once flagged "day 10" here: a question that names no sign and no person needs its higher bar.
     assert not triage(f"what is the weather like on day {day}", engine.lexicon).urgent
+
+
+@pytest.mark.parametrize("message", ["I cut my finger peeling potatoes, it won't stop bleeding",
+                                     "he scratched himself on a rose bush and it's bleeding loads"])
+def test_an_accident_that_bleeds_is_urgent_but_no_crisis(engine, message):
+    verdict = triage(message, engine.lexicon.replace(net=None))
+    assert verdict.urgent and verdict.category != "crisis", verdict
+
+
+@pytest.mark.parametrize("message, category", [
+    ("is it alright for my grandson to stay over", "advice"),
+    ("my brother has relapsed, could he get this treatment", "advice"),
+    ("do you think I'd be suitable", "advice"),
+    ("oops wrong chat", "smalltalk"),
+    ("you're a clever bot", "smalltalk"),
+    ("do you like music", "smalltalk"),
+    ("👋", "smalltalk"),
+    ("😭", None),   # emoji that are no greeting stay unread: never smalltalk
+])
+def test_advice_and_smalltalk_of_the_third_split(engine, message, category):
+    assert triage(message, engine.lexicon.replace(net=None)).category == category
