@@ -38,6 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere, without installing faqbot
     sys.path.insert(0, str(ROOT))
 
+from bot.devquestions import DevDataError, folded, labelled_entries, read_cases  # noqa: E402
+from bot.devquestions import read_labels as _read_labels  # noqa: E402
+
 DEFAULT_DATASET = Path("/work/shared/data/quebec_covid_faq.json")
 RESULTS = Path(__file__).resolve().parent / "results"
 EMBEDDING_CACHE = RESULTS / "minilm-cache"  # quick mode's MiniLM embeddings (gitignored with results/)
@@ -446,51 +449,27 @@ def quotes_overlap(gold: str, quotes: list[str]) -> bool:
     return any(w in h or h in w for w in wanted for h in held)
 
 
-def _folded(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
 def read_labels(path: Path) -> list[tuple[str, tuple[str, ...]]]:
-    """Read labels.yaml: a list of {passage, entries}; passages folded (whitespace collapsed, case-folded)."""
-    import yaml
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, list):
-        raise SystemExit(f"{path}: expected a list of passages, each with its entries")
-    labels = []
-    for number, item in enumerate(data, 1):
-        if not isinstance(item, dict) or not isinstance(item.get("passage"), str) or \
-                not isinstance(item.get("entries"), list) or not item["entries"]:
-            raise SystemExit(f"{path}: item {number}: expected passage (text) and entries (a list of entry ids)")
-        labels.append((_folded(item["passage"]), tuple(str(e) for e in item["entries"])))
-    return labels
-
-
-def labelled_entries(quote: str, labels: list[tuple[str, tuple[str, ...]]]) -> tuple[str, ...] | None:
-    """The entries of the longest passage that the quote contains or is contained in; None when none matches."""
-    folded = _folded(quote)
-    matching = [(len(p), entries) for p, entries in labels if p in folded or folded in p]
-    return max(matching, key=lambda m: m[0])[1] if matching else None
+    """Read labels.yaml (bot/devquestions.py): a list of {passage, entries}; passages folded."""
+    try:
+        return _read_labels(path)
+    except DevDataError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def held_out(case: dict) -> bool:
     """The fixed 30% of in-scope passages (by a hash of the folded quote; off-topic ones by their text) held out
     while tuning on a development split."""
-    key = _folded(case.get("quote") or case["text"])
+    key = folded(case.get("quote") or case["text"])
     return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 10 < 3
 
 
 def read_test_split(path: Path) -> list[dict]:
     """Read a JSON Lines test split: {"kind": "in_scope", "text", "quote"} or {"kind": "off_topic", "text"}."""
-    cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        case = json.loads(line)
-        if case.get("kind") not in ("in_scope", "off_topic") or not case.get("text") or \
-                (case["kind"] == "in_scope" and not case.get("quote")):
-            raise SystemExit(f"{path}:{number}: expected kind in_scope (with text and quote) or off_topic (text)")
-        cases.append(case)
-    return cases
+    try:
+        return read_cases(path)
+    except DevDataError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def test_split_figures(path: Path, labels_path: Path | None = None, part: str = "all") -> dict:

@@ -31,8 +31,15 @@ def _parser(prog: str = "faqbot") -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="run the knowledge base's regression questions and conversations")
     evaluate.add_argument("--knowledge")
     evaluate.add_argument("--tune", action="store_true",
-                          help="choose the fallback threshold and clarify margin on the regression questions "
-                               "and write them to the knowledge base's settings.yaml")
+                          help="fit the knowledge base's own confidence and choose the fallback threshold and "
+                               "clarify margin on the regression questions (and --dev), and write them to the "
+                               "knowledge base's settings.yaml")
+    evaluate.add_argument("--dev", action="append", default=[], metavar="FILE",
+                          help="patient questions as development data (JSON Lines: kind in_scope with text and "
+                               "quote, or off_topic with text); repeatable. Measured, and with --tune learnt from")
+    evaluate.add_argument("--labels", metavar="FILE",
+                          help="for --dev: which entries answer each quoted passage (YAML list of passage, entries); "
+                               "without it only the off-topic side is measured")
     report = commands.add_parser("report", help="what patients asked that the bot could not answer, and usage")
     report.add_argument("--csv", action="store_true", help="print the report as CSV")
     report.add_argument("--knowledge")
@@ -163,22 +170,33 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import evaluate, evaluate_dialogues, tune, write_settings
+    from bot.devquestions import DevDataError, dev_questions
+    from bot.evaluation import evaluate, evaluate_dev, evaluate_dialogues, tune, write_settings
     engine = _engine(args)
     if not engine.knowledge.regression:
         print(f"no regression questions: add them to {engine.knowledge.files['regression.yaml']} (each a message "
               "typed the way patients type, and the reply type and entry it must get)", file=sys.stderr)
         return 1
+    try:
+        dev = dev_questions([Path(f) for f in args.dev], Path(args.labels) if args.labels else None)
+    except DevDataError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if args.tune:
         before = engine.knowledge.thresholds
-        chosen, result = tune(engine)
+        chosen, result = tune(engine, dev)
         path = write_settings(engine.knowledge.directory, chosen)
+        calibrated = (f"own calibration fitted on {len(dev)} development and the regression questions"
+                      if chosen.calibration else "shared calibration (too few questions to fit one)")
         print(f"fallback_below {before.fallback_below} -> {chosen.fallback_below}, "
-              f"clarify_margin {before.clarify_margin} -> {chosen.clarify_margin}: written to {path}")
+              f"clarify_margin {before.clarify_margin} -> {chosen.clarify_margin}, {calibrated}: written to {path}")
         engine = _engine(args)  # the dialogues below are played with the thresholds just written
     else:
         result = evaluate(engine)
     print(result.table())
+    if dev:
+        print()
+        print(evaluate_dev(engine.responder, dev).table())
     dialogues = evaluate_dialogues(engine)
     if dialogues is not None:
         print()

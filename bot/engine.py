@@ -56,8 +56,14 @@ def questions(knowledge: Knowledge) -> list[str]:
     entries, and its regression questions and conversation turns that expect a reply other than urgent (short
     follow-ups such as "and in the US?" are a style of their own)."""
     cases = list(knowledge.regression) + [turn for d in knowledge.dialogues for turn in d.turns]
-    return ([p for e in knowledge.entries for p in (e.question,) + e.alternates]
+    return ([p for e in knowledge.entries for p in ((e.question,) + e.alternates)[:NET_PHRASINGS]]
             + [c.message for c in cases if c.type != "urgent"])
+
+
+# Phrasings of each entry the safety net learns from: the net weighs its two classes alike, so a knowledge base
+# with many alternates per entry (the shipped one has 50) tilted it towards urgent for plain messages ("what is
+# the weather like on day 39", "football scores in spain number 3 tonight ..."); this many keeps each entry in.
+NET_PHRASINGS = 25
 
 
 def build_engine(directory: str | Path, settings: Settings | None = None,
@@ -86,7 +92,7 @@ def build_engine(directory: str | Path, settings: Settings | None = None,
             lexicon = lexicon.replace(net=net_for(lexicon, default_corpus() + corpus, questions(knowledge)))
     if problems:
         raise KnowledgeError(problems)
-    index = Index(documents(knowledge), knowledge.synonyms)
+    index = Index(documents(knowledge), knowledge.synonyms, calibration=dict(knowledge.thresholds.calibration) or None)
     cache = settings.reply_cache if settings else REPLY_CACHE
     responder = Responder(knowledge, index, lexicon, profile, conversations, cache_size=cache)
     responders = {profile.locale: responder}

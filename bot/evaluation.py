@@ -6,15 +6,17 @@ import logging
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
+import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.conversations import Conversations
-from bot.engine import Engine
+from bot.devquestions import DevQuestion
+from bot.engine import Engine, documents
 from bot.knowledge import Problem, Thresholds
 from bot.replies import Responder
-from bot.retrieval import STOP_WORDS
+from bot.retrieval import STOP_WORDS, Index
 from bot.text import normalize
 
 log = logging.getLogger(__name__)
@@ -295,25 +297,104 @@ class _Remembered:
 # The thresholds tried: confidences are probabilities, so hundredths are fine enough.
 FALLBACK_GRID = tuple(round(0.01 * n, 2) for n in range(1, 100))
 MARGIN_GRID = tuple(round(0.01 * n, 2) for n in range(0, 21))
+# A knowledge base's own calibration is fitted only with at least this many questions of each side (in scope, off
+# topic) to learn from: fewer, and the shared confidence stands.
+CALIBRATION_MIN_QUESTIONS = 20
+CALIBRATION_C = 1.0  # the logistic model's regularisation (scikit-learn's C)
 
 
-def tune(engine: Engine) -> tuple[Thresholds, Evaluation]:
-    """Pick a knowledge base's thresholds on its own regression questions: the fallback threshold that meets the
-    most of the answer and fallback bars, then gets the most of both right (their shares added, so the smaller
-    group weighs as much), the middle of the best run of such thresholds; then the widest clarify margin that
-    costs no answer case."""
-    index = _Remembered(engine.index)
+@dataclass(frozen=True)
+class DevFigures:
+    """What development questions got: in scope answered with a right entry, off topic not answered."""
+
+    in_scope: int
+    right: int
+    off_topic: int
+    declined: int
+
+    def groups(self) -> list[tuple[str, int, int]]:
+        """(bar type, right, total) of each side that has questions."""
+        return [(t, right, total) for t, right, total in (("answer", self.right, self.in_scope),
+                                                          ("fallback", self.declined, self.off_topic)) if total]
+
+    def table(self) -> str:
+        lines = [f"{'development questions':<32} {'right':>9} {'share':>7}"]
+        for kind, right, total in self.groups():
+            label = "in scope, right entry" if kind == "answer" else "off topic, not answered"
+            lines.append(f"{label:<32} {right:>4}/{total:<4} {right / total:>7.1%}")
+        return "\n".join(lines)
+
+
+def evaluate_dev(responder: Responder, questions: Sequence[DevQuestion]) -> DevFigures:
+    """Answer development questions: an in-scope one whose entries are labelled is right when answered from one
+    of them; an off-topic one when it gets no answer."""
+    in_scope = right = off_topic = declined = 0
+    for question in questions:
+        reply = responder.reply(question.text)
+        if question.in_scope:
+            if question.entries is not None:
+                in_scope += 1
+                right += reply.type == "answer" and reply.entry_id in question.entries
+        else:
+            off_topic += 1
+            declined += reply.type != "answer"
+    return DevFigures(in_scope, right, off_topic, declined)
+
+
+def fit_calibration(engine: Engine, dev: Sequence[DevQuestion] = ()) -> tuple[tuple[str, float], ...]:
+    """Fit the knowledge base's own confidence model (bot/retrieval.py KB_CALIBRATION_INPUTS) on its regression
+    questions that reach retrieval (answer: in scope; fallback: off topic) and on development questions; empty
+    when either side has fewer than CALIBRATION_MIN_QUESTIONS."""
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.retrieval import KB_CALIBRATION_INPUTS
+    from bot.safety import triage
+    asked = [(c.message, c.type == "answer") for c in engine.knowledge.regression if c.type in ("answer", "fallback")]
+    asked += [(q.text, q.in_scope) for q in dev]
+    rows, labels = [], []
+    for text, inside in asked:
+        verdict = triage(text, engine.lexicon)
+        if verdict.urgent or verdict.category in ("smalltalk", "contact"):
+            continue  # decided before retrieval: its confidence never matters
+        inputs = engine.index.calibration_inputs(text)
+        if inputs is not None:  # nothing matched: the fallback whatever the model
+            rows.append(inputs)
+            labels.append(inside)
+    if min(sum(labels), len(labels) - sum(labels)) < CALIBRATION_MIN_QUESTIONS:
+        return ()
+    model = LogisticRegression(C=CALIBRATION_C, max_iter=5000).fit(np.asarray(rows), np.asarray(labels))
+    return tuple((name, round(float(w), 4)) for name, w in zip(KB_CALIBRATION_INPUTS, model.coef_[0])) + \
+        (("bias", round(float(model.intercept_[0]), 4)),)
+
+
+def tune(engine: Engine, dev: Sequence[DevQuestion] = ()) -> tuple[Thresholds, Evaluation]:
+    """Pick a knowledge base's calibration and thresholds on its own regression questions and any development
+    questions. First the calibration (fit_calibration); then the fallback threshold that meets the most bars
+    (the answer and fallback bars of the regression questions, and the same bars on the development questions'
+    two sides), then gets the most of them right (their shares added, so a smaller group weighs as much), the
+    middle of the best run of such thresholds; then the widest clarify margin that costs no answer case."""
+    calibration = fit_calibration(engine, dev)
+    index = engine.index
+    if calibration:
+        index = Index(documents(engine.knowledge), engine.knowledge.synonyms, embedder=engine.index.embedder,
+                      calibration=dict(calibration))
+    index = _Remembered(index)
+
+    def responder(thresholds: Thresholds) -> Responder:
+        knowledge = replace(engine.knowledge, thresholds=thresholds)
+        return Responder(knowledge, index, engine.lexicon, engine.profile, cache_size=0)
 
     def run(thresholds: Thresholds) -> Evaluation:
-        knowledge = replace(engine.knowledge, thresholds=thresholds)
-        responder = Responder(knowledge, index, engine.lexicon, engine.profile, cache_size=0)
-        return evaluate(engine, responder)
+        return evaluate(engine, responder(thresholds))
 
-    def merit(evaluation: Evaluation) -> tuple[int, float]:
-        scores = [s for s in evaluation.scores if s.type in ("answer", "fallback")]
-        return sum(s.passes for s in scores), round(sum(s.share for s in scores), 9)
+    def merit(thresholds: Thresholds) -> tuple[int, float]:
+        groups = [(s.type, s.right, s.total) for s in run(thresholds).scores if s.type in ("answer", "fallback")]
+        if dev:
+            groups += evaluate_dev(responder(thresholds), dev).groups()
+        return (sum(right / total >= BARS[kind] for kind, right, total in groups),
+                round(sum(right / total for _, right, total in groups), 9))
 
-    scored = [(merit(run(Thresholds(t, 0.0))), t) for t in FALLBACK_GRID]
+    scored = [(merit(Thresholds(t, 0.0, calibration=calibration)), t) for t in FALLBACK_GRID]
     best = max(m for m, _ in scored)
     run_of_best, longest = [], []
     for m, t in scored:  # the longest run of consecutive best thresholds: its middle has the most room
@@ -321,9 +402,10 @@ def tune(engine: Engine) -> tuple[Thresholds, Evaluation]:
         if len(run_of_best) > len(longest):
             longest = run_of_best
     fallback = longest[len(longest) // 2]
-    answered = _answered(run(Thresholds(fallback, 0.0)))
-    margin = max(m for m in MARGIN_GRID if _answered(run(Thresholds(fallback, m))) >= answered)
-    chosen = Thresholds(fallback, margin)
+    answered = _answered(run(Thresholds(fallback, 0.0, calibration=calibration)))
+    margin = max(m for m in MARGIN_GRID
+                 if _answered(run(Thresholds(fallback, m, calibration=calibration))) >= answered)
+    chosen = Thresholds(fallback, margin, calibration=calibration)
     return chosen, run(chosen)
 
 
@@ -332,18 +414,28 @@ def _answered(evaluation: Evaluation) -> int:
 
 
 SETTINGS_HEADER = """\
-# Reply thresholds of this knowledge base, chosen by `python run.py eval --tune` on regression.yaml.
+# Reply thresholds of this knowledge base, chosen by `python run.py eval --tune` on regression.yaml (and on any
+# patient questions given with --dev).
 # Confidences are calibrated: the chance that a question is one this knowledge base answers (0 to 1).
 # fallback_below: a question whose best entry scores under this gets the fallback with suggestions.
 # clarify_margin: when the second entry scores this close to the first, the patient is asked which one.
 """
 
 
+CALIBRATION_HEADER = """\
+  # This knowledge base's own confidence: a logistic model over these inputs of the first entry (bot/retrieval.py
+  # KB_CALIBRATION_INPUTS), fitted by `eval --tune` on the same questions. Delete the block for the shared one.
+  calibration:
+"""
+
+
 def write_settings(directory: Path, thresholds: Thresholds) -> Path:
-    """Write settings.yaml with these thresholds (the file holds nothing else)."""
+    """Write settings.yaml with these thresholds and calibration (the file holds nothing else)."""
     path = Path(directory) / "settings.yaml"
     text = (f"{SETTINGS_HEADER}retrieval:\n  fallback_below: {thresholds.fallback_below}\n"
             f"  clarify_margin: {thresholds.clarify_margin}\n")
+    if thresholds.calibration:
+        text += CALIBRATION_HEADER + "".join(f"    {name}: {weight}\n" for name, weight in thresholds.calibration)
     partial = path.with_suffix(".yaml.tmp")
     partial.write_text(text, encoding="utf-8")
     partial.replace(path)

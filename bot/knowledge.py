@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -111,6 +112,9 @@ class Thresholds:
     fallback_below: float = DEFAULT_FALLBACK_BELOW  # a first entry under this confidence: the fallback
     clarify_margin: float = DEFAULT_CLARIFY_MARGIN  # a second entry this close to the first: ask which one
     line: int = 0  # where settings.yaml sets them (0: defaults)
+    # The knowledge base's own confidence model (`calibration:`, written by `run.py eval --tune`): (input name,
+    # weight) pairs, "bias" among them; empty: the shared confidence (bot/retrieval.py).
+    calibration: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -590,7 +594,8 @@ def _load_cases(items: Any, checker: _Checker, entry_ids: set[str] | None, label
     return cases
 
 
-_THRESHOLD_SPEC = {"fallback_below": ("number", False), "clarify_margin": ("number", False)}
+_THRESHOLD_SPEC = {"fallback_below": ("number", False), "clarify_margin": ("number", False),
+                   "calibration": ("map", False)}
 
 
 def _load_settings(data: Any, checker: _Checker) -> Thresholds:
@@ -607,11 +612,30 @@ def _load_settings(data: Any, checker: _Checker) -> Thresholds:
     if block is None:
         return Thresholds()
     values = checker.record(block, data.at("retrieval"), "", _THRESHOLD_SPEC, "retrieval") or {}
+    if "calibration" in values:
+        values["calibration"] = _calibration(values["calibration"], checker)
     for key, value in list(values.items()):
-        if not 0.0 <= value <= 1.0:
+        if key != "calibration" and not 0.0 <= value <= 1.0:
             checker.add(block.at(key), "", f"{key}: {value} is not between 0 and 1 (a confidence)")
             del values[key]
     return Thresholds(**values, line=data.at("retrieval"))
+
+
+def _calibration(block: Any, checker: _Checker) -> tuple[tuple[str, float], ...]:
+    """Read `calibration:`: a number for each input of the knowledge base's confidence model, and its bias."""
+    from bot.retrieval import KB_CALIBRATION_INPUTS
+    names = KB_CALIBRATION_INPUTS + ("bias",)
+    pairs = []
+    for key in block:
+        value = block[key]
+        if key not in names:
+            checker.add(block.at(key), "", f"calibration: unknown input {key!r}{did_you_mean(str(key), names)}; "
+                                           f"expected some of: {', '.join(names)} (rerun `python run.py eval --tune`)")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            checker.add(block.at(key), "", f"calibration: {key}: expected a number, found {_kind(value)}")
+        else:
+            pairs.append((str(key), float(value)))
+    return tuple(pairs)
 
 
 _DIALOGUE_SPEC = {"turns": ("list", True)}

@@ -7,7 +7,7 @@ import re
 import warnings
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -119,6 +119,21 @@ CONFIDENCE = {
 }
 
 
+# A knowledge base's own calibration (settings.yaml, `retrieval: calibration:`; fitted by `python run.py eval --tune`
+# on its regression questions and any patient questions it is given): a logistic model over these inputs of the
+# first entry, whose probability replaces the shared confidence above for that knowledge base. The shared one is
+# fitted on other data and does not see what tells this knowledge base's near misses from its real questions.
+KB_CALIBRATION_INPUTS = (
+    "confidence_logit",  # the shared confidence's logit
+    "margin",            # how far the first entry's ranking logit is ahead of the second's (capped)
+    "unheld_rarity",     # the rarest of the query's content words that the first entry does not hold (0-1; 1: unknown)
+    "content_words",     # how many content words the query has, chatter aside (capped)
+    "classifier", "semantic", "semantic_entry",  # the first entry's scores on those channels (FEATURES)
+)
+MARGIN_CAP = 10.0
+CONTENT_WORDS_CAP = 8
+
+
 def combine(in_scope: float, ranking: np.ndarray) -> np.ndarray:
     """Return each entry's confidence: the chance that the question is in scope, for the first entry; for the others
     the same scaled by their odds against the first (the ranking logits' difference), so that an entry that nearly
@@ -152,7 +167,8 @@ friends neighbour neighbor neighbours neighbors uncle aunt auntie cousin grandso
 grandfather nan nana grandma grandpa family relative colleague news saw seen read heard watched tv radio paper
 newspaper online internet google facebook website site somewhere someone told says said thing things stuff
 worried worry scared anxious confused curious interested bit little give show explain simply simple briefly
-exactly anything something going gonna wanna lot lots
+exactly anything something going gonna wanna lot lots nephew niece nephews nieces grandchild grandchildren
+grandkids stepson stepdaughter stepmum stepdad boyfriend girlfriend fiance fiancee mate pal teacher student
 """.split())
 # A message whose words are all question words or conversation ("why?", "tell me more", "what does that mean")
 # names no topic: whatever entry it matches, its confidence is scaled by this (a follow-up in context can still
@@ -209,6 +225,8 @@ class Scored:
     semantic_rows: np.ndarray  # each entry's best-matching phrasing row (static embedding)
     content: str  # the query's content words, mapped onto the knowledge base's words
     topical: bool = True  # whether one of them is more than a question word ("why", "how many", "more")
+    terms: tuple[int, ...] = ()  # the query's content words the knowledge base holds (chatter aside): term ids
+    unknown: int = 0  # how many of its content words (chatter aside) the knowledge base does not hold
 
 
 @dataclass(frozen=True)
@@ -377,7 +395,9 @@ class Index:
     """A retrieval index built once from the knowledge base; searching it fits nothing."""
 
     def __init__(self, documents: Iterable[Document], synonyms: Iterable[Sequence[str]] = (), *,
-                 embedder: Embedder | None | object = _SHIPPED):
+                 embedder: Embedder | None | object = _SHIPPED, calibration: Mapping[str, float] | None = None):
+        """calibration: the knowledge base's own confidence model (weights by KB_CALIBRATION_INPUTS name, and
+        "bias"); None: the shared confidence."""
         self.rewrite = Rewriter(synonyms)
         documents = list(documents)
         # Acronyms the knowledge base writes in capitals that would otherwise be stop words ("ALL", "US").
@@ -435,6 +455,12 @@ class Index:
         self.term_ids = term_ids
         self.entry_terms = sp.csr_matrix((np.ones(len(terms), dtype=np.float32), (terms, holders)),
                                          shape=(len(self.vocabulary), count))
+        # How rare each word is among the entries (smoothed idf over entries, 1 for a word no entry holds): for the
+        # knowledge base's own calibration, which also reads the words each entry holds (_entry_words, made on
+        # first use: a knowledge base without a calibration never needs it).
+        holding = np.diff(self.entry_terms.indptr)
+        self.term_rarity = (np.log((1 + count) / (1 + holding)) + 1) / (math.log(1 + count) + 1)
+        self._entry_words: sp.csr_matrix | None = None
         # The knowledge base's own centre: the mean of its phrasings' character vectors. A question far from it,
         # compared with how far the knowledge base's own questions are, is likely about something else.
         self.centre = np.asarray(self.phrasing_chars.mean(axis=0), dtype=np.float32).ravel()
@@ -471,6 +497,14 @@ class Index:
             self.kind = "lexical_only" if self.classifier is not None else "without_either"
         self.ranking = np.asarray(RANKING[self.kind], dtype=np.float64)
         self.calibration = np.asarray(CONFIDENCE[self.kind], dtype=np.float64)
+        self.kb_calibration = None
+        if calibration:
+            unknown = set(calibration) - set(KB_CALIBRATION_INPUTS) - {"bias"}
+            if unknown:
+                raise ValueError(f"calibration: unknown input(s) {', '.join(sorted(unknown))}; expected "
+                                 f"{', '.join(KB_CALIBRATION_INPUTS)} and bias")
+            self.kb_calibration = (np.asarray([float(calibration.get(n, 0.0)) for n in KB_CALIBRATION_INPUTS]),
+                                   float(calibration.get("bias", 0.0)))
 
     def matching_form(self, text: str) -> str:
         """Return the form of a message that retrieval reads (normalised, acronyms in capitals marked): two
@@ -544,7 +578,7 @@ class Index:
         scored = self.score(query)
         if scored is None:
             return []
-        confidence, ranking = self.confidence(scored.features)
+        confidence, ranking = self.confidence(scored.features, scored)
         if not scored.topical:
             confidence = confidence * NO_TOPIC_FACTOR
         hits = []
@@ -555,14 +589,48 @@ class Index:
             hits.append(Hit(self.ids[entry], float(confidence[position]), self.originals[scored.rows[position]]))
         return hits
 
-    def confidence(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def confidence(self, features: np.ndarray, scored: Scored | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return the calibrated confidence and the ranking logit of each shortlisted entry of one query (rows of
         FEATURES): the first entry's chance of being in scope, the others' scaled by their odds against it, so both
-        order alike."""
+        order alike. With the knowledge base's own calibration (and the query's Scored), that model decides the
+        first entry's chance."""
+        logit, ranking = self._shared(features)
+        if self.kb_calibration is not None and scored is not None:
+            weights, bias = self.kb_calibration
+            logit = float(self.kb_inputs(logit, ranking, features, scored) @ weights + bias)
+        return combine(1.0 / (1.0 + np.exp(-logit)), ranking), ranking
+
+    def _shared(self, features: np.ndarray) -> tuple[float, np.ndarray]:
+        """Return the shared confidence's logit for the first entry, and every entry's ranking logit."""
         ranking = ranking_inputs(features) @ self.ranking[:-1] + self.ranking[-1]
         first = int(np.argmax(ranking))
         logit = confidence_inputs(ranking, features)[first] @ self.calibration[:-1] + self.calibration[-1]
-        return combine(1.0 / (1.0 + np.exp(-logit)), ranking), ranking
+        return float(logit), ranking
+
+    def calibration_inputs(self, query: str) -> np.ndarray | None:
+        """Return KB_CALIBRATION_INPUTS of a query's first entry, from the shared confidence (what the knowledge
+        base's own calibration is fitted on), or None when nothing matches."""
+        scored = self.score(query)
+        if scored is None:
+            return None
+        logit, ranking = self._shared(scored.features)
+        return self.kb_inputs(logit, ranking, scored.features, scored)
+
+    def kb_inputs(self, logit: float, ranking: np.ndarray, features: np.ndarray, scored: Scored) -> np.ndarray:
+        """Return KB_CALIBRATION_INPUTS for a query's first entry (logit: the shared confidence's)."""
+        first = int(np.argmax(ranking))
+        runner_up = np.partition(ranking, -2)[-2] if len(ranking) > 1 else -np.inf
+        if self._entry_words is None:
+            self._entry_words = self.entry_terms.T.tocsr()  # entries x words
+        entry = int(scored.entries[first])
+        held = self._entry_words.indices[self._entry_words.indptr[entry]:self._entry_words.indptr[entry + 1]]
+        terms = np.asarray(scored.terms, dtype=np.int64)
+        unheld = self.term_rarity[terms[~np.isin(terms, held)]]
+        rarity = max(float(unheld.max(initial=0.0)), 1.0 if scored.unknown else 0.0)
+        column = {name: features[first, n] for n, name in enumerate(FEATURES)}
+        return np.asarray([logit, min(MARGIN_CAP, ranking[first] - runner_up), rarity,
+                           min(CONTENT_WORDS_CAP, len(scored.terms) + scored.unknown),
+                           column["classifier"], column["semantic"], column["semantic_entry"]])
 
     def score(self, query: str) -> Scored | None:
         """Return the shortlisted entries of a query with every channel's score, or None when nothing matches."""
@@ -632,7 +700,8 @@ class Index:
         # (A message that is one of the knowledge base's own phrasings, near enough, names its topic anyway.)
         topical = any(w not in _MEANINGFUL and w not in CHATTER for w in content.split()) or \
             max(features[:, 1].max(), features[:, 6].max()) >= OWN_PHRASING
-        return Scored(shortlist, features, best_rows, semantic_best, content, topical)
+        return Scored(shortlist, features, best_rows, semantic_best, content, topical, tuple(ids),
+                      len(words) - len(ids))
 
     def _char_scores(self, features: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return a query's character cosine with every phrasing and with every entry."""
@@ -650,7 +719,7 @@ class Index:
         scored = self.score(query)
         if scored is None:
             return []
-        confidence, ranking = self.confidence(scored.features)
+        confidence, ranking = self.confidence(scored.features, scored)
         query_words = scored.content.split()
         out = []
         for position in np.argsort(-ranking, kind="stable")[:limit]:

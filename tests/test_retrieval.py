@@ -143,7 +143,8 @@ def test_unknown_words_lower_the_confidence_but_chatter_does_not(engine):
 @pytest.mark.parametrize("query, entry", [
     ("hello, sorry to bother you, my neighbour's boy has T-ALL and we saw this on the news, which cancer was it "
      "tested on?", "which-cancer-was-treated"),
-    ("hi there, thanks for this. my mum asked me: do the cells get rejected?", "safety-switches"),
+    # (rejection: the universal cells' entry, which the article's "without triggering immune rejection" answers)
+    ("hi there, thanks for this. my mum asked me: do the cells get rejected?", "base-editing-universal-cells"),
 ])
 def test_greetings_and_personal_context_do_not_sink_a_question(engine, threshold, query, entry):
     hits = engine.index.search(query, limit=1)
