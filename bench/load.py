@@ -15,7 +15,7 @@ and stopped afterwards. Figures are printed per target, and as a ratio of the fi
     python bench/load.py --mode http --clients 50 --duration 15 --targets echo,faqbot
     python bench/load.py --suite shared                 # issue 13's three runs on the shared path, in order
     python bench/load.py --mode closed --targets faqbot-redis-x2 --profile /tmp/prof   # py-spy, then:
-    python bench/profile.py /tmp/prof/faqbot-redis-x2-closed-*.txt
+    python bench/samples.py /tmp/prof/faqbot-redis-x2-closed-*.txt
 
 "CPU ms/msg" is the servers' CPU time (every process and thread: user + system) per reply while the load ran,
 and "Redis" the redis-server's: unlike latency it hardly moves when other work takes the cores, so compare it
@@ -451,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="what clients ask, in rotation: the shipped regression messages, or six fixed ones")
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="sample each answering process with py-spy during the load, one raw stack file per "
-                             "process in DIR (read them with bench/profile.py)")
+                             "process in DIR (read them with bench/samples.py)")
     parser.add_argument("--suite", choices=("shared",), default=None,
                         help="shared: issue 13's runs on the shared path one after another (paced 500 x 1/s, closed "
                              "200, connect 2,000, each against echo-redis-x2), the machine's load printed before "

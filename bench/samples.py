@@ -1,6 +1,6 @@
 """Read the stack samples `bench/load.py --profile DIR` took with py-spy: where a server's time went.
 
-    python bench/profile.py DIR/faqbot-redis-x2-paced-0.txt [more files of one target] [--top 40]
+    python bench/samples.py DIR/faqbot-redis-x2-paced-0.txt [more files of one target] [--top 40]
 
 Prints the share of samples under each stage of a message (inclusive: a stage's callees count towards it), then
 the functions with the most samples of their own. Samples are of the whole process, every thread, so a share is
