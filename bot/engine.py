@@ -51,6 +51,12 @@ def own_corpus(knowledge: Knowledge, problems: list[Problem]) -> list[Message] |
     return None
 
 
+# Phrasings of each entry the safety net learns from: the net weighs its two classes alike, so a knowledge base
+# with many alternates per entry (the shipped one has 50) tilted it towards urgent for plain messages ("what is
+# the weather like on day 39", "football scores in spain number 3 tonight ..."); this many keeps each entry in.
+NET_PHRASINGS = 25
+
+
 def questions(knowledge: Knowledge) -> list[str]:
     """Return what the safety net learns is never urgent from the knowledge base itself: every phrasing of its
     entries, and its regression questions and conversation turns that expect a reply other than urgent (short
@@ -58,12 +64,6 @@ def questions(knowledge: Knowledge) -> list[str]:
     cases = list(knowledge.regression) + [turn for d in knowledge.dialogues for turn in d.turns]
     return ([p for e in knowledge.entries for p in ((e.question,) + e.alternates)[:NET_PHRASINGS]]
             + [c.message for c in cases if c.type != "urgent"])
-
-
-# Phrasings of each entry the safety net learns from: the net weighs its two classes alike, so a knowledge base
-# with many alternates per entry (the shipped one has 50) tilted it towards urgent for plain messages ("what is
-# the weather like on day 39", "football scores in spain number 3 tonight ..."); this many keeps each entry in.
-NET_PHRASINGS = 25
 
 
 def build_engine(directory: str | Path, settings: Settings | None = None,

@@ -2,6 +2,7 @@
 a knowledge base's triage.yaml extends, compiled into one index for matching."""
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -278,18 +279,14 @@ def squeezed(word: str) -> list[str]:
     return list(dict.fromkeys((_LONG_RUN.sub(r"\1", word), _LONG_RUN.sub(r"\1\1", word))))
 
 
-_ENGLISH: dict[str, frozenset[str]] = {}
-
-
+@functools.cache
 def english_words() -> frozenset[str]:
     """Return the whole English words of the shipped word list (read once; empty when it is missing)."""
-    if "words" not in _ENGLISH:
-        try:
-            vocab = json.loads(WORD_LIST.read_text(encoding="utf-8"))["model"]["vocab"]
-        except (OSError, ValueError, KeyError, TypeError):
-            vocab = {}
-        _ENGLISH["words"] = frozenset(w for w in vocab if w.isalpha() and w.isascii() and len(w) >= 4)
-    return _ENGLISH["words"]
+    try:
+        vocab = json.loads(WORD_LIST.read_text(encoding="utf-8"))["model"]["vocab"]
+    except (OSError, ValueError, KeyError, TypeError):
+        vocab = {}
+    return frozenset(w for w in vocab if w.isalpha() and w.isascii() and len(w) >= 4)
 
 
 def _phrase_words(text: str) -> tuple[str, ...]:

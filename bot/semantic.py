@@ -6,7 +6,6 @@ normalised, so the cosine of two texts is a dot product.
 """
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Sequence
@@ -39,8 +38,7 @@ class Embedder:
         # A pre-tokenizer that splits at whitespace (and punctuation) never lets a token cross a space, so a text's
         # tokens are those of its space-separated words one after the other: each word is tokenized once and
         # remembered.
-        pre_tokenizer = (json.loads(self.tokenizer.to_str()).get("pre_tokenizer") or {}).get("type")
-        self.by_word = pre_tokenizer in WORD_SPLITTING
+        self.by_word = type(self.tokenizer.pre_tokenizer).__name__ in WORD_SPLITTING
         self._word_ids: dict[str, tuple[int, ...]] = {}
 
     def ids(self, text: str) -> list[int]:

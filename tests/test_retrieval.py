@@ -173,7 +173,7 @@ def test_a_missing_vector_file_means_lexical_only_with_a_warning(tmp_path, caplo
 def test_the_semantic_channel_finds_paraphrases_in_other_words():
     docs = [Document("cost", ("how much does it cost",), "The price is not known yet."),
             Document("where", ("where was it developed",), "In the UK.")]
-    with_vectors, without = Index(docs), Index(docs, embedder=None)
+    with_vectors = Index(docs)
     assert with_vectors.embedder is not None, "the shipped vectors load"
     hits = with_vectors.search("what is the price", limit=2)
     assert hits[0].entry_id == "cost"
