@@ -9,7 +9,7 @@ advice, article, smalltalk, off_topic. What counts as right for each kind:
   advice             -> an advice reply;  article, off_topic -> never urgent;  smalltalk -> a smalltalk reply.
 
 Development splits (default: the shipped corpus bot/defaults/triage-corpus.jsonl, its hard cases, and
-tests/data/triage/dev-article.jsonl, dev-blind-1.jsonl and dev-blind-2.jsonl, the blind splits once they had been read,
+tests/data/triage/dev-article.jsonl and dev-blind-1.jsonl to dev-blind-4.jsonl, the blind splits once they had been read,
 and the retrieval splits' patient questions tests/data/retrieval/dev-blind-*.jsonl as article and off_topic hard
 negatives) are measured whole, and on their held-out fifth (bot.safetynet.held_out) with a safety net
 trained without it: that fifth is what the net's threshold is chosen on and what shows whether the lexicon
@@ -41,11 +41,11 @@ from bot.text import normalize  # noqa: E402
 DEV = (CORPUS, ROOT / "tests" / "data" / "triage" / "dev-article.jsonl", HARD_CASES,
        ROOT / "tests" / "data" / "triage" / "dev-blind-1.jsonl",
        ROOT / "tests" / "data" / "triage" / "dev-blind-2.jsonl",
-       ROOT / "tests" / "data" / "triage" / "dev-blind-3.jsonl")
+       ROOT / "tests" / "data" / "triage" / "dev-blind-3.jsonl",
+       ROOT / "tests" / "data" / "triage" / "dev-blind-4.jsonl")
 # The retrieval splits' patient questions (in scope and off topic, none of them urgent): hard negatives that must
 # never get an urgent reply, in the words people ask the article about.
-QUESTIONS = (ROOT / "tests" / "data" / "retrieval" / "dev-blind-1.jsonl",
-             ROOT / "tests" / "data" / "retrieval" / "dev-blind-2.jsonl")
+QUESTIONS = tuple(sorted((ROOT / "tests" / "data" / "retrieval").glob("dev-blind-*.jsonl")))
 QUESTION_KINDS = {"in_scope": "article", "off_topic": "off_topic"}
 TEST = ROOT / "tests" / "data" / "triage" / "test.jsonl"
 KIND_ORDER = ("emergency", "warning", "crisis", "sign_question", "advice", "article", "smalltalk", "off_topic")
