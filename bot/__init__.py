@@ -91,6 +91,20 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+def one_numeric_thread() -> None:
+    """Keep the numerical libraries (OpenBLAS under numpy and scipy, OpenMP under scikit-learn) to the calling
+    thread.
+
+    A reply's matrix products are small (a query against ~1,500 rows of 384 numbers): split over a second thread
+    they took 94-293 us of CPU where one thread takes 42, the helper thread spinning while it waits, and under
+    load it spun against the other worker's core (bench/LOAD.md, the shared path, fourth round). A serving
+    process runs many chats at once and scales by processes, one per core, so nothing is lost. The results are
+    the same: each product's sums are done in the same order.
+    """
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(limits=1)
+
+
 def create_app(config: Mapping[str, Any] | None = None, *, engine: Engine | None = None) -> Flask:
     """Build the app: settings → knowledge → index → routes and socket events.
 
@@ -106,6 +120,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, engine: Engine | None
     from bot.events import register_events
 
     settings = load_settings(config)
+    one_numeric_thread()
     bot = Bot(settings, engine)
     # Static files come from the package's web folder through pages.static_file, which serves assets only.
     app = Flask(__name__, static_folder=None)
