@@ -95,11 +95,10 @@ def one_numeric_thread() -> None:
     """Keep the numerical libraries (OpenBLAS under numpy and scipy, OpenMP under scikit-learn) to the calling
     thread.
 
-    A reply's matrix products are small (a query against ~1,500 rows of 384 numbers): split over a second thread
-    they took 94-293 us of CPU where one thread takes 42, the helper thread spinning while it waits, and under
-    load it spun against the other worker's core (bench/LOAD.md, the shared path, fourth round). A serving
-    process runs many chats at once and scales by processes, one per core, so nothing is lost. The results are
-    the same: each product's sums are done in the same order.
+    A reply's matrix products are small (a query against each phrasing's vector): split over more threads, the
+    helpers spin while they wait, costing several times the product's own CPU and taking the core another worker
+    needs (bench/LOAD.md, the shared path, fourth round). A serving process answers many chats at once and scales
+    by processes, one per core. Replies are unchanged (measured there).
     """
     from threadpoolctl import threadpool_limits
     threadpool_limits(limits=1)

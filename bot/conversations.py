@@ -117,8 +117,8 @@ redis.call('expire', KEYS[1], ARGV[3])
 """
 # remember() only if the conversation still holds what the reply was decided on (ARGV[4]: urgent given, '1' or '';
 # ARGV[5]: the last entry, or ''): what a reply reads of it is whether an urgent reply came and the last entry.
-# Otherwise nothing is written and the hash is returned, for the reply to be decided again. Decided on this
-# process's own memory and written in one round trip where a read before the reply and a write after took two.
+# Otherwise nothing is written and the hash is returned, for the reply to be decided again. So a reply decided on
+# this process's own memory reads and writes its conversation in one round trip.
 _SETTLE = """
 local held = redis.call('hmget', KEYS[1], 'urgent', 'last')
 if (held[1] == '1' and ARGV[4] ~= '1') or (held[2] and held[2] ~= ARGV[5]) then

@@ -155,7 +155,7 @@ class Responder:
         if decided is None:
             decided, lasting = self._decide(message, key, context)
             if lasting and self.cache_size:
-                if len(self._decided) >= self.cache_size:  # bounded: unique messages cannot grow it
+                if len(self._decided) >= self.cache_size:  # bounded: a stream of unique messages cannot grow it
                     self._decided.clear()
                 self._decided[form if context is None or decided[2] else f"{form}\n{context}"] = decided
         return decided[0], decided[1]
