@@ -48,7 +48,7 @@ _PRONOUNS = frozenset({"he", "she", "we", "you", "they", "it", "who", "that", "t
                        "this", "here", "u", "ya", "ye"})
 # Emoticons typed with punctuation, read as the emoji they stand for (a message of them alone is read by name).
 _EMOTICONS = {":)": "smiling face", ":-)": "smiling face", ":]": "smiling face", "=)": "smiling face",
-              "(:": "smiling face", ":d": "grinning face", ":-d": "grinning face", "xd": "grinning face",
+              "(:": "smiling face", ":d": "grinning face", ":-d": "grinning face",
               ";)": "winking face", ";-)": "winking face", ":p": "face with tongue", ":-p": "face with tongue",
               "<3": "heavy black heart", ":(": "frowning face", ":-(": "frowning face", ":'(": "crying face",
               ":/": "confused face", ":-/": "confused face", ":o": "face with open mouth"}
