@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere, without installing faqbot
     sys.path.insert(0, str(ROOT))
 
+from bot import one_numeric_thread  # noqa: E402
 from bot.engine import build_engine  # noqa: E402
 from bot.replies import MAX_SUGGESTIONS  # noqa: E402
 from bot.safety import triage  # noqa: E402
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--against", type=Path, help="compare every reply with a file written by --save")
     args = parser.parse_args(argv)
     imported = memory_mb("VmRSS")
+    one_numeric_thread()  # as a serving process runs (create_app)
     engine = build_engine(args.knowledge)
     responder = engine.responder
     responder.cache_size = 0  # every question decided afresh

@@ -86,11 +86,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+EVERY_CORE = -1
+
+
 def pinned(argv: list[str], core: int | None) -> list[str]:
-    """Prefix a command with taskset when the machine has it and the core exists."""
+    """Prefix a command with taskset when the machine has it and the core exists (EVERY_CORE: all of them)."""
     if core is None or not shutil.which("taskset") or core >= (os.cpu_count() or 1):
         return argv
-    return ["taskset", "-c", str(core)] + argv
+    return ["taskset", "-c", f"0-{(os.cpu_count() or 1) - 1}" if core == EVERY_CORE else str(core)] + argv
 
 
 def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
@@ -425,6 +428,8 @@ def run_target(target: str, args: argparse.Namespace, workdir: Path) -> dict:
         store = [c for c in psutil.Process().children() if "redis" in c.name()]
         # One process: pinned to its own core. Two processes: one per core, so they share with the generator.
         cores = [SERVER_CORE] if processes == 1 else [0, 1]
+        if args.unpinned:  # every core, not this generator's one that a child would inherit
+            cores = [EVERY_CORE] * processes
         started = [stack.enter_context(server(kind, how=args.server, queue=queue, core=cores[i],
                                               data_dir=workdir, cache=not target.endswith("-nocache")))
                    for i in range(processes)]
@@ -449,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="gunicorn with one gevent worker (production) or `python run.py serve`")
     parser.add_argument("--questions", choices=("regression", "six"), default="regression",
                         help="what clients ask, in rotation: the shipped regression messages, or six fixed ones")
+    parser.add_argument("--unpinned", action="store_true",
+                        help="start the servers without taskset, as the README's gunicorn line runs them (numpy and "
+                             "scipy then see every core); the load generator stays on its core")
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="sample each answering process with py-spy during the load, one raw stack file per "
                              "process in DIR (read them with bench/samples.py)")
@@ -484,7 +492,7 @@ def bench(args: argparse.Namespace, targets: list[str]) -> None:
     print(f"{time.strftime('%H:%M UTC', time.gmtime())}, load average {load} (1, 5, 15 min)")
     print(f"mode={args.mode} clients={args.clients} rate={args.rate}/s duration={args.duration}s "
           f"questions={args.questions} server={args.server} cores={os.cpu_count()} "
-          f"taskset={'yes' if shutil.which('taskset') else 'no'}")
+          f"taskset={'yes' if shutil.which('taskset') and not args.unpinned else 'no'}")
     print(f"{'target':<16} {'conn':>6} {'sent':>7} {'replies':>7} {'errors':>6} {'msg/s':>8} {'p50 ms':>7} "
           f"{'p95 ms':>7} {'p99 ms':>8} {'RSS MB start/conn/end':>22} {'KB/sock':>7} {'ratio':>6} "
           f"{'CPU ms/msg':>10} {'Redis':>6}")

@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("conversation get (Redis)", per_call(lambda i: conversations.get(f"c{i}"), n)))
         rows.append(("conversation remember (Redis)",
                      per_call(lambda i: conversations.remember(f"c{i}", entry_id=engine.knowledge.entries[0].id), n)))
+        # What a reply does now: decided on this process's memory (peek), read and written in one round trip.
+        rows.append(("conversation peek + settle (Redis, one round trip)",
+                     per_call(lambda i: conversations.settle(f"c{i}", conversations.peek(f"c{i}"),
+                                                             entry_id=engine.knowledge.entries[0].id), n)))
         rows.append(("triage (triage3's)", per_call(lambda i: triage(msg(i), engine.lexicon), n)))
         rows.append(("retrieval (speed's)", per_call(lambda i: engine.index.search(msg(i), limit=4, cutoff=0.0), n)))
         cold = responder.__class__(engine.knowledge, engine.index, engine.lexicon, engine.profile,

@@ -91,6 +91,19 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+def one_numeric_thread() -> None:
+    """Keep the numerical libraries (OpenBLAS under numpy and scipy, OpenMP under scikit-learn) to the calling
+    thread.
+
+    A reply's matrix products are small (a query against each phrasing's vector): split over more threads, the
+    helpers spin while they wait, costing several times the product's own CPU and taking the core another worker
+    needs (bench/LOAD.md, the shared path, fourth round). A serving process answers many chats at once and scales
+    by processes, one per core. Replies are unchanged (measured there).
+    """
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(limits=1)
+
+
 def create_app(config: Mapping[str, Any] | None = None, *, engine: Engine | None = None) -> Flask:
     """Build the app: settings → knowledge → index → routes and socket events.
 
@@ -106,6 +119,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, engine: Engine | None
     from bot.events import register_events
 
     settings = load_settings(config)
+    one_numeric_thread()
     bot = Bot(settings, engine)
     # Static files come from the package's web folder through pages.static_file, which serves assets only.
     app = Flask(__name__, static_folder=None)

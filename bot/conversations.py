@@ -66,9 +66,31 @@ class Conversations:
         with self._lock:
             self._states.pop(conversation, None)
 
+    def peek(self, conversation: str | None) -> ConversationState:
+        """Return what this process itself remembers about a conversation (here: all there is)."""
+        return self.get(conversation)
+
+    def settle(self, conversation: str | None, assumed: ConversationState, *, urgent: bool = False,
+               entry_id: str | None = None) -> ConversationState | None:
+        """Remember a reply's facts (as remember()) when the reply was decided on what the conversation holds;
+        return None then. Nothing else can change this store between peek() and here but this process's own
+        chats, as with get() and remember()."""
+        self.remember(conversation, urgent=urgent, entry_id=entry_id)
+        return None
+
     def problem(self) -> str | None:
         """Say what is wrong with the store (for /api/health); memory never fails."""
         return None
+
+
+def _state(fields: dict[bytes, bytes]) -> ConversationState:
+    """Return the state a conversation's Redis hash holds."""
+    if not fields:
+        return NO_STATE
+    last = fields.get(b"last")
+    answered = fields.get(b"answered")
+    return ConversationState(fields.get(b"urgent") == b"1", last.decode() if last else None,
+                             frozenset(answered.decode().split("\n")) if answered else frozenset())
 
 
 def _added(state: ConversationState, urgent: bool, entry_id: str | None) -> ConversationState:
@@ -93,6 +115,19 @@ if ARGV[2] ~= '' then
 end
 redis.call('expire', KEYS[1], ARGV[3])
 """
+# remember() only if the conversation still holds what the reply was decided on (ARGV[4]: urgent given, '1' or '';
+# ARGV[5]: the last entry, or ''): what a reply reads of it is whether an urgent reply came and the last entry.
+# Otherwise nothing is written and the hash is returned, for the reply to be decided again. So a reply decided on
+# this process's own memory reads and writes its conversation in one round trip.
+_SETTLE = """
+local held = redis.call('hmget', KEYS[1], 'urgent', 'last')
+if (held[1] == '1' and ARGV[4] ~= '1') or (held[2] and held[2] ~= ARGV[5]) then
+    return redis.call('hgetall', KEYS[1])
+end
+if ARGV[1] == '' and ARGV[2] == '' then return 0 end
+""" + _REMEMBER + """
+return 0
+"""
 
 
 class RedisConversations:
@@ -109,6 +144,7 @@ class RedisConversations:
         self.local = local or Conversations(ttl=ttl)
         self.redis = client or redis_client(url)
         self._remember = self.redis.register_script(_REMEMBER)
+        self._settle = self.redis.register_script(_SETTLE)
         self.breaker = Breaker("conversation memory")
 
     def get(self, conversation: str | None) -> ConversationState:
@@ -125,13 +161,33 @@ class RedisConversations:
                                  shared.answered | local.answered)
 
     def _read(self, conversation: str) -> ConversationState:
-        fields = self.redis.hgetall(REDIS_PREFIX + conversation)
-        if not fields:
-            return NO_STATE
-        last = fields.get(b"last")
-        answered = fields.get(b"answered")
-        return ConversationState(fields.get(b"urgent") == b"1", last.decode() if last else None,
-                                 frozenset(answered.decode().split("\n")) if answered else frozenset())
+        return _state(self.redis.hgetall(REDIS_PREFIX + conversation))
+
+    def peek(self, conversation: str | None) -> ConversationState:
+        """Return what this process remembers about a conversation, without asking Redis: what settle() checks
+        a reply against (with sticky sockets, each conversation's messages come to one process)."""
+        return self.local.get(conversation)
+
+    def settle(self, conversation: str | None, assumed: ConversationState, *, urgent: bool = False,
+               entry_id: str | None = None) -> ConversationState | None:
+        """Remember a reply's facts, for every process, if the reply was decided on what the conversation holds
+        (`assumed`, from peek(): whether an urgent reply came, and the last entry); return None then. Otherwise
+        write nothing and return what the conversation holds (as get() would), to decide the reply again."""
+        if not conversation:
+            return None
+        args = ["1" if urgent else "", entry_id or "", self.ttl, "1" if assumed.urgent else "",
+                assumed.last_entry or ""]
+        # While Redis cannot be reached the reply stands on this process's memory, as with get().
+        held = self.breaker.run(lambda: self._settle(keys=[REDIS_PREFIX + conversation], args=args), lambda: 0)
+        if not isinstance(held, list):
+            self.local.remember(conversation, urgent=urgent, entry_id=entry_id)
+            return None
+        shared = _state(dict(zip(held[::2], held[1::2])))
+        # This process now knows what another one remembered, so the conversation's next message is settled in
+        # one round trip again. What it learnt while Redis was away counts too, as in get().
+        self.local.remember(conversation, urgent=shared.urgent, entry_id=shared.last_entry)
+        return ConversationState(shared.urgent or assumed.urgent, shared.last_entry or assumed.last_entry,
+                                 shared.answered | assumed.answered)
 
     def remember(self, conversation: str | None, *, urgent: bool = False, entry_id: str | None = None) -> None:
         """Note an urgent reply and/or an answered entry, for every process."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot import followups
-from bot.conversations import Conversations
+from bot.conversations import ConversationState, Conversations
 from bot.knowledge import Entry, Knowledge
 from bot.locales import Profile
 from bot.retrieval import Hit, Index
@@ -114,10 +114,35 @@ class Responder:
         key = normalize(message)
         # Acronyms written in capitals stay apart from the everyday word: the cache keys on the index's own form.
         form = getattr(self.index, "matching_form", normalize)(message)
-        state = self.conversations.get(conversation)
+        # Decided on what this process remembers of the conversation, then settled with the shared memory in one
+        # round trip (its facts written there); decided again only when another process changed what this reply
+        # reads of it.
+        state = self.conversations.peek(conversation)
+        context = self._context(state, key)
+        verdict, reply = self._cached_decision(message, key, form, context)
+        held = self.conversations.settle(conversation, state, urgent=verdict.urgent,
+                                         entry_id=None if verdict.urgent else reply.entry_id)
+        if held is not None:
+            state = held
+            if self._context(held, key) != context:
+                verdict, reply = self._cached_decision(message, key, form, self._context(held, key))
+            self.conversations.remember(conversation, urgent=verdict.urgent,
+                                        entry_id=None if verdict.urgent else reply.entry_id)
+        # What a conversation changes (an urgent reply earlier) is applied after the cache, never kept in it.
+        if state.urgent and not verdict.urgent:
+            reply = _prefixed(reply, self.profile.say("reminder"))
+        return reply
+
+    def _context(self, state: ConversationState, key: str) -> str | None:
+        """Return the last entry a message (key: its normalised text) may lean on in a conversation, or None."""
         context = state.last_entry if state.last_entry in self.entries else None
         if context and not followups.leans(key, self._more_words):
-            context = None
+            return None
+        return context
+
+    def _cached_decision(self, message: str, key: str, form: str, context: str | None) -> tuple[Verdict, Reply]:
+        """Return the verdict and reply for a message after a last entry (or none), from the cache when decided
+        before."""
         # A reply is remembered under the words alone when no last entry could change it (most replies: urgent,
         # smalltalk, advice, and an answer the words found on their own), else under the words and that entry. Keyed
         # by (words, entry) alone, almost every message of a conversation (any short one leans) missed: the
@@ -133,16 +158,7 @@ class Responder:
                 if len(self._decided) >= self.cache_size:  # bounded: a stream of unique messages cannot grow it
                     self._decided.clear()
                 self._decided[form if context is None or decided[2] else f"{form}\n{context}"] = decided
-        verdict, reply, _ = decided
-        # What a conversation changes (an urgent reply earlier) is applied after the cache, never kept in it.
-        if verdict.urgent:
-            self.conversations.remember(conversation, urgent=True)
-            return reply
-        if state.urgent:
-            reply = _prefixed(reply, self.profile.say("reminder"))
-        if reply.entry_id:
-            self.conversations.remember(conversation, entry_id=reply.entry_id)
-        return reply
+        return decided[0], decided[1]
 
     def _decide(self, message: str, norm: str,
                 context: str | None = None) -> tuple[tuple[Verdict, Reply, bool], bool]:

@@ -150,3 +150,63 @@ def test_feedback_is_limited_and_only_for_an_entry_answered_in_the_conversation(
         assert [(u.entry_id, u.up, u.down) for u in records.usage() if u.entry_id == entry] == [(entry, 0, 4)]
     finally:
         records.close()
+
+
+def commands(client, *names: str) -> dict[str, int]:
+    """Return how many times Redis ran each command since its statistics were last reset."""
+    stats = client.info("commandstats")
+    return {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in names}
+
+
+def test_two_processes_reply_as_one_and_a_reply_costs_one_round_trip_of_conversation_memory(redis_server, engine):
+    """Every dialogue turn, with an urgent message and a "tell me more" added, answered by two processes in
+    turn (a client alternating behind a balancer) gets what one process remembering everything gives it; answered
+    by one process, each reply reads and writes the conversation in one round trip."""
+    import redis
+
+    from bot.conversations import Conversations, RedisConversations
+    from bot.replies import Responder
+
+    def responder(store) -> Responder:
+        return Responder(engine.knowledge, engine.index, engine.lexicon, engine.profile, store, cache_size=0)
+
+    first, second = responder(RedisConversations(redis_server.url)), responder(RedisConversations(redis_server.url))
+    alone = responder(Conversations())
+    dialogues = [[t.message for t in d.turns] for d in engine.knowledge.dialogues]
+    dialogues += [["what are living drugs", "tell me more", "I can't breathe", "who took part in the trial", "why?"]]
+    for n, turns in enumerate(dialogues):
+        for k, message in enumerate(turns):
+            got = (first, second)[k % 2].reply(message, conversation=f"alternating-{n}")
+            assert got == alone.reply(message, conversation=f"alternating-{n}"), (n, k, message)
+    assert first.conversations.get(f"alternating-{len(dialogues) - 1}").urgent
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.config_resetstat()
+    asked = 0
+    for n, turns in enumerate(dialogues):
+        for message in turns:
+            assert first.reply(message, conversation=f"one-process-{n}") == \
+                alone.reply(message, conversation=f"one-process-{n}")
+            asked += 1
+    counts = commands(client, "evalsha", "hgetall", "hmget")
+    client.close()
+    assert counts["evalsha"] == asked and counts["hgetall"] == 0, counts
+
+
+def test_settling_a_reply_writes_nothing_when_another_process_changed_the_conversation(redis_server):
+    from bot.conversations import NO_STATE, RedisConversations
+    one, other = RedisConversations(redis_server.url), RedisConversations(redis_server.url)
+    assert one.settle("c", one.peek("c"), entry_id="first") is None, "decided on what the conversation holds"
+    assert other.peek("c") == NO_STATE and other.get("c").last_entry == "first"
+    held = other.settle("c", other.peek("c"), entry_id="second")
+    assert held is not None and held.last_entry == "first", "decided on less than it holds: told what it holds"
+    assert one.get("c").last_entry == "first" and "second" not in one.get("c").answered, "and nothing written"
+    assert other.settle("c", other.peek("c"), entry_id="second") is None, "now it knows: one round trip again"
+    assert one.get("c").last_entry == "second"
+    one.remember("c", urgent=True)
+    held = other.settle("c", other.peek("c"))
+    assert held is not None and held.urgent and held.answered == {"first", "second"}
+    assert other.settle("c", other.peek("c")) is None and other.peek("c").urgent
+    redis_server.stop()
+    assert other.settle("d", other.peek("d"), urgent=True) is None, "without Redis the reply stands on its own"
+    assert other.peek("d").urgent and other.get("d").urgent, "and this process remembers it"

@@ -330,3 +330,23 @@ def test_a_served_app_freezes_what_it_built_out_of_the_collectors_view(tmp_path)
     frozen, later = map(int, result.stdout.split())
     assert frozen > 50_000, "the modules, the app and its engine are out of full collections' walks"
     assert later <= 0, "a second app in the same process (as tests build) is left to the collector"
+
+
+def test_a_served_app_keeps_its_matrix_products_to_one_thread(tmp_path):
+    script = textwrap.dedent(f"""
+        import numpy, sklearn
+        from threadpoolctl import threadpool_info
+        before = {{pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()}}
+        from bot import create_app
+        create_app({{"data_dir": {str(tmp_path)!r}, "live_reload": False}})
+        after = {{pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()}}
+        print(before.get("openblas", 0), max(after.values()))
+    """)
+    # Two threads asked for, as numpy would take on a two-core machine.
+    environ = {**os.environ, "PYTHONPATH": str(PROJECT), "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True,
+                            timeout=120, env=environ)
+    assert result.returncode == 0, result.stderr
+    before, after = map(int, result.stdout.split())
+    assert before == 2, "numpy's OpenBLAS started with two threads"
+    assert after == 1, "a serving process runs each product on the calling thread"
