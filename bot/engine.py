@@ -92,7 +92,8 @@ def build_engine(directory: str | Path, settings: Settings | None = None,
             lexicon = lexicon.replace(net=net_for(lexicon, default_corpus() + corpus, questions(knowledge)))
     if problems:
         raise KnowledgeError(problems)
-    index = Index(documents(knowledge), knowledge.synonyms, calibration=dict(knowledge.thresholds.calibration) or None)
+    index = Index(documents(knowledge), knowledge.synonyms, calibration=dict(knowledge.thresholds.calibration) or None,
+                  outside=knowledge.outside)
     cache = settings.reply_cache if settings else REPLY_CACHE
     responder = Responder(knowledge, index, lexicon, profile, conversations, cache_size=cache)
     responders = {profile.locale: responder}

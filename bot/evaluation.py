@@ -377,7 +377,7 @@ def tune(engine: Engine, dev: Sequence[DevQuestion] = ()) -> tuple[Thresholds, E
     index = engine.index
     if calibration:
         index = Index(documents(engine.knowledge), engine.knowledge.synonyms, embedder=engine.index.embedder,
-                      calibration=dict(calibration))
+                      calibration=dict(calibration), outside=engine.knowledge.outside)
     index = _Remembered(index)
 
     def responder(thresholds: Thresholds) -> Responder:

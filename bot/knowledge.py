@@ -21,7 +21,7 @@ MIN_ALTERNATES = 4
 REQUIRED_FILES = ("sources.yaml", "entries.yaml", "locales.yaml")
 # Without its own triage.yaml a knowledge base uses faqbot's default lexicon (bot/defaults/triage.yaml).
 OPTIONAL_FILES = ("triage.yaml", "synonyms.yaml", "regression.yaml", "conversations.yaml", "settings.yaml",
-                  "policy.yaml")
+                  "policy.yaml", "outside.yaml")
 MIN_TURNS = 2
 REPLY_TYPES = ("answer", "clarify", "fallback", "urgent", "advice", "smalltalk")
 ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -142,6 +142,9 @@ class Knowledge:
     thresholds: Thresholds = field(default_factory=Thresholds)
     dialogues: tuple[Dialogue, ...] = ()
     policy: Policy | None = None
+    # Questions this knowledge base knows it does not answer (outside.yaml): they compete with the entries'
+    # phrasings in its own calibration, so a question nearer one of them than to any entry leans to the fallback.
+    outside: tuple[str, ...] = ()
 
     def entry(self, entry_id: str) -> Entry | None:
         """Return the entry with this id, or None."""
@@ -278,7 +281,7 @@ _KIND_NAMES = {str: "text", list: "a list", dict: "a mapping", bool: "true or fa
 
 
 def _kind(value: Any) -> str:
-    return _KIND_NAMES.get(type(value), type(value).__name__).replace("_Map", "a mapping")
+    return _KIND_NAMES.get(type(value), type(value).__name__).replace("_Map", "a mapping").replace("_List", "a list")
 
 
 _SIMPLE_KINDS = {
@@ -562,6 +565,35 @@ def _load_synonyms(data: Any, checker: _Checker) -> list[tuple[str, ...]]:
     return groups
 
 
+def _load_outside(data: Any, checker: _Checker, entries: Iterable[Entry]) -> list[str]:
+    """Read outside.yaml: questions the knowledge base does not answer, each a text; one that is also an entry's
+    question or alternate is refused (a phrasing cannot be both answered and not)."""
+    items = _top_list(data, checker, "questions", "questions (each a text)")
+    if items is None:
+        return []
+    phrasings = {normalize(p): e.id for e in entries for p in (e.question,) + e.alternates}
+    seen: dict[str, int] = {}
+    kept: list[str] = []
+    for index, item in enumerate(items):
+        line = items.at(index)
+        text = checker.value(item, line, "", f"question {index + 1}", "text")
+        if text is None:
+            continue
+        norm = normalize(text)
+        if not norm:
+            checker.add(line, "", f"question {index + 1}: {text!r} has no words")
+        elif norm in phrasings:
+            checker.add(line, "", f"question {index + 1}: {text!r} is also a phrasing of the entry "
+                                  f"{phrasings[norm]!r}; a question cannot be both answered and not (remove "
+                                  f"it here or there)")
+        elif norm in seen:
+            checker.add(line, "", f"question {index + 1}: {text!r} is already at line {seen[norm]}")
+        else:
+            seen[norm] = line
+            kept.append(text)
+    return kept
+
+
 def _load_regression(data: Any, checker: _Checker, entry_ids: set[str] | None) -> list[Case]:
     """Read the regression questions; entry_ids None means entries.yaml is unreadable, so skip those checks."""
     if data is None:
@@ -701,6 +733,7 @@ def load_knowledge(directory: str | Path) -> Knowledge:
     entry_ids = declared if entries_clean else None
     regression = _load_regression(data["regression.yaml"], checkers["regression.yaml"], entry_ids)
     thresholds = _load_settings(data["settings.yaml"], checkers["settings.yaml"])
+    outside = _load_outside(data["outside.yaml"], checkers["outside.yaml"], entries)
     dialogues = _load_dialogues(data["conversations.yaml"], checkers["conversations.yaml"], entry_ids)
     triage = data["triage.yaml"] if isinstance(data["triage.yaml"], dict) else None
     if data["triage.yaml"] is not None and triage is None:
@@ -715,7 +748,7 @@ def load_knowledge(directory: str | Path) -> Knowledge:
                      version=digest.hexdigest()[:12],
                      loaded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                      files={name: f"{directory.name}/{name}" for name in REQUIRED_FILES + OPTIONAL_FILES},
-                     thresholds=thresholds, dialogues=tuple(dialogues), policy=policy)
+                     thresholds=thresholds, dialogues=tuple(dialogues), policy=policy, outside=tuple(outside))
 
 
 def checker_for(knowledge: Knowledge, name: str, problems: list[Problem]) -> _Checker:

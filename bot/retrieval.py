@@ -129,6 +129,10 @@ KB_CALIBRATION_INPUTS = (
     "unheld_rarity",     # the rarest of the query's content words that the first entry does not hold (0-1; 1: unknown)
     "content_words",     # how many content words the query has, chatter aside (capped)
     "classifier", "semantic", "semantic_entry",  # the first entry's scores on those channels (FEATURES)
+    "domain",            # the query's likeness to the knowledge base as a whole (FEATURES)
+    # How much nearer the query is to a question the knowledge base does not answer (outside.yaml) than to the
+    # first entry's best phrasing, by meaning and by characters (0 without outside questions):
+    "outside_semantic_lead", "outside_chars_lead",
 )
 MARGIN_CAP = 10.0
 CONTENT_WORDS_CAP = 8
@@ -227,6 +231,8 @@ class Scored:
     topical: bool = True  # whether one of them is more than a question word ("why", "how many", "more")
     terms: tuple[int, ...] = ()  # the query's content words the knowledge base holds (chatter aside): term ids
     unknown: int = 0  # how many of its content words (chatter aside) the knowledge base does not hold
+    vector: np.ndarray | None = None  # the query's centred, unit semantic vector (None without one)
+    chars: tuple[np.ndarray, np.ndarray] | None = None  # its character n-grams: (feature ids, weights)
 
 
 @dataclass(frozen=True)
@@ -395,9 +401,11 @@ class Index:
     """A retrieval index built once from the knowledge base; searching it fits nothing."""
 
     def __init__(self, documents: Iterable[Document], synonyms: Iterable[Sequence[str]] = (), *,
-                 embedder: Embedder | None | object = _SHIPPED, calibration: Mapping[str, float] | None = None):
+                 embedder: Embedder | None | object = _SHIPPED, calibration: Mapping[str, float] | None = None,
+                 outside: Sequence[str] = ()):
         """calibration: the knowledge base's own confidence model (weights by KB_CALIBRATION_INPUTS name, and
-        "bias"); None: the shared confidence."""
+        "bias"); None: the shared confidence. outside: questions the knowledge base knows it does not answer
+        (outside.yaml), which compete with the entries' phrasings in that model."""
         self.rewrite = Rewriter(synonyms)
         documents = list(documents)
         # Acronyms the knowledge base writes in capitals that would otherwise be stop words ("ALL", "US").
@@ -492,6 +500,7 @@ class Index:
             self.semantic_centre = rows.mean(axis=0)
             self.semantic_rows = _unit(rows - self.semantic_centre)
             self.semantic_entries = _unit(self.embedder.encode([normalize(w) for w in wholes]) - self.semantic_centre)
+        self._outside(list(outside))
         self.kind = ("with" if self.classifier is not None else "without") + "_classifier"
         if self.embedder is None:
             self.kind = "lexical_only" if self.classifier is not None else "without_either"
@@ -505,6 +514,24 @@ class Index:
                                  f"{', '.join(KB_CALIBRATION_INPUTS)} and bias")
             self.kb_calibration = (np.asarray([float(calibration.get(n, 0.0)) for n in KB_CALIBRATION_INPUTS]),
                                    float(calibration.get("bias", 0.0)))
+
+    def _outside(self, outside: list[str]) -> None:
+        """Index the questions the knowledge base does not answer: their character n-grams (read as a query is)
+        and their centred semantic vectors, compared with a query's in its own calibration (kb_inputs)."""
+        self.outside_chars = self.outside_semantic = None
+        if not outside:
+            return
+        rows, columns, values = [], [], []
+        for number, text in enumerate(outside):
+            features, weights = self.chars(self.forms(text)[1])
+            rows += [number] * len(features)
+            columns += features.tolist()
+            values += weights.tolist()
+        # n-grams x outside questions: postings, walked like the entries' (_gather)
+        self.outside_chars = sp.csr_matrix((np.asarray(values, dtype=np.float32), (columns, rows)),
+                                           shape=(len(self.chars.vocabulary), len(outside)))
+        if self.embedder is not None:
+            self.outside_semantic = _unit(self.embedder.encode([normalize(t) for t in outside]) - self.semantic_centre)
 
     def matching_form(self, text: str) -> str:
         """Return the form of a message that retrieval reads (normalised, acronyms in capitals marked): two
@@ -628,9 +655,27 @@ class Index:
         unheld = self.term_rarity[terms[~np.isin(terms, held)]]
         rarity = max(float(unheld.max(initial=0.0)), 1.0 if scored.unknown else 0.0)
         column = {name: features[first, n] for n, name in enumerate(FEATURES)}
+        semantic_lead = chars_lead = 0.0
+        if self.outside_chars is not None:
+            outside_semantic, outside_chars = self.outside_scores(scored)
+            if self.outside_semantic is not None:
+                semantic_lead = outside_semantic - column["semantic"]
+            chars_lead = outside_chars - column["phrasing_chars"]
         return np.asarray([logit, min(MARGIN_CAP, ranking[first] - runner_up), rarity,
                            min(CONTENT_WORDS_CAP, len(scored.terms) + scored.unknown),
-                           column["classifier"], column["semantic"], column["semantic_entry"]])
+                           column["classifier"], column["semantic"], column["semantic_entry"], column["domain"],
+                           semantic_lead, chars_lead])
+
+    def outside_scores(self, scored: Scored) -> tuple[float, float]:
+        """Return a query's best similarity with the questions the knowledge base does not answer: by meaning
+        (semantic cosine) and by characters; 0 for a channel without them."""
+        semantic = chars = 0.0
+        if self.outside_semantic is not None and scored.vector is not None:
+            semantic = float(max(0.0, (self.outside_semantic @ scored.vector).max()))
+        if self.outside_chars is not None and scored.chars is not None and len(scored.chars[0]):
+            features, weights = scored.chars
+            chars = float(_gather(self.outside_chars, features, weights, self.outside_chars.shape[1]).max())
+        return semantic, chars
 
     def score(self, query: str) -> Scored | None:
         """Return the shortlisted entries of a query with every channel's score, or None when nothing matches."""
@@ -701,7 +746,7 @@ class Index:
         topical = any(w not in _MEANINGFUL and w not in CHATTER for w in content.split()) or \
             max(features[:, 1].max(), features[:, 6].max()) >= OWN_PHRASING
         return Scored(shortlist, features, best_rows, semantic_best, content, topical, tuple(ids),
-                      len(words) - len(ids))
+                      len(words) - len(ids), vector if semantic is not None else None, (char_features, char_weights))
 
     def _char_scores(self, features: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return a query's character cosine with every phrasing and with every entry."""

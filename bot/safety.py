@@ -36,6 +36,22 @@ _UNIT = re.compile(r"^[0-9]+(\.[0-9]+)?([a-z]+)$")
 # Words that open a statement, not a question: "there is", "i can only say", "cant get any air in" (the question
 # words after them are no question opener).
 _STATEMENT = frozenset({"there", "here", "i", "cant", "cannot", "couldnt"})
+# Words before a year that make it a date ("in 2021"), not a number someone read off.
+_DATING = frozenset({"in", "since", "from", "until", "till", "til", "of", "during", "back", "around", "before",
+                     "after", "by", "year", "summer", "winter", "spring", "autumn", "fall", "early", "late", "mid"})
+# Words before a person word that make it anybody ("in a child", "any patient"), not someone in particular.
+_ANYBODY = frozenset({"a", "an", "any", "every", "each"})
+# A short word with an apostrophe ending ("OD'd", "OD'ing", "SH'ed"): an abbreviation used as a verb, read as the
+# abbreviation (normalising would make "od'd" the word "odd"). Never a contraction of a pronoun ("I'd", "he'd").
+_ABBREVIATED_VERB = re.compile(r"\b([a-z]{2,4})['\u2019](?:d|ed|ing)\b", re.IGNORECASE)
+_PRONOUNS = frozenset({"he", "she", "we", "you", "they", "it", "who", "that", "there", "what", "where", "how",
+                       "this", "here", "u", "ya", "ye"})
+# Emoticons typed with punctuation, read as the emoji they stand for (a message of them alone is read by name).
+_EMOTICONS = {":)": "smiling face", ":-)": "smiling face", ":]": "smiling face", "=)": "smiling face",
+              "(:": "smiling face", ":d": "grinning face", ":-d": "grinning face",
+              ";)": "winking face", ";-)": "winking face", ":p": "face with tongue", ":-p": "face with tongue",
+              "<3": "heavy black heart", ":(": "frowning face", ":-(": "frowning face", ":'(": "crying face",
+              ":/": "confused face", ":-/": "confused face", ":o": "face with open mouth"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +82,8 @@ class Hit:
     start: int
     end: int
     anchored: bool = False
+    # The words each list of a together rule matched: the words between them belong to none.
+    parts: tuple[tuple[int, int], ...] = ()
 
     def describe(self) -> str:
         return f"{self.category}/{self.concept}: {self.text}"
@@ -201,7 +219,7 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
         for combo in itertools.product(*groups):
             low, high = min(s for s, _ in combo), max(e for _, e in combo)
             if high - low - sum(e - s for s, e in combo) <= lexicon.together_window:
-                hits.append(Hit(rule.category, rule.concept, rule.text, low, high))
+                hits.append(Hit(rule.category, rule.concept, rule.text, low, high, parts=tuple(sorted(combo))))
                 break
     return hits
 
@@ -211,16 +229,29 @@ def temperatures(text: str, lexicon: Lexicon) -> list[float]:
     return [r.value for r in read_vitals(text, normalize(text).split(), lexicon.vitals) if r.kind == "temperature"]
 
 
+def abbreviations(text: str, lexicon: Lexicon) -> str:
+    """Return a text with a lexicon abbreviation made a verb by an apostrophe ending ("i OD'd", "she OD'ed")
+    written as the abbreviation alone, so that normalising cannot turn it into another word ("odd")."""
+    if "'" not in text and "\u2019" not in text:
+        return text
+
+    def bare(match: re.Match) -> str:
+        word = match.group(1).casefold()
+        return word if word in lexicon._exact and word not in _PRONOUNS else match.group(0)
+    return _ABBREVIATED_VERB.sub(bare, text)
+
+
 def symbol_names(text: str) -> str:
-    """Return the normalised Unicode names of a text's symbols, each once ("👍" -> "thumbs up sign"): what a
-    message of emoji alone says, for the lexicon to read."""
-    names = (normalize(unicodedata.name(ch, "")) for ch in text if unicodedata.category(ch).startswith("S"))
+    """Return the normalised Unicode names of a text's symbols, each once ("👍" -> "thumbs up sign"; the
+    emoticon ":)" -> "smiling face"): what a message of emoji alone says, for the lexicon to read."""
+    names = [_EMOTICONS.get(t.casefold(), "") for t in text.split()]
+    names += [normalize(unicodedata.name(ch, "")) for ch in text if unicodedata.category(ch).startswith("S")]
     return " ".join(dict.fromkeys(n for n in names if n))
 
 
 def triage(text: str, lexicon: Lexicon) -> Verdict:
     """Decide whether a message is urgent, asks for personal advice, or is smalltalk, in the safety order."""
-    norm = normalize(text)
+    norm = normalize(abbreviations(text, lexicon))
     # Emoji alone are read by their names; the net, which never learnt those names, sees the words only.
     tokens = read_words(norm or symbol_names(text), lexicon)
     hits = scan(tokens, lexicon)
@@ -234,16 +265,19 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     signs = by.get("emergency", []) + by.get("warning", [])
     # "one size fits all", "my laptop keeps freezing": the sign words inside a phrase that names something else
     # are no sign at all.
-    elsewhere = [(h.start, h.end) for h in signs if lexicon.concepts[(h.category, h.concept)].not_a_sign]
+    # A together rule covers only the words its lists matched ("im confused ... different": a sign between them
+    # still counts).
+    elsewhere = [span for h in signs if lexicon.concepts[(h.category, h.concept)].not_a_sign
+                 for span in (h.parts or ((h.start, h.end),))]
     signs = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].not_a_sign
-             and not any(s <= h.start and h.end <= e for s, e in elsewhere)]
+             and not _inside(h, elsewhere)]
     mentions = tuple(dict.fromkeys(h.concept for h in signs))
     # "anti-seizure tablets", "yellow fever jab", "take my temperature": a sign word inside a call-now-only
     # phrase that names something else is no sign by itself.
     spans = [(h.start, h.end) for h in signs if lexicon.concepts[(h.category, h.concept)].call_now_only
              and h.end - h.start > 1]
     strong = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].call_now_only
-              and not any(s <= h.start and h.end <= e and (s, e) != (h.start, h.end) for s, e in spans)]
+              and not _inside(h, spans, strictly=True)]
     if any(r.kind == "temperature" for r in vitals):
         # "temp 37.2": the word names the reading, which speaks for itself (below: past the limits, or not).
         strong = [h for h in strong if normalize(h.text) not in lexicon.vitals.words.get("temperature_words", ())]
@@ -260,8 +294,11 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # "since both give a fever", "now that the rash has gone": a time word inside a question frame written without
     # gaps is part of the question, not a time.
     tight = [(h.start, h.end) for h in question if GAP not in h.text]
+    # "how would you spot it in a child", "can an adult get it": a person word after an indefinite article is
+    # anybody, not someone unwell now.
     now_words = [h for h in by.get("now", [])
-                 if (h.concept == TIME or not frame_starts or h.start < min(frame_starts))
+                 if not (h.concept != TIME and h.start and tokens[h.start - 1] in _ANYBODY)
+                 and (h.concept == TIME or not frame_starts or h.start < min(frame_starts))
                  and not (h.concept == TIME and any(s <= h.start and h.end <= e for s, e in tight))]
     if alarm and not (hypothetical and not now_words):
         return Verdict("warning", f"vital sign: {alarm.kind} {alarm.value:g}", mentions, temperature, True,
@@ -272,17 +309,21 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
         first = next((h for h in strong if h.category == "emergency"), strong[0])
         return Verdict(first.category, first.describe(), mentions, temperature, bool(vitals))
     # "what should I watch for": a question frame around the advice words makes it a general question.
-    frames = {i for h in question if not h.anchored for i in range(h.start, h.end)}
-    advice = [h for h in by.get("advice", []) if not frames.intersection(range(h.start, h.end))]
-    has_number = any(_IS_NUMBER.match(t) for t in tokens)
+    # A frame inside the advice phrase itself is part of it, not a question around it ("how do i get on the
+    # trial": "do ... get").
+    advice = [h for h in by.get("advice", [])
+              if not any(not q.anchored and q.start < h.end and h.start < q.end
+                         and not (h.start <= q.start and q.end <= h.end) for q in question)]
+    has_number = any(_IS_NUMBER.match(t) and not _is_year(tokens, i) for i, t in enumerate(tokens))
     # "can I talk to a real person", "am I talking to a robot": weak advice words ("can i") yield to contact and
     # smalltalk phrases; smalltalk is never a message that names a sign or gives a number.
     strong_advice = [h for h in advice if not lexicon.concepts[(h.category, h.concept)].weak]
     simple = next((c for c in SIMPLE if not strong_advice and _simple(c, tokens, by, advice, question)
                    and not (c == "smalltalk" and (mentions or has_number))), None)
-    # "what happens on day 10", "did every patient respond": a question that names no sign, gives no reading and
-    # is about nobody in particular is as sure a general question as one that names a sign.
-    plain_question = bool(question) and not signs and not readings and not any(
+    # "what happens on day 10", "did every patient respond", "which symptoms need 999": a question that names no
+    # sign (words that only add the call-now line are none), gives no reading and is about nobody in particular is
+    # as sure a general question as one that names a sign.
+    plain_question = bool(question) and not strong and not readings and not any(
         h.concept != TIME for h in by.get("now", []))
     # "my laptop keeps overheating": words the lexicon knows name something else are as sure as a question.
     sure = general or plain_question or bool(elsewhere) or bool(advice) or bool(simple)
@@ -300,6 +341,20 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     if "contact" in by:  # after advice: "should I stop my tablets, who do I call" is advice
         return Verdict("contact", by["contact"][0].describe(), mentions, general=general)
     return Verdict(None, "", mentions, temperature, number_given, general=general)
+
+
+def _inside(hit: Hit, spans: list[tuple[int, int]], *, strictly: bool = False) -> bool:
+    """True when a sign's words lie inside one of the spans of words that name something else; for a together
+    rule, when one of its lists' words does ("keep taking my sleeping tablets": the sleep word names a medicine).
+    strictly: a span of exactly the same words does not count."""
+    return any(s <= start and end <= e and not (strictly and (s, e) == (start, end))
+               for start, end in (hit.parts or ((hit.start, hit.end),)) for s, e in spans)
+
+
+def _is_year(tokens: list[str], i: int) -> bool:
+    """True for a year after a word that dates it ("the one my cousin had in 2021", "since 2019"): no reading."""
+    return (len(tokens[i]) == 4 and tokens[i].isdigit() and 1900 <= int(tokens[i]) <= 2099 and i > 0
+            and tokens[i - 1] in _DATING)
 
 
 def _simple(category: str, tokens: list[str], by: dict[str, list[Hit]], advice: list[Hit],
@@ -361,5 +416,5 @@ def example_failures(lexicon: Lexicon) -> list[tuple[Example, Verdict]]:
 
 def explain(text: str, lexicon: Lexicon) -> list[str]:
     """Return what the lexicon found in a message, one line per concept (for staff and the bench)."""
-    return [hit.describe() for hit in scan(read_words(normalize(text), lexicon), lexicon)]
+    return [hit.describe() for hit in scan(read_words(normalize(abbreviations(text, lexicon)), lexicon), lexicon)]
 

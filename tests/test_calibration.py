@@ -152,3 +152,42 @@ def test_eval_tune_takes_development_files(tmp_path, other_dev, capsys, monkeypa
     (other_dev / "broken.jsonl").write_text("{}\n", encoding="utf-8")
     assert main(["eval", "--knowledge", str(kb), "--dev", str(other_dev / "broken.jsonl")]) == 2
     assert "broken.jsonl:1" in capsys.readouterr().err
+
+
+OUTSIDE = ["how do i bake sourdough bread", "what is the offside rule in football", "how do i renew my passport"]
+
+
+def test_outside_questions_lead_only_where_a_query_is_nearer_them(engine):
+    docs = documents(engine.knowledge)
+    plain = Index(docs, engine.knowledge.synonyms, embedder=engine.index.embedder)
+    outside = Index(docs, engine.knowledge.synonyms, embedder=engine.index.embedder, outside=OUTSIDE)
+    semantic, chars = (KB_CALIBRATION_INPUTS.index(n) for n in ("outside_semantic_lead", "outside_chars_lead"))
+    near = outside.calibration_inputs("how do I bake sourdough bread at home")
+    entry = outside.calibration_inputs("what are living drugs")
+    assert near[semantic] > 0 and near[chars] > 0, "nearer the outside question than any entry's phrasing"
+    assert entry[semantic] < 0 and entry[chars] < 0, "an entry's own question stays nearer its entry"
+    # Without outside questions the leads are 0 and every other input is the same.
+    without = plain.calibration_inputs("how do I bake sourdough bread at home")
+    assert without[semantic] == without[chars] == 0.0
+    assert [round(v, 9) for n, v in enumerate(without) if n not in (semantic, chars)] == \
+        [round(v, 9) for n, v in enumerate(near) if n not in (semantic, chars)]
+
+
+def test_a_calibration_that_weighs_the_outside_lead_lowers_only_the_near_question(engine):
+    docs = documents(engine.knowledge)
+    weights = {"confidence_logit": 1.0, "outside_semantic_lead": -8.0, "outside_chars_lead": -8.0}
+    plain = Index(docs, engine.knowledge.synonyms, embedder=engine.index.embedder, calibration=weights)
+    outside = Index(docs, engine.knowledge.synonyms, embedder=engine.index.embedder, calibration=weights,
+                    outside=OUTSIDE)
+    near = "how do I bake sourdough bread at home"
+    assert outside.search(near)[0].score < plain.search(near)[0].score
+    for query in ("what are living drugs", "is it a cure"):
+        ours, theirs = outside.search(query)[0], plain.search(query)[0]
+        assert ours.entry_id == theirs.entry_id and ours.score >= theirs.score  # a negative lead only raises it
+
+
+def test_outside_questions_reach_the_index_through_the_engine(kb_copy):
+    (kb_copy / "outside.yaml").write_text("questions:\n  - how do i bake sourdough bread\n", encoding="utf-8")
+    index = build_engine(kb_copy).index
+    lead = index.calibration_inputs("baking sourdough bread")[KB_CALIBRATION_INPUTS.index("outside_chars_lead")]
+    assert lead > 0

@@ -334,3 +334,23 @@ def test_quotes_wait_until_sources_load(kb_copy):
     (kb_copy / "sources.yaml").write_text("sources:\n  - id: [broken\n", encoding="utf-8")
     problems = _problems(kb_copy)
     assert problems and all(p.startswith("knowledge/sources.yaml:") for p in problems), problems
+
+
+def test_outside_questions_are_read_and_an_absent_file_means_none(kb, kb_copy):
+    assert kb.outside and all(isinstance(q, str) and q for q in kb.outside)
+    (kb_copy / "outside.yaml").unlink()
+    assert load_knowledge(kb_copy).outside == ()
+
+
+@pytest.mark.parametrize("content, line, expected", [
+    ("questions:\n  - how do i bake bread\n  - How do I bake bread?\n", 3, "is already at line 2"),
+    ("questions:\n  - what are living drugs\n", 2, "also a phrasing of the entry 'what-are-living-drugs'"),
+    ("questions:\n  - [a, list]\n", 2, "expected text, found a list"),
+    ("questions:\n  - '???'\n", 2, "has no words"),
+    ("questions: how do i bake bread\n", 1, "expected a list of questions"),
+    ("- how do i bake bread\n", 1, "the file must start with 'questions:'"),
+])
+def test_bad_outside_questions_are_refused_with_their_line(kb_copy, content, line, expected):
+    (kb_copy / "outside.yaml").write_text(content, encoding="utf-8")
+    problems = _problems(kb_copy)
+    assert any(p.startswith(f"knowledge/outside.yaml:{line}:") and expected in p for p in problems), problems

@@ -290,7 +290,7 @@ def run_report(database: dict, monkeypatch, capsys, *extra: str) -> str:
 def test_report_groups_and_suggests(database, records_of, monkeypatch, capsys):
     records = records_of(database)
     for message in ["weather tomorrow", "weather tomorrow?", "whats the weather tomorrow",
-                    "who selects the donor"]:  # ("who picks the donor" is answered now: no suggestion to make)
+                    "who chooses the donor"]:  # ("who picks the donor" is answered now: no suggestion to make)
         records.record(message, "fallback", None, knowledge_version="abc")
     records.record("x", "answer", "the-study")
     text_report = run_report(database, monkeypatch, capsys)

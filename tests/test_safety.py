@@ -478,3 +478,88 @@ def test_an_accident_that_bleeds_is_urgent_but_no_crisis(engine, message):
 ])
 def test_advice_and_smalltalk_of_the_third_split(engine, message, category):
     assert triage(message, engine.lexicon.replace(net=None)).category == category
+
+
+# --- mechanisms found in the fourth blind split's misses (own phrasings, not the split's messages) --------------
+
+@pytest.mark.parametrize("message", [
+    "my brother OD'd on his pills",       # an abbreviation made a verb by an apostrophe ending
+    "she od'ed last night",
+    "he's OD'ing right now",
+    "honestly so tired of being alive",   # weary of being alive at all is a crisis, not a plain feeling unwell
+    "fed up of existing",
+])
+def test_crisis_of_the_fourth_split_is_found_by_the_words_alone(engine, message):
+    assert triage(message, engine.lexicon.replace(net=None)).category == "crisis", triage(message, engine.lexicon)
+
+
+@pytest.mark.parametrize("message", ["i'd like to know more", "he'd had chemo before", "my son's odd today",
+                                     "that's odd"])
+def test_contractions_are_no_abbreviation(engine, message):
+    assert triage(message, engine.lexicon.replace(net=None)).category != "crisis"
+
+
+@pytest.mark.parametrize("message", [
+    "his handwriting has changed since yesterday",
+    "my writing has got worse, the nurse said to tell someone",
+    "she is confused and different to normal",
+    "mum's a bit confused, is this the same as last time",     # the writer's own confusion only
+    "im confused and everything feels different",
+    "im a bit confused and my dad has a fever, is this the same as flu",  # a sign between the rule's words
+    "he is too weak to stand",                            # "too weak to ..." stays a sign unless it names a treatment
+    "my son has lost his appetite since the infusion",
+    "he keeps falling asleep, should he keep taking his sleeping tablets",
+    "a child here is fitting",                            # "a child" is anybody only inside a question
+    "he is too weak to have a wash",
+    "my best friend is fitting for ages",                 # "best * for" is a remedy question, not this
+    "need help with his breathing, its really hard",
+])
+def test_signs_of_the_fourth_split_stay_urgent(engine, message):
+    assert triage(message, engine.lexicon.replace(net=None)).urgent, triage(message, engine.lexicon)
+
+
+@pytest.mark.parametrize("message", [
+    "im confused, how is the new one any different",
+    "i'm a bit confused, is this the same as normal chemo",
+    "too poorly to make their own cells?",
+    "is the treatment too slow for very sick patients",
+    "can patients who are very ill still have it",
+    "best stretches for a bad back pain",
+    "how would you spot a fever in a baby",
+])
+def test_article_questions_of_the_fourth_split_are_never_urgent(engine, message):
+    assert not triage(message, engine.lexicon.replace(net=None)).urgent, triage(message, engine.lexicon)
+
+
+@pytest.mark.parametrize("message, category", [
+    ("should she be on antibiotics to prevent infection", "advice"),
+    ("my dad's bloods say his sodium is low, what does that mean", "advice"),
+    ("how do i get on the study", "advice"),
+    ("is my cousin eligible, he was treated in 2019", "advice"),
+    ("can i take my sleeping pills before the scan", "advice"),
+    ("k", "smalltalk"),
+    (":)", "smalltalk"),
+    ("that's all for now, thanks", "smalltalk"),
+    ("vitamin k", None),                 # "k" is smalltalk only at the start of a message
+])
+def test_advice_and_smalltalk_of_the_fourth_split(engine, message, category):
+    assert triage(message, engine.lexicon.replace(net=None)).category == category
+
+
+@pytest.mark.parametrize("message", [
+    "what does low potassium do",
+    "can the treatment affect breathing",
+    "does it make people forgetful",
+    "how do you know if a transplant is being rejected",
+    "why do you have to stay near the hospital afterwards",
+    "what is tocilizumab",
+    "what does capillary leak syndrome mean",
+])
+def test_sign_questions_of_the_fourth_split_get_the_call_now_line(engine, message):
+    verdict = triage(message, engine.lexicon.replace(net=None))
+    assert not verdict.urgent and verdict.mentions, verdict
+
+
+def test_a_year_is_no_number_the_person_typed(engine):
+    verdict = triage("is this different from what my uncle had in 2020", engine.lexicon.replace(net=None))
+    assert verdict.category is None and not verdict.number_given, verdict
