@@ -353,9 +353,11 @@ def _inside(hit: Hit, spans: list[tuple[int, int]], *, strictly: bool = False) -
 
 def _anybody(tokens: list[str], i: int) -> bool:
     """True for a person word after "a", "an", "any", "every" or "each", straight after it or past one describing
-    word ("in a child", "a small child", "any older patient"): anybody, not someone in particular."""
+    word ("in a child", "a small child", "any older patient"): anybody, not someone in particular. Past a word, a
+    pronoun or possessive starts a new phrase ("the number for an ambulance, my grandad's collapsed")."""
     return (i >= 1 and tokens[i - 1] in _ANYBODY) or (
-        i >= 2 and tokens[i - 2] in _ANYBODY and tokens[i - 1].isalpha() and tokens[i - 1] not in _STOP)
+        i >= 2 and tokens[i - 2] in _ANYBODY and tokens[i - 1].isalpha() and tokens[i - 1] not in _STOP
+        and tokens[i] not in _STOP)
 
 
 def _is_year(tokens: list[str], i: int) -> bool:
