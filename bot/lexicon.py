@@ -33,6 +33,7 @@ GAP = "..."           # up to MAX_GAP words of any kind
 ANY = "*"             # exactly one word of any kind
 NUMBER = "<number>"   # one number ("day <number>": day 3)
 START = "^"           # at the start of the message (after any greeting): "^ can" for "hi, can chemo cause..."
+END = "$"             # at the end of the message: "need to cut $" for a bare "i need to cut" (not "to cut down")
 MAX_GAP = 5
 # Words whose typos are not looked for: evidence and smalltalk words are short and common, and a typo of one
 # ("bother" for "brother") would only mislead.
@@ -92,6 +93,7 @@ class Phrase:
     # (rule number, group number) when the phrase is one group's choice in a `together` rule.
     part: tuple[int, int] | None = None
     anchored: bool = False           # written with a leading ^: only at the start of a message
+    final: bool = False              # written with a trailing $: only at the end of a message
 
 
 @dataclass(frozen=True)
@@ -240,19 +242,21 @@ def _check_phrase(text: str) -> str:
     words = _phrase_words(text)
     if words == (NUMBER,):  # a number alone, as one list of a together rule
         return ""
-    if not any(w not in (GAP, ANY, NUMBER, START) for w in words):
+    if not any(w not in (GAP, ANY, NUMBER, START, END) for w in words):
         return "has no words to match"
     if words[0] in (GAP, ANY) or (words[0] == START and (len(words) < 2 or words[1] in (GAP, ANY, START))):
         return f"may not start with {words[0]!r}"
     if START in words[1:]:
         return f"may have {START!r} only at its start"
-    if words[-1] == GAP:
+    if END in words[:-1]:
+        return f"may have {END!r} only at its end"
+    if words[-1] == GAP or words[-2:] == (GAP, END):
         return f"may not end with {GAP!r}"
     return ""
 
 
 def _phrase_word(word: str) -> str:
-    if word in (GAP, ANY, NUMBER, START):
+    if word in (GAP, ANY, NUMBER, START, END):
         return word
     star = word.endswith("*")
     norm = normalize(word.rstrip("*")).replace(" ", "")
@@ -471,9 +475,11 @@ def _build(raw: _Raw, checker: Any) -> Lexicon:
         words = _phrase_words(text)
         anchored = words[0] == START
         words = words[1:] if anchored else words
+        final = words[-1] == END
+        words = words[:-1] if final else words
         forms = [words] + (third_person(words) if category == "crisis" else [])
         for form in forms:
-            phrases.append(Phrase(text, form, category, name, where, part, anchored))
+            phrases.append(Phrase(text, form, category, name, where, part, anchored, final))
 
     for category, named in raw.concepts.items():
         for name, concept in named.items():

@@ -203,7 +203,7 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
                 if phrase.anchored and start > opening:
                     continue
                 end = _match_at(phrase.words, matched, 1, start + 1)
-                if end is None:
+                if end is None or (phrase.final and end != len(matched)):
                     continue
                 if phrase.part is not None:
                     parts.setdefault(phrase.part, []).append((start, end))
@@ -297,7 +297,7 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # "how would you spot it in a child", "can an adult get it": a person word after an indefinite article is
     # anybody, not someone unwell now.
     now_words = [h for h in by.get("now", [])
-                 if not (h.concept != TIME and h.start and tokens[h.start - 1] in _ANYBODY)
+                 if not (h.concept != TIME and _anybody(tokens, h.start))
                  and (h.concept == TIME or not frame_starts or h.start < min(frame_starts))
                  and not (h.concept == TIME and any(s <= h.start and h.end <= e for s, e in tight))]
     if alarm and not (hypothetical and not now_words):
@@ -349,6 +349,15 @@ def _inside(hit: Hit, spans: list[tuple[int, int]], *, strictly: bool = False) -
     strictly: a span of exactly the same words does not count."""
     return any(s <= start and end <= e and not (strictly and (s, e) == (start, end))
                for start, end in (hit.parts or ((hit.start, hit.end),)) for s, e in spans)
+
+
+def _anybody(tokens: list[str], i: int) -> bool:
+    """True for a person word after "a", "an", "any", "every" or "each", straight after it or past one describing
+    word ("in a child", "a small child", "any older patient"): anybody, not someone in particular. Past a word, a
+    pronoun or possessive starts a new phrase ("the number for an ambulance, my grandad's collapsed")."""
+    return (i >= 1 and tokens[i - 1] in _ANYBODY) or (
+        i >= 2 and tokens[i - 2] in _ANYBODY and tokens[i - 1].isalpha() and tokens[i - 1] not in _STOP
+        and tokens[i] not in _STOP)
 
 
 def _is_year(tokens: list[str], i: int) -> bool:

@@ -89,6 +89,10 @@ def test_extends_adds_removes_and_keeps_the_rest(default):
      "kb/triage.yaml:3: vital_signs: fever_celsius: expected a number, found text"),
     ("extends: default\nsafety_net:\n  threshold: 3\n", "kb/triage.yaml:3: safety_net: threshold: must be between 0 and 1"),
     ("warning:\n  phrases: [fever]\n", "emergency: missing"),
+    ("extends: default\nwarning:\n  concepts:\n    new:\n      phrases: ['$ fever']\n",
+     "kb/triage.yaml:5: warning/new: phrases: '$ fever' may have '$' only at its end"),
+    ("extends: default\nwarning:\n  concepts:\n    new:\n      phrases: ['fever ... $']\n",
+     "kb/triage.yaml:5: warning/new: phrases: 'fever ... $' may not end with '...'"),
 ])
 def test_errors_name_file_line_and_field(text, expected):
     lexicon, problems = _compile(text)
@@ -245,3 +249,49 @@ def test_since_meaning_because_is_no_time_word(default, message):
 
 def test_since_as_a_time_still_says_now(default):
     assert triage("a cough since yesterday", default.replace(net=None)).urgent
+
+
+def test_a_phrase_ending_in_a_dollar_matches_only_at_the_end_of_a_message():
+    lexicon, problems = _compile("""\
+        extends: default
+        warning:
+          concepts:
+            bare:
+              phrases: [feel off $]
+        """)
+    assert not problems, problems
+    words = lexicon.replace(net=None)
+    assert triage("I feel off", words).category == "warning"
+    assert triage("hi, he is a bit feel off", words).category == "warning"
+    assert "warning/bare: feel off $" not in explain("I feel off my food", lexicon)
+
+
+@pytest.mark.parametrize("message, category", [
+    ("i need to cut", "crisis"), ("he needs to cut", "crisis"), ("i know exactly how i'd do it and when", "crisis"),
+    ("i know what i'll take and when", "crisis"), ("the urge to hurt is so strong", "crisis"),
+    ("doing cpr now what else do i do", "emergency"), ("giving him rescue breaths", "emergency"),
+    ("why am i so dizzy after the infusion", "warning"), ("is it the chemo making me vomit so much", "warning"),
+    ("i need to cut down on sugar", None), ("i need to cut my nails, is that ok", None),
+])
+def test_bare_urges_plans_resuscitation_and_ones_own_symptom_now(default, message, category):
+    verdict = triage(message, default.replace(net=None))
+    assert (verdict.category if verdict.urgent else None) == category, (verdict, explain(message, default))
+
+
+@pytest.mark.parametrize("message", ["what are the signs of confusion in a small child who cant write yet",
+                                     "what signs of infection should we look out for after chemo",
+                                     "what is a normal pulse rate", "what is cytopenia", "what is cpr"])
+def test_general_questions_about_anybody_get_the_call_now_line_not_the_urgent_reply(default, message):
+    verdict = triage(message, default.replace(net=None))
+    assert not verdict.urgent and verdict.mentions, (verdict, explain(message, default))
+
+
+@pytest.mark.parametrize("message", ["i had a heart attack last year, can i still have this treatment",
+                                     "is it ok to lower my steroids myself", "can i take it with my statin",
+                                     "what are my chances of staying in remission"])
+def test_history_own_doses_and_chances_are_advice(default, message):
+    assert triage(message, default.replace(net=None)).category == "advice", explain(message, default)
+
+
+def test_a_recent_stroke_stays_an_emergency(default):
+    assert triage("he had a stroke this morning, can he still have it", default.replace(net=None)).urgent
