@@ -120,14 +120,13 @@ class Responder:
         state = self.conversations.peek(conversation)
         context = self._context(state, key)
         verdict, reply = self._cached_decision(message, key, form, context)
-        held = self.conversations.settle(conversation, state, urgent=verdict.urgent,
-                                         entry_id=None if verdict.urgent else reply.entry_id)
+        held = self.conversations.settle(conversation, state, urgent=verdict.urgent, entry_id=_answered(verdict, reply))
         if held is not None:
             state = held
-            if self._context(held, key) != context:
-                verdict, reply = self._cached_decision(message, key, form, self._context(held, key))
-            self.conversations.remember(conversation, urgent=verdict.urgent,
-                                        entry_id=None if verdict.urgent else reply.entry_id)
+            held_context = self._context(held, key)
+            if held_context != context:
+                verdict, reply = self._cached_decision(message, key, form, held_context)
+            self.conversations.remember(conversation, urgent=verdict.urgent, entry_id=_answered(verdict, reply))
         # What a conversation changes (an urgent reply earlier) is applied after the cache, never kept in it.
         if state.urgent and not verdict.urgent:
             reply = _prefixed(reply, self.profile.say("reminder"))
@@ -314,6 +313,11 @@ def _passages(text: str) -> list[str]:
         elif lines:
             passages.append(collapse_space(block))
     return passages
+
+
+def _answered(verdict: Verdict, reply: Reply) -> str | None:
+    """Return the entry a reply answered, for the conversation to remember (none after an urgent reply)."""
+    return None if verdict.urgent else reply.entry_id
 
 
 def _prefixed(reply: Reply, line: str) -> Reply:
