@@ -16,6 +16,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
+from bot.lexicon import english_words
 from bot.semantic import Embedder, load_embedder
 from bot.text import normalize
 
@@ -133,6 +134,8 @@ KB_CALIBRATION_INPUTS = (
     # How much nearer the query is to a question the knowledge base does not answer (outside.yaml) than to the
     # first entry's best phrasing, by meaning and by characters (0 without outside questions):
     "outside_semantic_lead", "outside_chars_lead",
+    # and how near it is to that outside question at all, by the same two (0 without outside questions)
+    "outside_semantic", "outside_chars",
 )
 MARGIN_CAP = 10.0
 CONTENT_WORDS_CAP = 8
@@ -191,6 +194,10 @@ SEMANTIC_SHORTLIST = 20
 # 4 letters. It then counts as known.
 KNOWN_WORD_RATIO = 85
 TYPO_EDITS = 2
+# A real English word (the shipped word list, bot/lexicon.py english_words: the whole words of the semantic
+# channel's tokenizer) is no typo: "wifi" is not "wife", "paint" not "point", "liver" not "live". It maps onto a
+# knowledge-base word only of its own stem, the same first REAL_WORD_STEM letters ("significance": significant).
+REAL_WORD_STEM = 6
 # A logistic regression trained on each entry's own phrasings (question + alternates), stop words kept ("can I"
 # asks something else than "how"), learns which words tell close entries apart. Skipped for knowledge bases
 # bigger than CLASSIFIER_MAX_ENTRIES, where training costs more than it brings.
@@ -486,6 +493,7 @@ class Index:
         for word in self.vocabulary:
             self._roots.setdefault(_root(word), word)
         self._fix_cache: dict[str, str] = {}
+        self.real_words = english_words()
         self._last_normalised: tuple[str | None, tuple[str, str]] = (None, ("", ""))
         self.classifier = None
         if 2 <= count <= CLASSIFIER_MAX_ENTRIES:
@@ -655,7 +663,7 @@ class Index:
         unheld = self.term_rarity[terms[~np.isin(terms, held)]]
         rarity = max(float(unheld.max(initial=0.0)), 1.0 if scored.unknown else 0.0)
         column = {name: features[first, n] for n, name in enumerate(FEATURES)}
-        semantic_lead = chars_lead = 0.0
+        semantic_lead = chars_lead = outside_semantic = outside_chars = 0.0
         if self.outside_chars is not None:
             outside_semantic, outside_chars = self.outside_scores(scored)
             if self.outside_semantic is not None:
@@ -664,7 +672,7 @@ class Index:
         return np.asarray([logit, min(MARGIN_CAP, ranking[first] - runner_up), rarity,
                            min(CONTENT_WORDS_CAP, len(scored.terms) + scored.unknown),
                            column["classifier"], column["semantic"], column["semantic_entry"], column["domain"],
-                           semantic_lead, chars_lead])
+                           semantic_lead, chars_lead, outside_semantic, outside_chars])
 
     def outside_scores(self, scored: Scored) -> tuple[float, float]:
         """Return a query's best similarity with the questions the knowledge base does not answer: by meaning
@@ -833,8 +841,15 @@ class Index:
             fixed = self._roots.get(_root(word))
             if fixed is None and len(word) >= 4:
                 fixed = self._scan_nearest(word)
+                if fixed and fixed[:REAL_WORD_STEM] != word[:REAL_WORD_STEM] and self._real_word(word):
+                    fixed = None
             fixed = self._fix_cache[word] = fixed or word
         return fixed
+
+    def _real_word(self, word: str) -> bool:
+        """Whether a word (made singular by _content) is a real English word of the shipped word list."""
+        real = self.real_words
+        return word in real or word + "s" in real or word + "es" in real
 
     def _scan_nearest(self, word: str) -> str | None:
         """Return the knowledge-base word nearest this one (same first letter): rapidfuzz's ratio at least

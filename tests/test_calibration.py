@@ -161,16 +161,19 @@ def test_outside_questions_lead_only_where_a_query_is_nearer_them(engine):
     docs = documents(engine.knowledge)
     plain = Index(docs, engine.knowledge.synonyms, embedder=engine.index.embedder)
     outside = Index(docs, engine.knowledge.synonyms, embedder=engine.index.embedder, outside=OUTSIDE)
-    semantic, chars = (KB_CALIBRATION_INPUTS.index(n) for n in ("outside_semantic_lead", "outside_chars_lead"))
+    semantic, chars, raw_semantic, raw_chars = (KB_CALIBRATION_INPUTS.index(n) for n in (
+        "outside_semantic_lead", "outside_chars_lead", "outside_semantic", "outside_chars"))
     near = outside.calibration_inputs("how do I bake sourdough bread at home")
     entry = outside.calibration_inputs("what are living drugs")
     assert near[semantic] > 0 and near[chars] > 0, "nearer the outside question than any entry's phrasing"
     assert entry[semantic] < 0 and entry[chars] < 0, "an entry's own question stays nearer its entry"
-    # Without outside questions the leads are 0 and every other input is the same.
+    assert near[raw_semantic] > entry[raw_semantic] and near[raw_chars] > entry[raw_chars]
+    # Without outside questions the four outside inputs are 0 and every other input is the same.
+    own = (semantic, chars, raw_semantic, raw_chars)
     without = plain.calibration_inputs("how do I bake sourdough bread at home")
-    assert without[semantic] == without[chars] == 0.0
-    assert [round(v, 9) for n, v in enumerate(without) if n not in (semantic, chars)] == \
-        [round(v, 9) for n, v in enumerate(near) if n not in (semantic, chars)]
+    assert [without[n] for n in own] == [0.0] * 4
+    assert [round(v, 9) for n, v in enumerate(without) if n not in own] == \
+        [round(v, 9) for n, v in enumerate(near) if n not in own]
 
 
 def test_a_calibration_that_weighs_the_outside_lead_lowers_only_the_near_question(engine):

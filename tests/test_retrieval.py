@@ -133,6 +133,23 @@ def test_unseen_word_forms_and_typos_map_onto_the_knowledge_base(engine):
     assert plain == "what is patient", "contractions are written out for the classifier"
 
 
+@pytest.mark.parametrize("word, kb_word", [("paint", "point"), ("ceiling", "calling"), ("liver", "live"),
+                                            ("cancel", "cancer"), ("inflation", "infection")])
+def test_a_real_word_is_no_typo_of_a_knowledge_base_word(engine, word, kb_word):
+    index = engine.index
+    assert word not in index._known and kb_word in index._known
+    assert index._fix(word) == word, "an English word of the shipped word list is kept as typed"
+    assert index._scan_nearest(word) == kb_word, "without the word list it would have been taken for a typo"
+    assert index.coverage(f"remission {word}") == 0.5, "it counts as a word the knowledge base does not know"
+
+
+def test_a_real_word_still_maps_onto_a_knowledge_base_word_of_its_own_stem(engine):
+    index = engine.index
+    assert "significance" in index.real_words and "significance" not in index._known
+    assert index._fix("significance") == "significant"
+    assert index._fix("remision") == "remission", "a misspelling is in no word list"
+
+
 def test_unknown_words_lower_the_confidence_but_chatter_does_not(engine):
     index = engine.index
     assert index.coverage("remission patient") == 1.0
