@@ -34,9 +34,10 @@ def _parser(prog: str = "faqbot") -> argparse.ArgumentParser:
                           help="fit the knowledge base's own confidence and choose the fallback threshold and "
                                "clarify margin on the regression questions (and --dev), and write them to the "
                                "knowledge base's settings.yaml")
-    evaluate.add_argument("--dev", action="append", default=[], metavar="FILE",
+    evaluate.add_argument("--dev", action="extend", nargs="+", default=[], metavar="FILE",
                           help="patient questions as development data (JSON Lines: kind in_scope with text and "
-                               "quote, or off_topic with text); repeatable. Measured, and with --tune learnt from")
+                               "quote, or off_topic with text); one or more, repeatable. Measured, and with --tune "
+                               "learnt from")
     evaluate.add_argument("--labels", metavar="FILE",
                           help="for --dev: which entries answer each quoted passage (YAML list of passage, entries); "
                                "without it only the off-topic side is measured")

@@ -130,3 +130,11 @@ def test_without_a_running_bot_the_first_clean_check_is_the_baseline(run, kb_cop
     status, out, _ = run("check", "--knowledge", str(kb_copy))
     assert status == 1
     assert "compared with version" in out and f"expects answer {first['id']}" in out
+
+
+def test_eval_takes_several_development_files_after_one_dev_and_after_several():
+    from bot.cli import _parser
+    together = _parser().parse_args(["eval", "--dev", "a.jsonl", "b.jsonl", "--labels", "l.yaml"])
+    apart = _parser().parse_args(["eval", "--dev", "a.jsonl", "--dev", "b.jsonl", "c.jsonl"])
+    assert together.dev == ["a.jsonl", "b.jsonl"] and together.labels == "l.yaml"
+    assert apart.dev == ["a.jsonl", "b.jsonl", "c.jsonl"]
