@@ -134,7 +134,8 @@ KB_CALIBRATION_INPUTS = (
     # How much nearer the query is to a question the knowledge base does not answer (outside.yaml) than to the
     # first entry's best phrasing, by meaning and by characters (0 without outside questions):
     "outside_semantic_lead", "outside_chars_lead",
-    # and how near it is to that outside question at all, by the same two (0 without outside questions)
+    # and how near it is to that outside question at all, by the same two (0 without outside questions, and for a
+    # query that is one of the entry's own phrasings)
     "outside_semantic", "outside_chars",
 )
 MARGIN_CAP = 10.0
@@ -669,6 +670,10 @@ class Index:
             if self.outside_semantic is not None:
                 semantic_lead = outside_semantic - column["semantic"]
             chars_lead = outside_chars - column["phrasing_chars"]
+            if max(column["phrasing_chars"], column["fuzzy"]) >= OWN_PHRASING:
+                # one of the entry's own phrasings, near enough: how like an outside question it also is says
+                # nothing ("what about myeloma" is an alternate, beside the outside "myeloma, what kind of cancer")
+                outside_semantic = outside_chars = 0.0
         return np.asarray([logit, min(MARGIN_CAP, ranking[first] - runner_up), rarity,
                            min(CONTENT_WORDS_CAP, len(scored.terms) + scored.unknown),
                            column["classifier"], column["semantic"], column["semantic_entry"], column["domain"],
