@@ -470,6 +470,7 @@ class Index:
         count = len(self.ids)
         # Each entry's phrasings are consecutive rows: entry e owns rows first[e] to first[e + 1].
         self.first = np.searchsorted(self.owners, np.arange(count + 1))
+        self._every_row = np.arange(len(self.owners))
         # Words: unigrams over whole entries. Characters: n-grams within words, over phrasings and entries.
         words = _Vectors(TfidfVectorizer(analyzer="word", sublinear_tf=True, token_pattern=r"(?u)\b\w+\b",
                                          dtype=np.float32), entries)
@@ -752,10 +753,14 @@ class Index:
         if not len(shortlist):
             return None
         # Every entry has at least one phrasing, so each shortlisted entry owns a non-empty run of rows.
-        starts, ends = self.first[shortlist], self.first[shortlist + 1]
-        rows = _spans(starts, ends)
-        offsets = np.cumsum(ends - starts) - (ends - starts)  # where each shortlisted entry's rows begin in rows
-        phrasing = every[rows]
+        every_entry = len(shortlist) == count  # then in order (sorted): a small knowledge base's every row
+        if every_entry:
+            rows, offsets = self._every_row, self.first[:-1]
+        else:
+            starts, ends = self.first[shortlist], self.first[shortlist + 1]
+            rows = _spans(starts, ends)
+            offsets = np.cumsum(ends - starts) - (ends - starts)  # where each shortlisted entry's rows begin in rows
+        phrasing = every if every_entry else every[rows]
         features = np.zeros((len(shortlist), len(FEATURES)), dtype=np.float64)
         features[:, 0] = probability[shortlist] if probability is not None else 0.0
         features[:, 1] = np.maximum.reduceat(phrasing, offsets)
@@ -766,11 +771,11 @@ class Index:
         if semantic is not None:
             features[:, 4] = np.maximum(best_semantic[shortlist], 0.0)
             features[:, 5] = np.maximum(self.semantic_entries[shortlist] @ vector, 0.0)
-            semantic_best = rows[offsets + _argmax_runs(semantic[rows], offsets)]
+            semantic_best = rows[offsets + _argmax_runs(semantic if every_entry else semantic[rows], offsets)]
         words = [w for w in content.split() if not (w in CHATTER and w not in self._known)]
         if 0 < len(words) <= FUZZY_MAX_WORDS:
-            similarity = process.cdist([typed], self._fuzzy_array[rows].tolist(), scorer=fuzz.ratio,
-                                       dtype=np.float32)[0] / 100.0
+            texts = self.fuzzy_texts if every_entry else self._fuzzy_array[rows].tolist()
+            similarity = process.cdist([typed], texts, scorer=fuzz.ratio, dtype=np.float32)[0] / 100.0
             features[:, 6] = np.maximum.reduceat(similarity, offsets)
         ids = [self.term_ids[w] for w in words if w in self.term_ids]
         held = _gather(self.entry_terms, np.asarray(ids, dtype=np.int64), np.ones(len(ids), dtype=np.float32),
