@@ -95,6 +95,9 @@ class SafetyNet:
         # One message at a time, scikit-learn's transform costs more in checks than in arithmetic: score() does the
         # same sums (sublinear tf x idf, L2 norm, dot product) over a dict of each n-gram's idf and two weights.
         self.analyze = vectorizer.build_analyzer()
+        # Character n-grams within word boundaries (train()'s analyzer) never cross a space: a message's are its
+        # words' one after the other, and each word's are worked out once (_grams).
+        self.by_word = vectorizer.analyzer == "char_wb"
         self._word_grams: dict[str, list[str]] = {}
         idf = vectorizer.idf_
         self.features = {gram: (float(idf[i]), float(weights[i, 0]), float(weights[i, 1]))
@@ -107,9 +110,9 @@ class SafetyNet:
     def scores(self, norm: str) -> tuple[float, float, float]:
         """Return (urgent, crisis, known): known is the share of the message's n-grams the net has seen."""
         counts: dict[str, int] = {}
-        for word in norm.split():
-            for gram in self._grams(word):
-                counts[gram] = counts.get(gram, 0) + 1
+        grams = (g for word in norm.split() for g in self._grams(word)) if self.by_word else self.analyze(norm)
+        for gram in grams:
+            counts[gram] = counts.get(gram, 0) + 1
         square = urgent = crisis = 0.0
         features = self.features
         seen = 0
@@ -127,8 +130,7 @@ class SafetyNet:
         return _sigmoid(urgent * scale + self.bias[0]), _sigmoid(crisis * scale + self.bias[1]), known
 
     def _grams(self, word: str) -> list[str]:
-        """Return the n-grams of one word as the analyzer makes them: character n-grams within word boundaries never
-        cross a space, so a message's are its words' one after the other, and each word's are remembered."""
+        """Return the n-grams of one word as the analyzer makes them, remembered."""
         grams = self._word_grams.get(word)
         if grams is None:
             if len(self._word_grams) >= WORD_CACHE:  # bounded: a stream of gibberish cannot grow it
