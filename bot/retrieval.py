@@ -214,7 +214,7 @@ SEMANTIC_SHORTLIST = 20
 KNOWN_WORD_RATIO = 85
 TYPO_EDITS = 2
 # A real English word (the shipped word list, bot/lexicon.py english_words: the whole words of the semantic
-# channel's tokenizer) is no typo: "wifi" is not "wife", "paint" not "point", "liver" not "live". It maps onto a
+# channel's tokenizer) is no typo: "wine" is not "wife", "paint" not "point", "liver" not "live". It maps onto a
 # knowledge-base word only of its own stem, the same first REAL_WORD_STEM letters ("significance": significant).
 REAL_WORD_STEM = 6
 # A logistic regression trained on each entry's own phrasings (question + alternates), stop words kept ("can I"
