@@ -60,6 +60,13 @@ class Bot:
         self.recorder.vote(entry_id, vote, question=question, knowledge_version=knowledge.version,
                            answer=entry.answer if entry else None)
 
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop what the bot runs beside the answers: write what the staff log holds (for at most `timeout`
+        seconds), stop its writer thread, and let the process forget this bot (for an embedding app or a test
+        that builds many; a serving process just exits)."""
+        atexit.unregister(self.recorder.close)
+        self.recorder.close(timeout)
+
     def problems(self) -> list[str]:
         """Say what needs staff while the bot answers (for /api/health): empty when all is well."""
         # The knowledge edit held back or not loaded, and each of its problems (or broken questions) as file:line.

@@ -40,10 +40,24 @@ def settings_for(tmp_path: Path, **overrides):
     return values
 
 
+_open_apps: list = []
+
+
 def app_for(tmp_path: Path, engine, **overrides):
-    """An app of its own (records, limits) for a test, on the session's engine unless an engine setting changes."""
+    """An app of its own (records, limits) for a test, on the session's engine unless an engine setting changes;
+    closed when the test ends."""
     shared = None if ENGINE_SETTINGS & overrides.keys() else engine
-    return create_app(settings_for(tmp_path, **{"knowledge": KNOWLEDGE, **overrides}), engine=shared)
+    app = create_app(settings_for(tmp_path, **{"knowledge": KNOWLEDGE, **overrides}), engine=shared)
+    _open_apps.append(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _close_apps():
+    """Stop the staff-log writer of every app a test built with app_for, so that threads do not pile up."""
+    yield
+    while _open_apps:
+        _open_apps.pop().extensions["faqbot"].close()
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import uuid
 from contextlib import ExitStack
@@ -509,3 +510,20 @@ def test_report_csv_neutralises_formula_cells(tmp_path, engine):
     cells = [cell for row in rows[1:] for cell in row]
     assert cells and not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
     assert any("HYPERLINK" in c for c in cells), "the question is still there, made inert"
+
+
+def writers() -> int:
+    return sum(thread.name == "faqbot-records" for thread in threading.enumerate())
+
+
+def test_closing_a_bot_writes_what_it_holds_and_stops_its_writer(tmp_path, engine):
+    bot = app_for(tmp_path, engine).extensions["faqbot"]
+    bot.answer("what are living drugs")
+    running = writers()
+    bot.close()
+    deadline = time.monotonic() + 5
+    while writers() >= running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert writers() == running - 1
+    assert bot.recorder.counts() == {"written": 1, "waiting": 0, "lost": 0}
+    assert not bot.recorder.record("after closing", "answer", None)  # refused and counted, never raised
