@@ -84,7 +84,7 @@ class Hit:
     anchored: bool = False
     # The words each list of a together rule matched: the words between them belong to none.
     parts: tuple[tuple[int, int], ...] = ()
-    # The positions of the phrase's own words (not those a "..." skipped); empty for a together rule.
+    # The positions of the phrase's own words (not those a "..." skipped; for a together rule, its lists' words).
     own: tuple[int, ...] = ()
 
     def describe(self) -> str:
@@ -222,7 +222,8 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
         for combo in itertools.product(*groups):
             low, high = min(s for s, _ in combo), max(e for _, e in combo)
             if high - low - sum(e - s for s, e in combo) <= lexicon.together_window:
-                hits.append(Hit(rule.category, rule.concept, rule.text, low, high, parts=tuple(sorted(combo))))
+                hits.append(Hit(rule.category, rule.concept, rule.text, low, high, parts=tuple(sorted(combo)),
+                                own=tuple(i for s, e in sorted(combo) for i in range(s, e))))
                 break
     return hits
 
