@@ -255,7 +255,9 @@ def abbreviations(text: str, lexicon: Lexicon) -> str:
     return _ABBREVIATED_VERB.sub(bare, text)
 
 
-_NUMBER_OF = re.compile(r"\bno\.\s*(?=of\b)|\bno\s+(?=of\s+(?!course\b))", re.IGNORECASE)
+# "no." or "no" before "of" (never "no, of course"): the same with or without punctuation, as the reply cache
+# keys replies by normalised text.
+_NUMBER_OF = re.compile(r"\bno\W*(?=of\b(?!\W*course\b))", re.IGNORECASE)
 
 
 def number_of(text: str) -> str:
