@@ -160,6 +160,24 @@ def confidence_inputs(ranking: np.ndarray, features: np.ndarray) -> np.ndarray:
                             np.tile(np.asarray(query), (len(ranking), 1))])
 
 
+def _first_confidence_inputs(ranking: np.ndarray, features: np.ndarray, first: int) -> np.ndarray:
+    """Return confidence_inputs(ranking, features)[first] without building the other entries' rows (the confidence
+    reads the first entry's alone; tests/test_retrieval.py checks the two agree)."""
+    at = _FEATURE_AT
+    column = features[first]
+    lexical = features[:, :4] @ np.asarray(LEXICAL_WEIGHTS) * np.maximum(features[:, at["entry_coverage"]], 1e-3) ** 0.5
+    best = features.max(axis=0, initial=0.0)
+    coverage, domain = column[at["coverage"]], column[at["domain"]]
+    return np.asarray([ranking[first], coverage, np.log(coverage + 0.05), column[at["unknown_words"]], domain,
+                       np.log(domain + 0.05), best[at["entry_coverage"]], best[at["semantic"]],
+                       np.log(lexical.max(initial=0.0) + 1e-4)]
+                      + [best[at[name]] for name in ("classifier", "phrasing_chars", "entry_words", "entry_chars",
+                                                     "semantic_entry")])
+
+
+_FEATURE_AT = {name: n for n, name in enumerate(FEATURES)}
+
+
 # Words of conversation around a question (greetings, apologies, thanks, who is asking and where they read it):
 # when the knowledge base does not hold them they do not count as unknown words against the question.
 CHATTER = frozenset("""
@@ -327,11 +345,23 @@ class _Vectors:
                                dtype=np.int64)
         if not len(found):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        features, counts = np.unique(found, return_counts=True)
+        features, counts = _counted(found)
         weights = 1.0 + np.log(counts.astype(np.float32))
         weights *= self.idf[features]
         weights /= np.sqrt(weights @ weights)
         return features, weights
+
+
+def _counted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the distinct values of a fresh integer array (sorted in place) and how often each occurs: what
+    np.unique(values, return_counts=True) returns, without its general-purpose checks (a few microseconds a call,
+    four calls a query)."""
+    values.sort()
+    first = np.empty(len(values), dtype=bool)
+    first[:1] = True
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return values[starts], np.diff(starts, append=len(values))
 
 
 def _spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -440,6 +470,7 @@ class Index:
         count = len(self.ids)
         # Each entry's phrasings are consecutive rows: entry e owns rows first[e] to first[e + 1].
         self.first = np.searchsorted(self.owners, np.arange(count + 1))
+        self._every_row = np.arange(len(self.owners))
         # Words: unigrams over whole entries. Characters: n-grams within words, over phrasings and entries.
         words = _Vectors(TfidfVectorizer(analyzer="word", sublinear_tf=True, token_pattern=r"(?u)\b\w+\b",
                                          dtype=np.float32), entries)
@@ -469,6 +500,7 @@ class Index:
         holding = np.diff(self.entry_terms.indptr)
         self.term_rarity = (np.log((1 + count) / (1 + holding)) + 1) / (math.log(1 + count) + 1)
         self._entry_words: sp.csr_matrix | None = None
+        self._held: dict[int, frozenset[int]] = {}
         # The knowledge base's own centre: the mean of its phrasings' character vectors. A question far from it,
         # compared with how far the knowledge base's own questions are, is likely about something else.
         self.centre = np.asarray(self.phrasing_chars.mean(axis=0), dtype=np.float32).ravel()
@@ -553,7 +585,7 @@ class Index:
     def _mark(self, text: str, *, force: bool = False) -> str:
         """Mark the knowledge base's acronyms where a text writes them in capitals ("is ALL curable"), unless the
         whole text is in capitals (shouting says nothing about acronyms). force: a knowledge-base text."""
-        if not self.acronyms:
+        if not self.acronyms or not _CAPITALS.search(text):  # no run of capitals: nothing to mark, nor shouted
             return text
         letters = [c for c in text if c.isalpha()]
         if not force and sum(c.isupper() for c in letters) > 0.6 * len(letters) and any(
@@ -631,7 +663,7 @@ class Index:
         """Return the shared confidence's logit for the first entry, and every entry's ranking logit."""
         ranking = ranking_inputs(features) @ self.ranking[:-1] + self.ranking[-1]
         first = int(np.argmax(ranking))
-        logit = confidence_inputs(ranking, features)[first] @ self.calibration[:-1] + self.calibration[-1]
+        logit = _first_confidence_inputs(ranking, features, first) @ self.calibration[:-1] + self.calibration[-1]
         return float(logit), ranking
 
     def calibration_inputs(self, query: str) -> np.ndarray | None:
@@ -647,12 +679,8 @@ class Index:
         """Return KB_CALIBRATION_INPUTS for a query's first entry (logit: the shared confidence's)."""
         first = int(np.argmax(ranking))
         runner_up = np.partition(ranking, -2)[-2] if len(ranking) > 1 else -np.inf
-        if self._entry_words is None:
-            self._entry_words = self.entry_terms.T.tocsr()  # entries x words
-        entry = int(scored.entries[first])
-        held = self._entry_words.indices[self._entry_words.indptr[entry]:self._entry_words.indptr[entry + 1]]
-        terms = np.asarray(scored.terms, dtype=np.int64)
-        unheld = self.term_rarity[terms[~np.isin(terms, held)]]
+        held = self._held_terms(int(scored.entries[first]))
+        unheld = self.term_rarity[[term for term in scored.terms if term not in held]]
         rarity = max(float(unheld.max(initial=0.0)), 1.0 if scored.unknown else 0.0)
         column = {name: features[first, n] for n, name in enumerate(FEATURES)}
         semantic_lead = chars_lead = 0.0
@@ -665,6 +693,17 @@ class Index:
                            min(CONTENT_WORDS_CAP, len(scored.terms) + scored.unknown),
                            column["classifier"], column["semantic"], column["semantic_entry"], column["domain"],
                            semantic_lead, chars_lead])
+
+    def _held_terms(self, entry: int) -> frozenset[int]:
+        """Return the term ids an entry holds, remembered per entry (a set: a query's few words are looked up in it
+        faster than np.isin sorts them together)."""
+        held = self._held.get(entry)
+        if held is None:
+            if self._entry_words is None:
+                self._entry_words = self.entry_terms.T.tocsr()  # entries x words
+            start, end = self._entry_words.indptr[entry], self._entry_words.indptr[entry + 1]
+            held = self._held[entry] = frozenset(self._entry_words.indices[start:end].tolist())
+        return held
 
     def outside_scores(self, scored: Scored) -> tuple[float, float]:
         """Return a query's best similarity with the questions the knowledge base does not answer: by meaning
@@ -710,14 +749,18 @@ class Index:
             best_semantic = np.maximum.reduceat(semantic, self.first[:-1])
             near = min(SEMANTIC_SHORTLIST, count)
             nearest = np.argpartition(-best_semantic, near - 1)[:near]
-            shortlist = np.union1d(shortlist, nearest)
+            shortlist = _counted(np.concatenate((shortlist, nearest)))[0]  # np.union1d
         if not len(shortlist):
             return None
         # Every entry has at least one phrasing, so each shortlisted entry owns a non-empty run of rows.
-        starts, ends = self.first[shortlist], self.first[shortlist + 1]
-        rows = _spans(starts, ends)
-        offsets = np.cumsum(ends - starts) - (ends - starts)  # where each shortlisted entry's rows begin in rows
-        phrasing = every[rows]
+        every_entry = len(shortlist) == count  # then in order (sorted): a small knowledge base's every row
+        if every_entry:
+            rows, offsets = self._every_row, self.first[:-1]
+        else:
+            starts, ends = self.first[shortlist], self.first[shortlist + 1]
+            rows = _spans(starts, ends)
+            offsets = np.cumsum(ends - starts) - (ends - starts)  # where each shortlisted entry's rows begin in rows
+        phrasing = every if every_entry else every[rows]
         features = np.zeros((len(shortlist), len(FEATURES)), dtype=np.float64)
         features[:, 0] = probability[shortlist] if probability is not None else 0.0
         features[:, 1] = np.maximum.reduceat(phrasing, offsets)
@@ -728,11 +771,11 @@ class Index:
         if semantic is not None:
             features[:, 4] = np.maximum(best_semantic[shortlist], 0.0)
             features[:, 5] = np.maximum(self.semantic_entries[shortlist] @ vector, 0.0)
-            semantic_best = rows[offsets + _argmax_runs(semantic[rows], offsets)]
+            semantic_best = rows[offsets + _argmax_runs(semantic if every_entry else semantic[rows], offsets)]
         words = [w for w in content.split() if not (w in CHATTER and w not in self._known)]
         if 0 < len(words) <= FUZZY_MAX_WORDS:
-            similarity = process.cdist([typed], self._fuzzy_array[rows].tolist(), scorer=fuzz.ratio,
-                                       dtype=np.float32)[0] / 100.0
+            texts = self.fuzzy_texts if every_entry else self._fuzzy_array[rows].tolist()
+            similarity = process.cdist([typed], texts, scorer=fuzz.ratio, dtype=np.float32)[0] / 100.0
             features[:, 6] = np.maximum.reduceat(similarity, offsets)
         ids = [self.term_ids[w] for w in words if w in self.term_ids]
         held = _gather(self.entry_terms, np.asarray(ids, dtype=np.int64), np.ones(len(ids), dtype=np.float32),

@@ -27,6 +27,8 @@ KINDS = ("emergency", "crisis", "warning", "sign_question", "advice", "article",
 HELD_OUT_EVERY = 5
 _CACHE: dict[str, "SafetyNet"] = {}
 _CACHE_LIMIT = 4
+# How many words' n-grams a net remembers (messages reuse a small stock of words).
+WORD_CACHE = 20_000
 
 
 class CorpusError(ValueError):
@@ -93,6 +95,10 @@ class SafetyNet:
         # One message at a time, scikit-learn's transform costs more in checks than in arithmetic: score() does the
         # same sums (sublinear tf x idf, L2 norm, dot product) over a dict of each n-gram's idf and two weights.
         self.analyze = vectorizer.build_analyzer()
+        # Character n-grams within word boundaries (train()'s analyzer) never cross a space: a message's are its
+        # words' one after the other, and each word's are worked out once (_grams).
+        self.by_word = vectorizer.analyzer == "char_wb"
+        self._word_grams: dict[str, list[str]] = {}
         idf = vectorizer.idf_
         self.features = {gram: (float(idf[i]), float(weights[i, 0]), float(weights[i, 1]))
                          for gram, i in vectorizer.vocabulary_.items()}
@@ -104,7 +110,8 @@ class SafetyNet:
     def scores(self, norm: str) -> tuple[float, float, float]:
         """Return (urgent, crisis, known): known is the share of the message's n-grams the net has seen."""
         counts: dict[str, int] = {}
-        for gram in self.analyze(norm):
+        grams = (g for word in norm.split() for g in self._grams(word)) if self.by_word else self.analyze(norm)
+        for gram in grams:
             counts[gram] = counts.get(gram, 0) + 1
         square = urgent = crisis = 0.0
         features = self.features
@@ -121,6 +128,15 @@ class SafetyNet:
         scale = 1.0 / math.sqrt(square) if square else 0.0
         known = seen / sum(counts.values()) if counts else 0.0
         return _sigmoid(urgent * scale + self.bias[0]), _sigmoid(crisis * scale + self.bias[1]), known
+
+    def _grams(self, word: str) -> list[str]:
+        """Return the n-grams of one word as the analyzer makes them, remembered."""
+        grams = self._word_grams.get(word)
+        if grams is None:
+            if len(self._word_grams) >= WORD_CACHE:  # bounded: a stream of gibberish cannot grow it
+                self._word_grams.clear()
+            grams = self._word_grams[word] = self.analyze(word)
+        return grams
 
     def nearest(self, norm: str) -> str:
         """Return the lexicon concept nearest to a message (category/concept), to show a clinician where it fits."""

@@ -54,9 +54,11 @@ def app_for(tmp_path: Path, engine, **overrides):
 
 @pytest.fixture(autouse=True)
 def _close_apps():
-    """Stop the staff-log writer of every app a test built with app_for, so that threads do not pile up."""
+    """Stop the staff-log writer of every app a test (or its function fixtures) built with app_for, so that
+    threads do not pile up; apps of wider fixtures, set up before this one, live as long as their fixture."""
+    kept = len(_open_apps)
     yield
-    while _open_apps:
+    while len(_open_apps) > kept:
         _open_apps.pop().extensions["faqbot"].close()
 
 

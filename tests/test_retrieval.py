@@ -265,3 +265,34 @@ def test_character_scores_are_the_dot_products_either_way(monkeypatch, slice_fro
         every, entries = index._char_scores(features, weights)
         assert np.allclose(every, matrix[:phrasings] @ query, atol=1e-6)
         assert np.allclose(entries, matrix[phrasings:] @ query, atol=1e-6)
+
+
+# How scores are computed cheaply must not change them: each shortcut against the general computation it replaces.
+@given(values=st.lists(st.integers(0, 60), max_size=80))
+@settings(max_examples=80, deadline=None)
+def test_counting_feature_ids_is_numpys_unique(values):
+    from bot.retrieval import _counted
+    distinct, counts = _counted(np.asarray(values, dtype=np.int64))
+    expected, expected_counts = np.unique(np.asarray(values, dtype=np.int64), return_counts=True)
+    assert distinct.tolist() == expected.tolist()
+    assert counts.tolist() == expected_counts.tolist()
+
+
+@given(seed=st.integers(0, 2**32 - 1), entries=st.integers(1, 12))
+@settings(max_examples=60, deadline=None)
+def test_first_entrys_confidence_inputs_are_its_row_of_all(seed, entries):
+    from bot.retrieval import FEATURES, _first_confidence_inputs, confidence_inputs
+    random = np.random.default_rng(seed)
+    features = random.random((entries, len(FEATURES)))
+    ranking = random.normal(size=entries)
+    first = int(np.argmax(ranking))
+    assert np.allclose(_first_confidence_inputs(ranking, features, first),
+                       confidence_inputs(ranking, features)[first], rtol=0, atol=1e-12)
+
+
+def test_acronym_marking_skips_texts_without_capitals_and_keeps_them_otherwise():
+    index = Index([Document("all", ("what is T-ALL",), "T-ALL is a leukaemia; ALL for short.")], embedder=None)
+    assert index.acronyms == {"all"}
+    assert index._mark("is all of it curable") == "is all of it curable"
+    assert index._mark("is ALL curable") == "is ALLacr curable"
+    assert index._mark("IS ALL OF IT CURABLE TODAY") == "IS ALL OF IT CURABLE TODAY"  # shouted

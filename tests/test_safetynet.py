@@ -7,6 +7,8 @@ import logging
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.safety import triage
 from bot.safetynet import CORPUS, CorpusError, held_out, measure, read_corpus, train, training_messages
@@ -30,6 +32,19 @@ def test_score_is_the_classifiers_own(engine):
         row = net.vectorizer.transform([normalize(text)])
         expected = 1.0 / (1.0 + np.exp(-(np.asarray(row @ net.weights).ravel() + np.array(net.bias))))
         assert net.score(normalize(text)) == pytest.approx(tuple(expected), abs=1e-6)
+
+
+# Words the net knows, repeated and spaced any way: each word's n-grams are remembered, the sums stay the model's.
+@given(words=st.lists(st.sampled_from(["my", "son", "fever", "chest", "pain", "die", "cells", "feverish", "zzq"]),
+                      max_size=12), spaces=st.sampled_from([" ", "  ", " \t "]))
+@settings(max_examples=60, deadline=None)
+def test_score_is_the_classifiers_own_for_any_words(engine, words, spaces):
+    net = engine.lexicon.net
+    text = spaces.join(words)
+    row = net.vectorizer.transform([text])
+    expected = 1.0 / (1.0 + np.exp(-(np.asarray(row @ net.weights).ravel() + np.array(net.bias))))
+    assert net.score(text) == pytest.approx(tuple(expected), abs=1e-6)
+    assert net.score(text) == net.score(text)  # remembered n-grams give the first answer again
 
 
 def test_urgent_when_the_lexicon_or_the_net_says_so(engine, corpus):
