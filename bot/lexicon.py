@@ -47,12 +47,15 @@ _CATEGORY_KEYS = {"concepts": ("map", False), "phrases": ("list", False), "examp
 _CATEGORY_EXTRA = {"advice": {"personal_numbers": ("bool", False)}}
 _CONCEPT_KEYS = {"phrases": ("texts", False), "together": ("list", False), "call_now_only": ("bool", False),
                  "not_a_sign": ("bool", False), "hypothetical": ("bool", False), "weak": ("bool", False),
+                 "needs_care": ("bool", False), "care": ("bool", False),
                  "remove": ("texts", False)}
-_FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak")
-# Words read as another ("r seizures common", "can u", "canot"); "couldn't" is read as "can't": a sign is the
-# same told in the past ("she couldn't write her name").
+_FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak", "needs_care", "care")
+# Words read as another ("r seizures common", "can u", "canot", "til"); "couldn't" is read as "can't": a sign is
+# the same told in the past ("she couldn't write her name").
 _SAME_WORD = {"r": "are", "u": "you", "cnt": "cant", "cannot": "cant", "canot": "cant", "cannt": "cant",
-            "carnt": "cant", "couldnt": "cant", "cudnt": "cant", "couldn": "cant"}
+            "carnt": "cant", "couldnt": "cant", "cudnt": "cant", "couldn": "cant",
+            # "til", "till" and "untill" are "until" ("scratched myself til it bled")
+            "til": "until", "till": "until", "untill": "until", "untl": "until"}
 _LONG_RUN = re.compile(r"(.)\1\1+")
 _EXAMPLE_KEYS = {"positive": ("texts", False), "negative": ("texts", False), "remove": ("texts", False)}
 _VITAL_NUMBERS = ("fever_celsius", "temperature_at_or_below", "heart_rate_at_or_above", "heart_rate_at_or_below",
@@ -120,6 +123,10 @@ class Concept:
     not_a_sign: bool = False
     hypothetical: bool = False
     weak: bool = False
+    # (advice) needs_care: the phrases ask for advice only with a word naming someone's care elsewhere in the
+    # message ("do i need" + "a visa" is none; "do i need" + "my tablets" is); care: those words.
+    needs_care: bool = False
+    care: bool = False
     where: str = ""
 
 
@@ -219,6 +226,8 @@ class _RawConcept:
     not_a_sign: bool = False
     hypothetical: bool = False
     weak: bool = False
+    needs_care: bool = False
+    care: bool = False
     where: str = ""
 
 
@@ -484,7 +493,8 @@ def _build(raw: _Raw, checker: Any) -> Lexicon:
     for category, named in raw.concepts.items():
         for name, concept in named.items():
             concepts[(category, name)] = Concept(category, name, concept.call_now_only, concept.not_a_sign,
-                                                 concept.hypothetical, concept.weak, concept.where)
+                                                 concept.hypothetical, concept.weak, concept.needs_care,
+                                                 concept.care, concept.where)
             for text, where in concept.phrases.items():
                 add(text, category, name, where)
             for groups, where in concept.together:

@@ -84,6 +84,8 @@ class Hit:
     anchored: bool = False
     # The words each list of a together rule matched: the words between them belong to none.
     parts: tuple[tuple[int, int], ...] = ()
+    # The positions of the phrase's own words (not those a "..." skipped; for a together rule, its lists' words).
+    own: tuple[int, ...] = ()
 
     def describe(self) -> str:
         return f"{self.category}/{self.concept}: {self.text}"
@@ -209,7 +211,8 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
                     parts.setdefault(phrase.part, []).append((start, end))
                 elif (phrase.text, start) not in seen:
                     seen.add((phrase.text, start))
-                    hits.append(Hit(phrase.category, phrase.concept, phrase.text, start, end, phrase.anchored))
+                    hits.append(Hit(phrase.category, phrase.concept, phrase.text, start, end, phrase.anchored,
+                                    own=_own_positions(phrase.words, start, end)))
     rules = {number for number, group in parts if group == 0}
     for number in sorted(rules):
         rule = lexicon._rules[number]
@@ -219,9 +222,20 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
         for combo in itertools.product(*groups):
             low, high = min(s for s, _ in combo), max(e for _, e in combo)
             if high - low - sum(e - s for s, e in combo) <= lexicon.together_window:
-                hits.append(Hit(rule.category, rule.concept, rule.text, low, high, parts=tuple(sorted(combo))))
+                hits.append(Hit(rule.category, rule.concept, rule.text, low, high, parts=tuple(sorted(combo)),
+                                own=tuple(i for s, e in sorted(combo) for i in range(s, e))))
                 break
     return hits
+
+
+def _own_positions(words: tuple[str, ...], start: int, end: int) -> tuple[int, ...]:
+    """Return the message positions a phrase matched from start to end covers with its own words: all of them
+    without a gap; with gaps, the words before the first gap and after the last."""
+    if GAP not in words:
+        return tuple(range(start, end))
+    before = words.index(GAP)
+    after = len(words) - 1 - max(i for i, w in enumerate(words) if w == GAP)
+    return tuple(range(start, start + before)) + tuple(range(end - after, end))
 
 
 def temperatures(text: str, lexicon: Lexicon) -> list[float]:
@@ -241,6 +255,16 @@ def abbreviations(text: str, lexicon: Lexicon) -> str:
     return _ABBREVIATED_VERB.sub(bare, text)
 
 
+# "no." or "no" before "of" (never "no, of course"): the same with or without punctuation, as the reply cache
+# keys replies by normalised text.
+_NUMBER_OF = re.compile(r"\bno\W*(?=of\b(?!\W*course\b))", re.IGNORECASE)
+
+
+def number_of(text: str) -> str:
+    """Return a text with "no." (or "no") before "of" written as "number" ("no. of patients" is no "no")."""
+    return _NUMBER_OF.sub("number ", text) if "no" in text.casefold() else text
+
+
 def symbol_names(text: str) -> str:
     """Return the normalised Unicode names of a text's symbols, each once ("👍" -> "thumbs up sign"; the
     emoticon ":)" -> "smiling face"): what a message of emoji alone says, for the lexicon to read."""
@@ -251,7 +275,7 @@ def symbol_names(text: str) -> str:
 
 def triage(text: str, lexicon: Lexicon) -> Verdict:
     """Decide whether a message is urgent, asks for personal advice, or is smalltalk, in the safety order."""
-    norm = normalize(abbreviations(text, lexicon))
+    norm = normalize(abbreviations(number_of(text), lexicon))
     # Emoji alone are read by their names; the net, which never learnt those names, sees the words only.
     tokens = read_words(norm or symbol_names(text), lexicon)
     hits = scan(tokens, lexicon)
@@ -291,15 +315,17 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # frame (from its start on) do not say that anything is happening now; time words still do.
     frame_starts = [h.start for h in question if lexicon.concepts[(h.category, h.concept)].hypothetical]
     hypothetical = bool(frame_starts)
-    # "since both give a fever", "now that the rash has gone": a time word inside a question frame written without
-    # gaps is part of the question, not a time.
-    tight = [(h.start, h.end) for h in question if GAP not in h.text]
+    # "since both give a fever", "now that the rash has gone", "what does it mean if writing gets worse": a time
+    # word that is one of a question frame's own words is part of the question, not a time; unless a person word
+    # lies inside the frame ("if his confusion gets worse": someone has it now).
+    persons = {h.start for h in by.get("now", []) if h.concept != TIME and not _anybody(tokens, h.start)}
+    frame_words = {i for h in question if not any(h.start <= p < h.end for p in persons) for i in h.own}
     # "how would you spot it in a child", "can an adult get it": a person word after an indefinite article is
     # anybody, not someone unwell now.
     now_words = [h for h in by.get("now", [])
                  if not (h.concept != TIME and _anybody(tokens, h.start))
                  and (h.concept == TIME or not frame_starts or h.start < min(frame_starts))
-                 and not (h.concept == TIME and any(s <= h.start and h.end <= e for s, e in tight))]
+                 and not (h.concept == TIME and all(i in frame_words for i in range(h.start, h.end)))]
     if alarm and not (hypothetical and not now_words):
         return Verdict("warning", f"vital sign: {alarm.kind} {alarm.value:g}", mentions, temperature, True,
                        "vital signs")
@@ -310,23 +336,38 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
         return Verdict(first.category, first.describe(), mentions, temperature, bool(vitals))
     # "what should I watch for": a question frame around the advice words makes it a general question.
     # A frame inside the advice phrase itself is part of it, not a question around it ("how do i get on the
-    # trial": "do ... get").
+    # trial": "do ... get"); advice words that only a frame's "..." covers are not its ("can i stop my tablets,
+    # they make me feel sick": "can ... make").
+    cares = [h for h in by.get("advice", []) if lexicon.concepts[(h.category, h.concept)].care]
     advice = [h for h in by.get("advice", [])
-              if not any(not q.anchored and q.start < h.end and h.start < q.end
-                         and not (h.start <= q.start and q.end <= h.end) for q in question)]
-    has_number = any(_IS_NUMBER.match(t) and not _is_year(tokens, i) for i, t in enumerate(tokens))
+              if not lexicon.concepts[(h.category, h.concept)].care
+              and not any(not q.anchored and any(h.start <= i < h.end for i in q.own)
+                          and not (h.start <= q.start and q.end <= h.end) for q in question)]
+    # "help me write a cover letter", "do i need a visa for japan": words that ask for help with anything ask for
+    # advice only with a word of someone's care outside them, a sign (not one that only adds the call-now line:
+    # "a best man speech"), a reading, or a word no everyday English word list has (most often a medicine's name).
+    asked = advice
+    advice = [h for h in advice if not lexicon.concepts[(h.category, h.concept)].needs_care
+              or strong or readings or _about_care(h, cares, tokens)]
+    # A request the lexicon knows is about something else ("help me write a cover letter") is as sure as advice.
+    everyday = len(asked) > len(advice)
+    has_number = any(_IS_NUMBER.match(t) and not _is_year(tokens, i) and not _is_age(tokens, i)
+                     for i, t in enumerate(tokens))
+    # "testing 123": a number inside a smalltalk phrase is part of it.
+    chatted = {i for h in by.get("smalltalk", []) for i in range(h.start, h.end)}
+    loose_number = has_number and any(_IS_NUMBER.match(t) and i not in chatted for i, t in enumerate(tokens))
     # "can I talk to a real person", "am I talking to a robot": weak advice words ("can i") yield to contact and
     # smalltalk phrases; smalltalk is never a message that names a sign or gives a number.
     strong_advice = [h for h in advice if not lexicon.concepts[(h.category, h.concept)].weak]
     simple = next((c for c in SIMPLE if not strong_advice and _simple(c, tokens, by, advice, question)
-                   and not (c == "smalltalk" and (mentions or has_number))), None)
+                   and not (c == "smalltalk" and (mentions or loose_number))), None)
     # "what happens on day 10", "did every patient respond", "which symptoms need 999": a question that names no
     # sign (words that only add the call-now line are none), gives no reading and is about nobody in particular is
     # as sure a general question as one that names a sign.
     plain_question = bool(question) and not strong and not readings and not any(
         h.concept != TIME for h in by.get("now", []))
     # "my laptop keeps overheating": words the lexicon knows name something else are as sure as a question.
-    sure = general or plain_question or bool(elsewhere) or bool(advice) or bool(simple)
+    sure = general or plain_question or bool(elsewhere) or bool(advice) or everyday or bool(simple)
     net = _net_verdict(norm, lexicon, sure=sure, smalltalk=simple == "smalltalk", mentions=mentions,
                        temperature=temperature)
     if net is not None:
@@ -358,6 +399,45 @@ def _anybody(tokens: list[str], i: int) -> bool:
     return (i >= 1 and tokens[i - 1] in _ANYBODY) or (
         i >= 2 and tokens[i - 2] in _ANYBODY and tokens[i - 1].isalpha() and tokens[i - 1] not in _STOP
         and tokens[i] not in _STOP)
+
+
+def _about_care(hit: Hit, cares: list[Hit], tokens: list[str]) -> bool:
+    """True when a word of someone's care, or a word no everyday English word list has ("posaconazole"), lies
+    outside an advice phrase's own words."""
+    if any(c.end <= hit.start or c.start >= hit.end for c in cares):
+        return True
+    words = english_words()
+    return bool(words) and any(len(t) >= 5 and t.isalpha() and t not in words
+                               for i, t in enumerate(tokens) if not hit.start <= i < hit.end)
+
+
+# Words around a number that make it an age ("a 10 year old", "im 17", "aged 50", "in his 40s", "her 60th").
+_AGE_AFTER = frozenset({"year", "years", "yr", "yrs", "yo", "yearold", "yearolds", "olds"})
+_AGE_BEFORE = frozenset({"aged", "age", "turned", "turning", "turns", "im", "is", "hes", "shes", "was"})
+# Words that may follow an age ("my son is 3 and ...", "im 19 with ...", "she is 80 would she ...").
+_AGE_FOLLOWING = frozenset({"and", "with", "but", "so", "now", "who", "has", "had", "have", "is", "was", "can",
+                            "could", "would", "will", "should", "does", "do", "did", "if", "yet", "too", "like",
+                            "year", "years", "yrs", "yo", "next", "this", "in", "doing", "going", "at"})
+_ORDINAL = re.compile(r"^[0-9]+(s|th|st|nd|rd|yo|yrs?)$")
+
+
+def _is_age(tokens: list[str], i: int) -> bool:
+    """True for a number that is someone's age or an ordinal, not a reading: "a 10 year old", "like im 10",
+    "my uncle is 50", "in his 40s", "dad's 60th". After "is" or "im", a number a temperature could be (34-43) is
+    still a number the person typed ("he is 39")."""
+    token = tokens[i]
+    if _ORDINAL.match(token):
+        return True
+    if not token.isdigit():
+        return False
+    if i + 1 < len(tokens) and tokens[i + 1] in _AGE_AFTER:
+        return True
+    if i and tokens[i - 1] in _AGE_BEFORE and int(token) <= 110:
+        # "my mum is 80, would she ..."; never "is 2000 what does that mean" or "is 20 percent"
+        following = tokens[i + 1] if i + 1 < len(tokens) else ""
+        return (tokens[i - 1] in ("aged", "age", "turned", "turning", "turns") or not 34 <= int(token) <= 43) and (
+            not following or following in _AGE_FOLLOWING)
+    return False
 
 
 def _is_year(tokens: list[str], i: int) -> bool:
@@ -425,5 +505,6 @@ def example_failures(lexicon: Lexicon) -> list[tuple[Example, Verdict]]:
 
 def explain(text: str, lexicon: Lexicon) -> list[str]:
     """Return what the lexicon found in a message, one line per concept (for staff and the bench)."""
-    return [hit.describe() for hit in scan(read_words(normalize(abbreviations(text, lexicon)), lexicon), lexicon)]
+    return [hit.describe() for hit in scan(read_words(normalize(abbreviations(number_of(text), lexicon)), lexicon),
+                                           lexicon)]
 

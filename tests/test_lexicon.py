@@ -295,3 +295,75 @@ def test_history_own_doses_and_chances_are_advice(default, message):
 
 def test_a_recent_stroke_stays_an_emergency(default):
     assert triage("he had a stroke this morning, can he still have it", default.replace(net=None)).urgent
+
+
+@pytest.mark.parametrize("message", [
+    "honestly i am not safe tonight", "i dont feel safe on my own right now", "i cant keep myself safe",
+    "i don't trust myself tonight", "she says she cant keep herself safe",
+    "three months clean from self harm and i slipped up", "relapsed with sh last night",
+    "i picked at myself until it bled", "i bit myself till it bled again", "hit myself, i cant stop doing it",
+])
+def test_being_unsafe_relapse_and_self_injury_are_crisis(default, message):
+    assert triage(message, default.replace(net=None)).category == "crisis", explain(message, default)
+
+
+@pytest.mark.parametrize("message", [
+    "is it not safe to travel abroad after chemo",          # a question about safety, not a statement
+    "my lymphoma relapsed after two years, what now",       # a cancer's relapse names no self-harm word
+    "i scratched my arm on a rose bush and it bled",         # an accident: a sign, no crisis
+    "how do i clean the cut on his knee",
+])
+def test_safety_questions_relapse_and_accidents_are_no_crisis(default, message):
+    assert triage(message, default.replace(net=None)).category != "crisis", explain(message, default)
+
+
+@pytest.mark.parametrize("message", [
+    "can you still get a rash months after chemo",           # "still" is the question's own word
+    "what does it mean if speech gets worse after treatment",
+    "why 38 degrees and not 37.5",                           # the limit itself asked about
+    "why is 100.4 the number they tell you to ring at",
+    "what problems can a low platelet count cause",
+    "what should a carer keep an eye out for after chemo",
+    "what does encephalopathy mean",
+])
+def test_questions_about_typical_signs_and_limits_get_the_line_not_the_urgent_reply(default, message):
+    verdict = triage(message, default.replace(net=None))
+    assert not verdict.urgent and verdict.mentions, (verdict, explain(message, default))
+
+
+@pytest.mark.parametrize("message", [
+    "what does it mean if his handwriting gets worse",       # a person inside the frame: someone has it now
+    "my temp is 38.4, why is 38 the number they tell you",   # a reading of one's own before the frame
+    "he is still getting fevers weeks after chemo",
+    "can i stop my tablets, i keep being sick and cant keep them down",   # vomiting that stops medicine
+])
+def test_the_same_words_about_someone_now_stay_urgent(default, message):
+    assert triage(message, default.replace(net=None)).urgent, explain(message, default)
+
+
+@pytest.mark.parametrize("message", [
+    "can i stop the antifungal, it makes me feel sick",       # nausea as the reason, not an emergency
+    "i want to stop my steroids, they upset my stomach",
+    "is it ok to cut down my morphine myself now the pain has eased",
+    "will this cure me", "what is my risk of getting another cancer", "my dad has dementia, would he cope with it",
+])
+def test_stopping_or_lowering_ones_own_medicine_cure_risk_and_coping_are_advice(default, message):
+    assert triage(message, default).category == "advice", explain(message, default)
+
+
+@pytest.mark.parametrize("message, category", [
+    ("do i need a visa for canada", None), ("help me write an email to my landlord", None),
+    ("how to lower my gas bill", None), ("my printer wont print what do i do", None),
+    ("ideas for a 7 year olds party", None), ("explain it like im 5", None),
+    ("phone number for the local council", None), ("opening times for the post office", None),
+    ("the tv signal is weak in the kitchen", None), ("the boiler pressure has dropped", None),
+    ("the bathroom paint is peeling", None), ("the dishwasher is leaking", None),
+    ("the oven temperature for a cake", None), ("where do i donate blood", None),
+    ("testing 1 2 3", "smalltalk"), ("no. of people treated", None),
+    ("do i need to take my tablets with food", "advice"), ("help me, is it ok to skip my antibiotics", "advice"),
+    ("what is the phone number for the ward", "contact"), ("what are your opening hours", "contact"),
+    ("my son is 10, can he have it", "advice"),
+])
+def test_everyday_requests_are_no_advice_and_no_sign(default, message, category):
+    verdict = triage(message, default.replace(net=None))
+    assert verdict.category == category and not verdict.urgent, (verdict, explain(message, default))
