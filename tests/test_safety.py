@@ -605,3 +605,32 @@ def test_one_blood_pressure_number_named_alone_is_read(engine, message):
 ])
 def test_a_question_word_before_can_i_needs_a_word_of_care(engine, message, category):
     assert triage(message, engine.lexicon.replace(net=None)).category == category
+
+
+@pytest.mark.parametrize("message", [
+    "crs symptoms",                                   # a sign's name and "symptoms", nobody named: a search
+    "neutropenic sepsis signs",
+    "whats the 39 degree rule",                       # a rule named by its number
+    "if your child has a seizure what should you do",  # "if ... has" is hypothetical, as "if ... gets"
+    "when should we worry after the infusion",        # when to worry names the signs without naming one
+])
+def test_sign_questions_of_the_seventh_split_get_the_call_now_line(engine, message):
+    verdict = triage(message, engine.lexicon.replace(net=None))
+    assert not verdict.urgent and verdict.mentions, verdict
+
+
+@pytest.mark.parametrize("message", ["having crs symptoms", "got sepsis signs", "my son has crs symptoms",
+                                     "if he has a seizure right now what do i do", "feeling feverish tonight"])
+def test_a_sign_search_that_says_more_stays_urgent(engine, message):
+    assert triage(message, engine.lexicon.replace(net=None)).urgent
+
+
+@pytest.mark.parametrize("message, category", [
+    ("she takes prednisolone, could we cut it down", "advice"),   # a medicine's name is a word of care
+    ("how much of the cells will they give her", "advice"),
+    ("is my daughter old enough for the treatment", "advice"),
+    ("can we cut it down, the grass is so long", None),            # no word of care: everyday
+    ("is she old enough to vote", None),
+])
+def test_advice_of_the_seventh_split_needs_a_word_of_care(engine, message, category):
+    assert triage(message, engine.lexicon.replace(net=None)).category == category
