@@ -59,8 +59,9 @@ _SAME_WORD = {"r": "are", "u": "you", "cnt": "cant", "cannot": "cant", "canot": 
 _LONG_RUN = re.compile(r"(.)\1\1+")
 _EXAMPLE_KEYS = {"positive": ("texts", False), "negative": ("texts", False), "remove": ("texts", False)}
 _VITAL_NUMBERS = ("fever_celsius", "temperature_at_or_below", "heart_rate_at_or_above", "heart_rate_at_or_below",
-                  "systolic_at_or_below", "oxygen_at_or_below", "breathing_rate_at_or_above")
-_VITAL_WORDS = ("temperature_words", "heart_rate_words", "blood_pressure_words", "oxygen_words",
+                  "systolic_at_or_below", "diastolic_at_or_below", "oxygen_at_or_below", "breathing_rate_at_or_above")
+_VITAL_WORDS = ("temperature_words", "heart_rate_words", "blood_pressure_words", "systolic_words", "diastolic_words",
+                "oxygen_words",
                 "breathing_rate_words", "lab_words")
 _VITAL_KEYS = {**{k: ("number", False) for k in _VITAL_NUMBERS}, **{k: ("texts", False) for k in _VITAL_WORDS}}
 _MATCHING_KEYS = {"together_window": ("number", False), "typo_min_letters": ("number", False)}
@@ -150,6 +151,7 @@ class VitalSigns:
     heart_rate_at_or_above: float = 110.0
     heart_rate_at_or_below: float = 40.0
     systolic_at_or_below: float = 90.0
+    diastolic_at_or_below: float = 60.0
     oxygen_at_or_below: float = 92.0
     breathing_rate_at_or_above: float = 25.0
     words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

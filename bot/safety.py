@@ -347,6 +347,11 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # advice only with a word of someone's care outside them, a sign (not one that only adds the call-now line:
     # "a best man speech"), a reading, or a word no everyday English word list has (most often a medicine's name).
     asked = advice
+    # "what can i cook", "how often should i water a cactus": a phrase that asks for help with anything swallows
+    # the shorter advice words inside it ("can i", "should i"), which then need a word of care as it does.
+    needing = [h for h in advice if lexicon.concepts[(h.category, h.concept)].needs_care]
+    advice = [h for h in advice if not any(n.start <= h.start and h.end <= n.end and n.end - n.start > h.end - h.start
+                                           for n in needing)]
     advice = [h for h in advice if not lexicon.concepts[(h.category, h.concept)].needs_care
               or strong or readings or _about_care(h, cares, tokens)]
     # A request the lexicon knows is about something else ("help me write a cover letter") is as sure as advice.

@@ -34,7 +34,7 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "si
 class Reading:
     """One vital sign a person typed."""
 
-    kind: str           # temperature (always in °C), heart_rate, systolic, oxygen, breathing_rate, lab
+    kind: str           # temperature (always in °C), heart_rate, systolic, diastolic, oxygen, breathing_rate, lab
     value: float
     alarm: bool
 
@@ -85,7 +85,10 @@ def spell_numbers(tokens: list[str]) -> list[str]:
     return out
 
 
-_KINDS = (("lab", "lab_words"), ("systolic", "blood_pressure_words"), ("oxygen", "oxygen_words"),
+# A word naming one number of a blood pressure ("systolic 85", "top number is 88") makes a number alone that
+# reading; first, so that at the same distance it wins over the blood pressure's own words.
+_KINDS = (("lab", "lab_words"), ("systolic_alone", "systolic_words"), ("diastolic", "diastolic_words"),
+          ("systolic", "blood_pressure_words"), ("oxygen", "oxygen_words"),
           ("heart_rate", "heart_rate_words"), ("breathing_rate", "breathing_rate_words"),
           ("temperature", "temperature_words"))
 BEFORE = 5   # a reading's word comes up to this many words before its number ("temp is now 38.6")...
@@ -146,6 +149,16 @@ def read_vitals(raw: str, tokens: list[str], limits: VitalSigns) -> list[Reading
         if kind is None and i - previous[0] <= 2:  # "92 then 89", "38.2 and now 38.8": the same reading again
             kind = previous[1]
         previous = (i, kind or ("temperature" if "." in match.group(1) else None))
+        if kind == "systolic_alone":
+            kind = "systolic" if nxt == "over" or (_INTEGER.match(nxt) and float(nxt) < value) else None
+            if kind is None:  # the top number alone ("systolic 85")
+                if 50 <= value <= 260:
+                    readings.append(Reading("systolic", value, value <= limits.systolic_at_or_below))
+                continue
+        if kind == "diastolic":  # the bottom number alone ("diastolic 48")
+            if 20 <= value <= 160:
+                readings.append(Reading("diastolic", value, value <= limits.diastolic_at_or_below))
+            continue
         low_at = i + 2 if nxt == "over" else i + 1
         low = tokens[low_at] if low_at < len(tokens) else ""
         if (kind == "systolic" or nxt == "over") and _INTEGER.match(low) and 50 <= value <= 260 and float(low) < value:

@@ -563,3 +563,74 @@ def test_sign_questions_of_the_fourth_split_get_the_call_now_line(engine, messag
 def test_a_year_is_no_number_the_person_typed(engine):
     verdict = triage("is this different from what my uncle had in 2020", engine.lexicon.replace(net=None))
     assert verdict.category is None and not verdict.number_given, verdict
+
+
+# --- mechanisms found in the seventh blind split's misses (own phrasings, not the split's messages) -------------
+
+@pytest.mark.parametrize("message", [
+    "been biting my hands until they bleed to feel something",   # a part of the body in place of "myself"
+    "i hit my legs to punish myself",
+    "she keeps scratching her wrists to cope",
+    "i burnt myself to cope last night",                         # "to cope" after "myself"
+    "i picked at my skin because i deserve it",
+])
+def test_self_injury_with_a_part_of_the_body_is_a_crisis(engine, message):
+    assert triage(message, engine.lexicon.replace(net=None)).category == "crisis", triage(message, engine.lexicon)
+
+
+@pytest.mark.parametrize("message", ["scratching my legs till they bleed, the eczema is so itchy",
+                                     "my son scratched his arms till they bled, the rash is awful"])
+def test_an_itch_scratched_until_it_bleeds_is_urgent_but_no_crisis(engine, message):
+    verdict = triage(message, engine.lexicon.replace(net=None))
+    assert verdict.urgent and verdict.category != "crisis", verdict
+
+
+@pytest.mark.parametrize("message", ["his systolic is 82", "top number 86 on the machine", "diastolic 44"])
+def test_one_blood_pressure_number_named_alone_is_read(engine, message):
+    assert triage(message, engine.lexicon).category == "warning"
+
+
+@pytest.mark.parametrize("message, category", [
+    # a question word before "can i" / "should i" asks how to do anything: advice only about someone's care
+    ("how often should i mow the lawn", None),
+    ("what should i bring to a barbecue", None),
+    ("where can i park in town", None),
+    ("what can we do at the weekend", None),
+    ("how often should i take my tablets", "advice"),
+    ("what can i eat after my chemo", "advice"),
+    ("where can i get my bloods done", "advice"),
+    # opening with the words themselves stays advice
+    ("should i be worried", "advice"),
+    ("can i go swimming", "advice"),
+])
+def test_a_question_word_before_can_i_needs_a_word_of_care(engine, message, category):
+    assert triage(message, engine.lexicon.replace(net=None)).category == category
+
+
+@pytest.mark.parametrize("message", [
+    "crs symptoms",                                   # a sign's name and "symptoms", nobody named: a search
+    "neutropenic sepsis signs",
+    "whats the 39 degree rule",                       # a rule named by its number
+    "if your child has a seizure what should you do",  # "if ... has" is hypothetical, as "if ... gets"
+    "when should we worry after the infusion",        # when to worry names the signs without naming one
+])
+def test_sign_questions_of_the_seventh_split_get_the_call_now_line(engine, message):
+    verdict = triage(message, engine.lexicon.replace(net=None))
+    assert not verdict.urgent and verdict.mentions, verdict
+
+
+@pytest.mark.parametrize("message", ["having crs symptoms", "got sepsis signs", "my son has crs symptoms",
+                                     "if he has a seizure right now what do i do", "feeling feverish tonight"])
+def test_a_sign_search_that_says_more_stays_urgent(engine, message):
+    assert triage(message, engine.lexicon.replace(net=None)).urgent
+
+
+@pytest.mark.parametrize("message, category", [
+    ("she takes prednisolone, could we cut it down", "advice"),   # a medicine's name is a word of care
+    ("how much of the cells will they give her", "advice"),
+    ("is my daughter old enough for the treatment", "advice"),
+    ("can we cut it down, the grass is so long", None),            # no word of care: everyday
+    ("is she old enough to vote", None),
+])
+def test_advice_of_the_seventh_split_needs_a_word_of_care(engine, message, category):
+    assert triage(message, engine.lexicon.replace(net=None)).category == category

@@ -24,6 +24,13 @@ def _readings(text, lexicon):
     ("bp 82/48", [("systolic", 82.0, True)]),
     ("blood pressure 85 over 50", [("systolic", 85.0, True)]),
     ("bp is 120/80", [("systolic", 120.0, False)]),
+    # one number of a blood pressure named alone
+    ("systolic 85", [("systolic", 85.0, True)]),
+    ("her top number is 88 today", [("systolic", 88.0, True)]),
+    ("systolic 140 over 90", [("systolic", 140.0, False)]),
+    ("systolic 130", [("systolic", 130.0, False)]),
+    ("diastolic 48", [("diastolic", 48.0, True)]),
+    ("bottom number 75", [("diastolic", 75.0, False)]),
     ("pulse 135", [("heart_rate", 135.0, True)]),
     ("heart rate of 72", [("heart_rate", 72.0, False)]),
     ("130 bpm", [("heart_rate", 130.0, True)]),
@@ -56,7 +63,8 @@ def test_numbers_in_words():
 
 
 @pytest.mark.parametrize("message", ["bp 82/48", "pulse 135", "sats 89", "temp 38.3 now", "38.2",
-                                     "thirty nine point two", "my son is 102 F"])
+                                     "thirty nine point two", "my son is 102 F", "systolic 85",
+                                     "diastolic is 45"])
 def test_a_reading_past_the_limits_is_urgent(lexicon, message):
     assert triage(message, lexicon).category == "warning"
 
