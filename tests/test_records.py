@@ -291,13 +291,14 @@ def run_report(database: dict, monkeypatch, capsys, *extra: str) -> str:
 def test_report_groups_and_suggests(database, records_of, monkeypatch, capsys):
     records = records_of(database)
     for message in ["weather tomorrow", "weather tomorrow?", "whats the weather tomorrow",
-                    "who chooses the donor"]:  # ("who picks the donor" is answered now: no suggestion to make)
+                    "what is acute leukaemia"]:  # just under the threshold, near one entry's words (content moves
+        # the band: "who chooses the donor" left it when "stranger" became a donor word)
         records.record(message, "fallback", None, knowledge_version="abc")
     records.record("x", "answer", "the-study")
     text_report = run_report(database, monkeypatch, capsys)
     assert "asked 3 time(s), not answered;" in text_report and "knowledge version abc" in text_report
     assert "suggestion: new entry" in text_report
-    assert "suggestion: add as an alternate of why-donor-cells-matter" in text_report
+    assert "suggestion: add as an alternate of which-cancer-was-treated" in text_report
     assert "the-study" in text_report
     lines = run_report(database, monkeypatch, capsys, "--csv").strip().splitlines()
     assert lines[0].startswith("kind,count,entry_id,suggestion,questions,up,down,status,first_seen")
