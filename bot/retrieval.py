@@ -149,37 +149,38 @@ def combine(in_scope: float, ranking: np.ndarray) -> np.ndarray:
     return in_scope * np.exp(RANKING_SHARPNESS * (ranking - ranking.max()))
 
 
+_FEATURE_AT = {name: n for n, name in enumerate(FEATURES)}
+
+
 def confidence_inputs(ranking: np.ndarray, features: np.ndarray) -> np.ndarray:
     """Return CONFIDENCE_INPUTS for each shortlisted entry of one query, from the ranking logits and FEATURES: all
     but the first are the same for every entry of the query."""
-    column = {name: features[:, n] for n, name in enumerate(FEATURES)}
-    lexical = features[:, :4] @ np.asarray(LEXICAL_WEIGHTS) * np.maximum(column["entry_coverage"], 1e-3) ** 0.5
-    best = features.max(axis=0, initial=0.0)
-    query = [best[FEATURES.index("entry_coverage")], best[FEATURES.index("semantic")],
-             np.log(lexical.max(initial=0.0) + 1e-4)]
-    query += [best[FEATURES.index(name)] for name in ("classifier", "phrasing_chars", "entry_words", "entry_chars",
-                                                      "semantic_entry")]
-    return np.column_stack([ranking, column["coverage"], np.log(column["coverage"] + 0.05), column["unknown_words"],
-                            column["domain"], np.log(column["domain"] + 0.05),
-                            np.tile(np.asarray(query), (len(ranking), 1))])
+    query = _query_inputs(features)
+    return np.column_stack(_entry_inputs(ranking, features) + [np.tile(np.asarray(query), (len(ranking), 1))])
 
 
 def _first_confidence_inputs(ranking: np.ndarray, features: np.ndarray, first: int) -> np.ndarray:
     """Return confidence_inputs(ranking, features)[first] without building the other entries' rows (the confidence
-    reads the first entry's alone; tests/test_retrieval.py checks the two agree)."""
+    reads the first entry's alone)."""
+    return np.asarray(_entry_inputs(ranking[first], features[first]) + _query_inputs(features))
+
+
+def _entry_inputs(ranking, features: np.ndarray) -> list:
+    """The inputs of CONFIDENCE_INPUTS that differ by entry: for every entry (ranking and features of all rows)
+    or for one (its logit and its row)."""
     at = _FEATURE_AT
-    column = features[first]
+    coverage, domain = features[..., at["coverage"]], features[..., at["domain"]]
+    return [ranking, coverage, np.log(coverage + 0.05), features[..., at["unknown_words"]], domain,
+            np.log(domain + 0.05)]
+
+
+def _query_inputs(features: np.ndarray) -> list[float]:
+    """The inputs of CONFIDENCE_INPUTS that are the query's own, the same for each of its entries."""
+    at = _FEATURE_AT
     lexical = features[:, :4] @ np.asarray(LEXICAL_WEIGHTS) * np.maximum(features[:, at["entry_coverage"]], 1e-3) ** 0.5
     best = features.max(axis=0, initial=0.0)
-    coverage, domain = column[at["coverage"]], column[at["domain"]]
-    return np.asarray([ranking[first], coverage, np.log(coverage + 0.05), column[at["unknown_words"]], domain,
-                       np.log(domain + 0.05), best[at["entry_coverage"]], best[at["semantic"]],
-                       np.log(lexical.max(initial=0.0) + 1e-4)]
-                      + [best[at[name]] for name in ("classifier", "phrasing_chars", "entry_words", "entry_chars",
-                                                     "semantic_entry")])
-
-
-_FEATURE_AT = {name: n for n, name in enumerate(FEATURES)}
+    return [best[at["entry_coverage"]], best[at["semantic"]], np.log(lexical.max(initial=0.0) + 1e-4)] + [
+        best[at[name]] for name in ("classifier", "phrasing_chars", "entry_words", "entry_chars", "semantic_entry")]
 
 
 # Words of conversation around a question (greetings, apologies, thanks, who is asking and where they read it):
@@ -691,7 +692,7 @@ class Index:
         held = self._held_terms(int(scored.entries[first]))
         unheld = self.term_rarity[[term for term in scored.terms if term not in held]]
         rarity = max(float(unheld.max(initial=0.0)), 1.0 if scored.unknown else 0.0)
-        column = {name: features[first, n] for n, name in enumerate(FEATURES)}
+        column = {name: features[first, n] for name, n in _FEATURE_AT.items()}
         semantic_lead = chars_lead = outside_semantic = outside_chars = 0.0
         if self.outside_chars is not None:
             outside_semantic, outside_chars = self.outside_scores(scored)
