@@ -342,12 +342,12 @@ def evaluate_dev(responder: Responder, questions: Sequence[DevQuestion]) -> DevF
 
 
 def fit_calibration(engine: Engine, dev: Sequence[DevQuestion] = ()) -> tuple[tuple[str, float], ...]:
-    """Fit the knowledge base's own confidence model (bot/retrieval.py KB_CALIBRATION_INPUTS) on its regression
+    """Fit the knowledge base's own confidence model (bot/knowledge.py KB_CALIBRATION_INPUTS) on its regression
     questions that reach retrieval (answer: in scope; fallback: off topic) and on development questions; empty
     when either side has fewer than CALIBRATION_MIN_QUESTIONS."""
     from sklearn.linear_model import LogisticRegression
 
-    from bot.retrieval import KB_CALIBRATION_INPUTS
+    from bot.knowledge import KB_CALIBRATION_INPUTS
     from bot.safety import triage
     asked = [(c.message, c.type == "answer") for c in engine.knowledge.regression if c.type in ("answer", "fallback")]
     asked += [(q.text, q.in_scope) for q in dev]

@@ -653,9 +653,27 @@ def _load_settings(data: Any, checker: _Checker) -> Thresholds:
     return Thresholds(**values, line=data.at("retrieval"))
 
 
+# A knowledge base's own calibration (settings.yaml, `retrieval: calibration:`; fitted by `python run.py eval --tune`
+# on its regression questions and any patient questions it is given): a logistic model over these inputs of the
+# first entry, whose probability replaces the shared confidence above for that knowledge base. The shared one is
+# fitted on other data and does not see what tells this knowledge base's near misses from its real questions.
+KB_CALIBRATION_INPUTS = (
+    "confidence_logit",  # the shared confidence's logit
+    "margin",            # how far the first entry's ranking logit is ahead of the second's (capped)
+    "unheld_rarity",     # the rarest of the query's content words that the first entry does not hold (0-1; 1: unknown)
+    "content_words",     # how many content words the query has, chatter aside (capped)
+    "classifier", "semantic", "semantic_entry",  # the first entry's scores on those channels (FEATURES)
+    "domain",            # the query's likeness to the knowledge base as a whole (FEATURES)
+    # How much nearer the query is to a question the knowledge base does not answer (outside.yaml) than to the
+    # first entry's best phrasing, by meaning and by characters (0 without outside questions):
+    "outside_semantic_lead", "outside_chars_lead",
+    # and how near it is to that outside question at all, by the same two (0 without outside questions, and for a
+    # query that is one of the entry's own phrasings)
+    "outside_semantic", "outside_chars",
+)
+
 def _calibration(block: Any, checker: _Checker) -> tuple[tuple[str, float], ...]:
     """Read `calibration:`: a number for each input of the knowledge base's confidence model, and its bias."""
-    from bot.retrieval import KB_CALIBRATION_INPUTS
     names = KB_CALIBRATION_INPUTS + ("bias",)
     pairs = []
     for key in block:

@@ -16,6 +16,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
+from bot.knowledge import KB_CALIBRATION_INPUTS
 from bot.lexicon import english_words
 from bot.semantic import Embedder, load_embedder
 from bot.text import normalize
@@ -120,24 +121,8 @@ CONFIDENCE = {
 }
 
 
-# A knowledge base's own calibration (settings.yaml, `retrieval: calibration:`; fitted by `python run.py eval --tune`
-# on its regression questions and any patient questions it is given): a logistic model over these inputs of the
-# first entry, whose probability replaces the shared confidence above for that knowledge base. The shared one is
-# fitted on other data and does not see what tells this knowledge base's near misses from its real questions.
-KB_CALIBRATION_INPUTS = (
-    "confidence_logit",  # the shared confidence's logit
-    "margin",            # how far the first entry's ranking logit is ahead of the second's (capped)
-    "unheld_rarity",     # the rarest of the query's content words that the first entry does not hold (0-1; 1: unknown)
-    "content_words",     # how many content words the query has, chatter aside (capped)
-    "classifier", "semantic", "semantic_entry",  # the first entry's scores on those channels (FEATURES)
-    "domain",            # the query's likeness to the knowledge base as a whole (FEATURES)
-    # How much nearer the query is to a question the knowledge base does not answer (outside.yaml) than to the
-    # first entry's best phrasing, by meaning and by characters (0 without outside questions):
-    "outside_semantic_lead", "outside_chars_lead",
-    # and how near it is to that outside question at all, by the same two (0 without outside questions, and for a
-    # query that is one of the entry's own phrasings)
-    "outside_semantic", "outside_chars",
-)
+# KB_CALIBRATION_INPUTS (bot/knowledge.py): the inputs of a knowledge base's own confidence model, which
+# settings.yaml names and this module computes.
 MARGIN_CAP = 10.0
 CONTENT_WORDS_CAP = 8
 

@@ -124,6 +124,16 @@ def test_light_modules_import_only_what_they_use(module):
     assert result.stdout.strip() == "[]", f"import {module} pulled in {result.stdout.strip()}"
 
 
+
+def test_reading_the_shipped_knowledge_base_needs_no_retrieval_stack():
+    # Checking a knowledge base (its settings' calibration block included) is YAML work: staff run it often.
+    code = ("import sys; from bot.knowledge import load_knowledge; from bot.config import package_dir; "
+            "kb = load_knowledge(package_dir('bot.shipped_knowledge')); assert kb.thresholds.calibration; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy'}))")
+    result = run([sys.executable, "-c", code], cwd=PROJECT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", f"loading the knowledge base pulled in {result.stdout.strip()}"
+
 def test_an_uninstalled_checkout_finds_its_folders():
     # -S: no site-packages, so no editable install either; only the checkout on the path (PYTHONPATH=.).
     code = ("from bot.config import package_dir; "
