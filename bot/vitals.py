@@ -19,6 +19,8 @@ BARE_FAHRENHEIT = (95.0, 108.9)
 PLAUSIBLE = {"heart_rate": (20.0, 260.0), "oxygen": (40.0, 100.0), "breathing_rate": (4.0, 80.0)}
 
 _NUMBER = re.compile(r"^([0-9]{1,3}(?:\.[0-9]{1,2})?)([a-z]*)$")
+# A number written as a share ("100% remission", "sats 91 %"): a percentage is never a temperature.
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 _SLASH = re.compile(r"(?<![0-9/])([0-9]{2,3}) ?/ ?([0-9]{2,3})(?![0-9/])")
 _INTEGER = re.compile(r"^[0-9]+$")  # ASCII digits only: str.isdigit() says yes to "❶" and "²"
 _UNITS = {"c": "c", "f": "f", "celsius": "c", "centigrade": "c", "fahrenheit": "f", "degrees": "", "degree": "",
@@ -126,6 +128,7 @@ def read_vitals(raw: str, tokens: list[str], limits: VitalSigns) -> list[Reading
     if not any("0" <= ch <= "9" for ch in raw) and not any(w in _TENS or w == "hundred" for w in tokens):
         return readings
     tokens = spell_numbers(tokens)
+    percents = {float(m.group(1)) for m in _PERCENT.finditer(raw)}
     # A message that is little more than a number ("thirty nine", "39 now") is read as a reading of some kind.
     short = len(tokens) <= 3
     diastolic = -1
@@ -176,6 +179,8 @@ def read_vitals(raw: str, tokens: list[str], limits: VitalSigns) -> list[Reading
                          "oxygen": value <= limits.oxygen_at_or_below,
                          "breathing_rate": value >= limits.breathing_rate_at_or_above}[kind]
                 readings.append(Reading(kind, value, alarm))
+            continue
+        if value in percents:
             continue
         celsius = _celsius(value, _UNITS[unit] if unit else None, "." in match.group(1),
                            kind == "temperature" or short)

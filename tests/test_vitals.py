@@ -52,6 +52,10 @@ def _readings(text, lexicon):
     ("11 patients in the study", []),
     ("remission within 28 days", []),
     ("one of them", []),
+    # a share is no temperature; oxygen is written as one
+    ("100% remission?", []),
+    ("was it 99 % effective", []),
+    ("sats 89%", [("oxygen", 89.0, True)]),
 ])
 def test_readings(lexicon, text, expected):
     assert _readings(text, lexicon) == expected
