@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -51,6 +52,9 @@ def venv(wheel, tmp_path_factory) -> Path:
     made = run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(home)])
     assert made.returncode == 0, made.stderr
     python = home / "bin" / "python"
+    if sys.prefix != sys.base_prefix:  # the tests run inside a venv: its packages are "the system's" for this one
+        found = run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
+        Path(found.stdout.strip(), "outer-venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     installed = run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)])
     assert installed.returncode == 0, installed.stdout + installed.stderr
     return home
