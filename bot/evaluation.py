@@ -423,7 +423,7 @@ SETTINGS_HEADER = """\
 
 
 CALIBRATION_HEADER = """\
-  # This knowledge base's own confidence: a logistic model over these inputs of the first entry (bot/retrieval.py
+  # This knowledge base's own confidence: a logistic model over these inputs of the first entry (bot/knowledge.py
   # KB_CALIBRATION_INPUTS), fitted by `eval --tune` on the same questions. Delete the block for the shared one.
   calibration:
 """

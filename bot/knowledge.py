@@ -655,7 +655,7 @@ def _load_settings(data: Any, checker: _Checker) -> Thresholds:
 
 # A knowledge base's own calibration (settings.yaml, `retrieval: calibration:`; fitted by `python run.py eval --tune`
 # on its regression questions and any patient questions it is given): a logistic model over these inputs of the
-# first entry, whose probability replaces the shared confidence above for that knowledge base. The shared one is
+# first entry, whose probability replaces the shared confidence (bot/retrieval.py CONFIDENCE) for that knowledge base. The shared one is
 # fitted on other data and does not see what tells this knowledge base's near misses from its real questions.
 KB_CALIBRATION_INPUTS = (
     "confidence_logit",  # the shared confidence's logit
@@ -671,6 +671,7 @@ KB_CALIBRATION_INPUTS = (
     # query that is one of the entry's own phrasings)
     "outside_semantic", "outside_chars",
 )
+
 
 def _calibration(block: Any, checker: _Checker) -> tuple[tuple[str, float], ...]:
     """Read `calibration:`: a number for each input of the knowledge base's confidence model, and its bias."""
