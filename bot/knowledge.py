@@ -655,8 +655,9 @@ def _load_settings(data: Any, checker: _Checker) -> Thresholds:
 
 # A knowledge base's own calibration (settings.yaml, `retrieval: calibration:`; fitted by `python run.py eval --tune`
 # on its regression questions and any patient questions it is given): a logistic model over these inputs of the
-# first entry, whose probability replaces the shared confidence (bot/retrieval.py CONFIDENCE) for that knowledge base. The shared one is
-# fitted on other data and does not see what tells this knowledge base's near misses from its real questions.
+# first entry, whose probability replaces the shared confidence (bot/retrieval.py CONFIDENCE) for that knowledge
+# base. The shared one is fitted on other data and does not see what tells this knowledge base's near misses from
+# its real questions.
 KB_CALIBRATION_INPUTS = (
     "confidence_logit",  # the shared confidence's logit
     "margin",            # how far the first entry's ranking logit is ahead of the second's (capped)
