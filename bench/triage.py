@@ -9,7 +9,7 @@ advice, article, smalltalk, off_topic. What counts as right for each kind:
   advice             -> an advice reply;  article, off_topic -> never urgent;  smalltalk -> a smalltalk reply.
 
 Development splits (default: the shipped corpus bot/defaults/triage-corpus.jsonl, its hard cases, and
-tests/data/triage/dev-article.jsonl and dev-blind-1.jsonl to dev-blind-8.jsonl, the blind splits once they had been read,
+tests/data/triage/dev-article.jsonl and every dev-blind-N.jsonl there, the blind splits once they had been read,
 and the retrieval splits' patient questions tests/data/retrieval/dev-blind-*.jsonl as article and off_topic hard
 negatives) are measured whole, and on their held-out fifth (bot.safetynet.held_out) with a safety net
 trained without it: that fifth is what the net's threshold is chosen on and what shows whether the lexicon
@@ -38,15 +38,10 @@ from bot.safety import triage  # noqa: E402
 from bot.safetynet import CORPUS, HARD_CASES, Message, default_corpus, held_out, net_for, read_corpus  # noqa: E402
 from bot.text import normalize  # noqa: E402
 
-DEV = (CORPUS, ROOT / "tests" / "data" / "triage" / "dev-article.jsonl", HARD_CASES,
-       ROOT / "tests" / "data" / "triage" / "dev-blind-1.jsonl",
-       ROOT / "tests" / "data" / "triage" / "dev-blind-2.jsonl",
-       ROOT / "tests" / "data" / "triage" / "dev-blind-3.jsonl",
-       ROOT / "tests" / "data" / "triage" / "dev-blind-4.jsonl",
-       ROOT / "tests" / "data" / "triage" / "dev-blind-5.jsonl",
-       ROOT / "tests" / "data" / "triage" / "dev-blind-6.jsonl",
-       ROOT / "tests" / "data" / "triage" / "dev-blind-7.jsonl",
-       ROOT / "tests" / "data" / "triage" / "dev-blind-8.jsonl")
+# The blind splits once they had been read, in the order they were written (dev-blind-1.jsonl, -2, ... -10).
+BLIND = tuple(sorted((ROOT / "tests" / "data" / "triage").glob("dev-blind-*.jsonl"),
+                     key=lambda path: int(path.stem.rsplit("-", 1)[1])))
+DEV = (CORPUS, ROOT / "tests" / "data" / "triage" / "dev-article.jsonl", HARD_CASES) + BLIND
 # The retrieval splits' patient questions (in scope and off topic, none of them urgent): hard negatives that must
 # never get an urgent reply, in the words people ask the article about.
 QUESTIONS = tuple(sorted((ROOT / "tests" / "data" / "retrieval").glob("dev-blind-*.jsonl")))
