@@ -54,6 +54,8 @@ _FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak", "needs_care", "
 # the same told in the past ("she couldn't write her name").
 _SAME_WORD = {"r": "are", "u": "you", "cnt": "cant", "cannot": "cant", "canot": "cant", "cannt": "cant",
             "carnt": "cant", "couldnt": "cant", "cudnt": "cant", "couldn": "cant",
+            # texted "wud", "cud", "shud" ("wud this work for me")
+            "wud": "would", "wld": "would", "cud": "could", "shud": "should", "shld": "should",
             # "til", "till" and "untill" are "until" ("scratched myself til it bled")
             "til": "until", "till": "until", "untill": "until", "untl": "until"}
 _LONG_RUN = re.compile(r"(.)\1\1+")
