@@ -372,7 +372,11 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     plain_question = bool(question) and not strong and not readings and not any(
         h.concept != TIME for h in by.get("now", []))
     # "my laptop keeps overheating": words the lexicon knows name something else are as sure as a question.
-    sure = general or plain_question or bool(elsewhere) or bool(advice) or everyday or bool(simple)
+    # "what is a living drug exactly? my son has ALL": a question that names no sign, gives no reading and says no
+    # time, even about someone in particular, is as sure a general question (the net needs its higher score).
+    asked_only = bool(question) and not strong and not readings and not mentions and not any(
+        h.concept == TIME for h in now_words)
+    sure = general or plain_question or asked_only or bool(elsewhere) or bool(advice) or everyday or bool(simple)
     net = _net_verdict(norm, lexicon, sure=sure, smalltalk=simple == "smalltalk", mentions=mentions,
                        temperature=temperature)
     if net is not None:
