@@ -301,7 +301,7 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     spans = [(h.start, h.end) for h in signs if lexicon.concepts[(h.category, h.concept)].call_now_only
              and h.end - h.start > 1]
     strong = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].call_now_only
-              and not _inside(h, spans, strictly=True)]
+              and not _inside(h, spans, strictly=True, every=True)]
     if any(r.kind == "temperature" for r in vitals):
         # "temp 37.2": the word names the reading, which speaks for itself (below: past the limits, or not).
         strong = [h for h in strong if normalize(h.text) not in lexicon.vitals.words.get("temperature_words", ())]
@@ -337,11 +337,16 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # "what should I watch for": a question frame around the advice words makes it a general question.
     # A frame inside the advice phrase itself is part of it, not a question around it ("how do i get on the
     # trial": "do ... get"); advice words that only a frame's "..." covers are not its ("can i stop my tablets,
-    # they make me feel sick": "can ... make").
+    # they make me feel sick": "can ... make"). A frame with a gap that opens on the advice phrase's own first
+    # word asks through it, when that phrase asks for advice by itself ("do you think i should get a second
+    # opinion": "do ... get" opens on "do you think i"; "should i watch for" has no gap, and "what should i do if i
+    # get a fever" opens on words that ask for help with anything: both stay general questions).
     cares = [h for h in by.get("advice", []) if lexicon.concepts[(h.category, h.concept)].care]
     advice = [h for h in by.get("advice", [])
               if not lexicon.concepts[(h.category, h.concept)].care
-              and not any(not q.anchored and any(h.start <= i < h.end for i in q.own)
+              and not any(not q.anchored and not (q.start == h.start and len(q.own) < q.end - q.start
+                                                  and not _weak_or_needing(h, lexicon))
+                          and any(h.start <= i < h.end for i in q.own)
                           and not (h.start <= q.start and q.end <= h.end) for q in question)]
     # "help me write a cover letter", "do i need a visa for japan": words that ask for help with anything ask for
     # advice only with a word of someone's care outside them, a sign (not one that only adds the call-now line:
@@ -393,12 +398,21 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     return Verdict(None, "", mentions, temperature, number_given, general=general)
 
 
-def _inside(hit: Hit, spans: list[tuple[int, int]], *, strictly: bool = False) -> bool:
+def _weak_or_needing(hit: Hit, lexicon: Lexicon) -> bool:
+    """True for advice words that ask for advice only in context: weak openers, or words needing a word of care."""
+    concept = lexicon.concepts[(hit.category, hit.concept)]
+    return concept.weak or concept.needs_care
+
+
+def _inside(hit: Hit, spans: list[tuple[int, int]], *, strictly: bool = False, every: bool = False) -> bool:
     """True when a sign's words lie inside one of the spans of words that name something else; for a together
     rule, when one of its lists' words does ("keep taking my sleeping tablets": the sleep word names a medicine).
-    strictly: a span of exactly the same words does not count."""
-    return any(s <= start and end <= e and not (strictly and (s, e) == (start, end))
-               for start, end in (hit.parts or ((hit.start, hit.end),)) for s, e in spans)
+    strictly: a span of exactly the same words does not count. every: for a together rule, only when all its
+    lists' words do ("his line site is red": the site is a topic, the redness still a sign)."""
+    def within(start: int, end: int) -> bool:
+        return any(s <= start and end <= e and not (strictly and (s, e) == (start, end)) for s, e in spans)
+    parts = hit.parts or ((hit.start, hit.end),)
+    return all(within(*part) for part in parts) if every else any(within(*part) for part in parts)
 
 
 def _anybody(tokens: list[str], i: int) -> bool:

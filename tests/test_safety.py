@@ -649,6 +649,12 @@ def test_advice_of_the_seventh_split_needs_a_word_of_care(engine, message, categ
     "mum says she wont be a burden for much longer",
     "i am done. goodbye everyone.",
     "i just want out for good",
+    # from the twelfth split's misses (own phrasings)
+    "if the illness doesnt get me first ill end it myself",
+    "cut my legs till they bled again last night",
+    "can i leave a goodbye video for my husband on here",
+    "how many of my sleeping tablets would do the job",
+    "i want to come off my chemo so i can die",
 ])
 def test_crisis_of_the_sixth_round_is_found_by_the_words_alone(engine, message):
     verdict = triage(message, engine.lexicon.replace(net=None))
@@ -674,9 +680,23 @@ def test_sixth_round_words_that_look_like_crisis_or_signs_are_neither(engine, me
     "he forgot his own name this morning",
     "struggling with word finding since the infusion",
     "just finished treatment and feel awful",
+    "yellow gunk coming out of his line",
+    # a bad state of a body topic named in two words (the topic adds the call-now line, the state is the sign)
+    "her port site is red and sore",
+    "his central line looks angry",
 ])
 def test_warning_signs_of_the_sixth_round(engine, message):
     assert triage(message, engine.lexicon.replace(net=None)).urgent
+
+
+@pytest.mark.parametrize("message, sign", [
+    ("can these cells make you shake", "tremor"),
+    ("can the treatment make you feel like you have the flu", "fever"),
+    ("why do ankles swell after chemo", "swelling"),
+])
+def test_sign_questions_of_the_sixth_round_name_their_sign_and_stay_questions(engine, message, sign):
+    verdict = triage(message, engine.lexicon.replace(net=None))
+    assert not verdict.urgent and sign in verdict.mentions, verdict
 
 
 @pytest.mark.parametrize("message, category", [
@@ -692,6 +712,11 @@ def test_warning_signs_of_the_sixth_round(engine, message):
     ("nvm", "smalltalk"),
     ("do you know any jokes", "smalltalk"),
     ("does a nurse read these messages", "contact"),
+    ("do you think we should ask for a second opinion", "advice"),
+    ("is my consultant right to suggest a transplant first", "advice"),
+    ("my gp wants to swap my statin, does that matter for the infusion", "advice"),
+    ("happy new year", "smalltalk"),
+    ("whats this chat", "smalltalk"),
 ])
 def test_advice_and_smalltalk_of_the_sixth_round(engine, message, category):
     assert triage(message, engine.lexicon.replace(net=None)).category == category
