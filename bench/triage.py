@@ -147,6 +147,9 @@ def timing(responder: Responder, texts: list[str]) -> None:
     lexicon = responder.lexicon
     for text in texts[:200]:  # warm the word memo the way a running bot has it warm
         triage(text, lexicon)
+    if not texts:
+        print("\n## time per message: no messages (give --test FILE, or leave --dev out for the development splits)")
+        return
     rounds: list[list[float]] = []
     base = []
     for _ in range(3):
