@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 MAX_SUGGESTIONS = 3
 # "Tell me more" quotes at most this many further passages of the source.
 MAX_FURTHER = 3
+# A follow-up's own hit below this share of the fallback threshold does not count as found.
+OWN_SHARE = 0.1
 # How many of its own hits a follow-up keeps for the last entry's words to re-rank.
 FOLLOW_UP_HITS = 8
 _PARAGRAPHS = re.compile(r"\n\s*\n")
@@ -205,6 +207,9 @@ class Responder:
     def _blend(self, own: list[Hit], near: list[Hit]) -> list[Hit]:
         """Return a follow-up's hits: each entry its own words found, scored on its own plus a share of its score
         next to the last entry's words (an entry its own words did not find stays out, whatever the context)."""
+        # An entry its own words barely found (under a tenth of the fallback threshold) is not found: the last
+        # entry's words alone must never lift it to an answer ("what about the football" after an answer).
+        own = [h for h in own if h.score >= OWN_SHARE * self.thresholds.fallback]
         scores = {h.entry_id: h.score for h in own}
         for hit in near:
             if hit.entry_id in scores:
