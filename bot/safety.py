@@ -377,7 +377,7 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     plain_question = bool(question) and not strong and not readings and not any(
         h.concept != TIME for h in by.get("now", []))
     # "my laptop keeps overheating": words the lexicon knows name something else are as sure as a question.
-    # "what is a living drug exactly? my son has ALL": a question that names no sign, gives no reading and says no
+    # "what is immunotherapy exactly? my son has lymphoma": a question that names no sign, gives no reading, says no
     # time, even about someone in particular, is as sure a general question (the net needs its higher score).
     asked_only = bool(question) and not strong and not readings and not mentions and not any(
         h.concept == TIME for h in now_words)
