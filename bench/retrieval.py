@@ -534,10 +534,9 @@ def test_split_figures(path: Path, labels_path: Path | None = None, part: str = 
         if not ok:
             misses.append({"kind": "in_scope", "text": case["text"], "reply": kind, "entry": entry,
                            "wanted": list(g) if g else None})
-    offtopic = [c for c in cases if c["kind"] == "off_topic"]
-    results["faqbot"]["off_topic_strict"] = (
-        sum(k == "fallback" and not h for (k, _), c, h in zip(got, cases, cited) if c["kind"] == "off_topic")
-        / len(offtopic) if offtopic else None)
+    asked = results["faqbot"]["off_topic"]
+    wrong = sum(m["kind"] == "off_topic" for m in misses)
+    results["faqbot"]["off_topic_strict"] = 1 - wrong / asked if asked else None
     results["faqbot"]["in_scope_replies"] = dict(kinds)
     results["faqbot"]["misses"] = misses
     results["faqbot"]["labelled"] = sum(g is not None for g, c in zip(gold, cases) if c["kind"] == "in_scope")

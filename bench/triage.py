@@ -38,7 +38,7 @@ from bot.safety import triage  # noqa: E402
 from bot.safetynet import CORPUS, HARD_CASES, Message, default_corpus, held_out, net_for, read_corpus  # noqa: E402
 from bot.text import normalize  # noqa: E402
 
-# The blind splits once they had been read, in the order they were written (dev-blind-1.jsonl, -2, ... -10).
+# The blind splits once they had been read, in the order they were written (dev-blind-1.jsonl, -2, ...).
 BLIND = tuple(sorted((ROOT / "tests" / "data" / "triage").glob("dev-blind-*.jsonl"),
                      key=lambda path: int(path.stem.rsplit("-", 1)[1])))
 DEV = (CORPUS, ROOT / "tests" / "data" / "triage" / "dev-article.jsonl", HARD_CASES) + BLIND

@@ -344,10 +344,7 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     cares = [h for h in by.get("advice", []) if lexicon.concepts[(h.category, h.concept)].care]
     advice = [h for h in by.get("advice", [])
               if not lexicon.concepts[(h.category, h.concept)].care
-              and not any(not q.anchored and not (q.start == h.start and len(q.own) < q.end - q.start
-                                                  and not _weak_or_needing(h, lexicon))
-                          and any(h.start <= i < h.end for i in q.own)
-                          and not (h.start <= q.start and q.end <= h.end) for q in question)]
+              and not any(_frames(q, h, lexicon) for q in question)]
     # "help me write a cover letter", "do i need a visa for japan": words that ask for help with anything ask for
     # advice only with a word of someone's care outside them, a sign (not one that only adds the call-now line:
     # "a best man speech"), a reading, or a word no everyday English word list has (most often a medicine's name).
@@ -374,13 +371,12 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # "what happens on day 10", "did every patient respond", "which symptoms need 999": a question that names no
     # sign (words that only add the call-now line are none), gives no reading and is about nobody in particular is
     # as sure a general question as one that names a sign.
-    plain_question = bool(question) and not strong and not readings and not any(
-        h.concept != TIME for h in by.get("now", []))
-    # "my laptop keeps overheating": words the lexicon knows name something else are as sure as a question.
+    unsigned = bool(question) and not strong and not readings
+    plain_question = unsigned and not any(h.concept != TIME for h in by.get("now", []))
     # "what is immunotherapy exactly? my son has lymphoma": a question that names no sign, gives no reading, says no
     # time, even about someone in particular, is as sure a general question (the net needs its higher score).
-    asked_only = bool(question) and not strong and not readings and not mentions and not any(
-        h.concept == TIME for h in now_words)
+    asked_only = unsigned and not mentions and not any(h.concept == TIME for h in now_words)
+    # "my laptop keeps overheating": words the lexicon knows name something else are as sure as a question.
     sure = general or plain_question or asked_only or bool(elsewhere) or bool(advice) or everyday or bool(simple)
     net = _net_verdict(norm, lexicon, sure=sure, smalltalk=simple == "smalltalk", mentions=mentions,
                        temperature=temperature)
@@ -398,10 +394,16 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     return Verdict(None, "", mentions, temperature, number_given, general=general)
 
 
-def _weak_or_needing(hit: Hit, lexicon: Lexicon) -> bool:
-    """True for advice words that ask for advice only in context: weak openers, or words needing a word of care."""
-    concept = lexicon.concepts[(hit.category, hit.concept)]
-    return concept.weak or concept.needs_care
+def _frames(question: Hit, advice: Hit, lexicon: Lexicon) -> bool:
+    """True when a question frame around advice words makes them part of a general question (see triage)."""
+    if question.anchored or not any(advice.start <= i < advice.end for i in question.own):
+        return False
+    if advice.start <= question.start and question.end <= advice.end:
+        return False  # a frame inside the advice phrase is part of it
+    concept = lexicon.concepts[(advice.category, advice.concept)]
+    gap = len(question.own) < question.end - question.start
+    # A gap frame that opens on advice words asking by themselves asks through them.
+    return not (question.start == advice.start and gap and not (concept.weak or concept.needs_care))
 
 
 def _inside(hit: Hit, spans: list[tuple[int, int]], *, strictly: bool = False, every: bool = False) -> bool:

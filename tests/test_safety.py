@@ -448,8 +448,17 @@ def test_advice_words_never_lose_an_urgent_message(engine, message):
     "I can hardly talk, gasping between each breath",
     "d and v since lunch",
     "oxygen 94 on the finger thing",
+    # the sixth round's (own phrasings of the misses of splits 9-12); a bad state of a body topic named in two words
+    # (the topic adds the call-now line, the state is the sign)
+    "her feet have ballooned since yesterday",
+    "he forgot his own name this morning",
+    "struggling with word finding since the infusion",
+    "just finished treatment and feel awful",
+    "yellow gunk coming out of his line",
+    "her port site is red and sore",
+    "his central line looks angry",
 ])
-def test_warning_concepts_of_the_second_split_are_found_by_the_words_alone(engine, message):
+def test_warning_concepts_of_the_blind_splits_are_found_by_the_words_alone(engine, message):
     assert triage(message, engine.lexicon.replace(net=None)).urgent, triage(message, engine.lexicon)
 
 
@@ -673,20 +682,6 @@ def test_crisis_of_the_sixth_round_is_found_by_the_words_alone(engine, message):
 def test_sixth_round_words_that_look_like_crisis_or_signs_are_neither(engine, message):
     verdict = triage(message, engine.lexicon.replace(net=None))
     assert not verdict.urgent, verdict
-
-
-@pytest.mark.parametrize("message", [
-    "her feet have ballooned since yesterday",
-    "he forgot his own name this morning",
-    "struggling with word finding since the infusion",
-    "just finished treatment and feel awful",
-    "yellow gunk coming out of his line",
-    # a bad state of a body topic named in two words (the topic adds the call-now line, the state is the sign)
-    "her port site is red and sore",
-    "his central line looks angry",
-])
-def test_warning_signs_of_the_sixth_round(engine, message):
-    assert triage(message, engine.lexicon.replace(net=None)).urgent
 
 
 @pytest.mark.parametrize("message, sign", [
