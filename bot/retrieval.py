@@ -18,7 +18,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from bot.knowledge import KB_CALIBRATION_INPUTS
 from bot.lexicon import english_words
-from bot.semantic import Embedder, load_embedder
+from bot.semantic import Cosines, Embedder, load_embedder
 from bot.text import normalize
 
 # Number words carry meaning here ("nine in deep remission", "eleven patients"); keep them.
@@ -243,7 +243,7 @@ class Scored:
     topical: bool = True  # whether one of them is more than a question word ("why", "how many", "more")
     terms: tuple[int, ...] = ()  # the query's content words the knowledge base holds (chatter aside): term ids
     unknown: int = 0  # how many of its content words (chatter aside) the knowledge base does not hold
-    vector: np.ndarray | None = None  # the query's centred, unit semantic vector (None without one)
+    outside_semantic: float = 0.0  # its best semantic cosine with an outside question (0 without either)
     chars: tuple[np.ndarray, np.ndarray] | None = None  # its character n-grams: (feature ids, weights)
 
 
@@ -528,6 +528,12 @@ class Index:
             self.semantic_rows = _unit(rows - self.semantic_centre)
             self.semantic_entries = _unit(self.embedder.encode([normalize(w) for w in wholes]) - self.semantic_centre)
         self._outside(list(outside))
+        # A query's cosines with the phrasings, the entries and the outside questions, in that order (Cosines).
+        self.cosines = None
+        if self.embedder is not None:
+            parts = [self.semantic_rows, self.semantic_entries] + (
+                [self.outside_semantic] if self.outside_semantic is not None else [])
+            self.cosines = Cosines(self.embedder, np.vstack(parts), self.semantic_centre)
         self.kind = ("with" if self.classifier is not None else "without") + "_classifier"
         if self.embedder is None:
             self.kind = "lexical_only" if self.classifier is not None else "without_either"
@@ -708,8 +714,8 @@ class Index:
         """Return a query's best similarity with the questions the knowledge base does not answer: by meaning
         (semantic cosine) and by characters; 0 for a channel without them."""
         semantic = chars = 0.0
-        if self.outside_semantic is not None and scored.vector is not None:
-            semantic = float(max(0.0, (self.outside_semantic @ scored.vector).max()))
+        if self.outside_semantic is not None:
+            semantic = scored.outside_semantic
         if self.outside_chars is not None and scored.chars is not None and len(scored.chars[0]):
             features, weights = scored.chars
             chars = float(_gather(self.outside_chars, features, weights, self.outside_chars.shape[1]).max())
@@ -725,12 +731,14 @@ class Index:
         word_features, word_weights = self.words(content)
         char_features, char_weights = self.chars(content)
         semantic = None
+        outside_semantic = 0.0
         typed = self._normalised(query)[1]  # as the semantic rows and the fuzzy texts were read
-        if self.embedder is not None:
-            vector = self.embedder.encode_one(typed)
-            if vector.any():
-                vector = _unit(vector - self.semantic_centre)
-                semantic = self.semantic_rows @ vector
+        cosines = self.cosines(typed) if self.cosines is not None else None
+        if cosines is not None:
+            rows_count = len(self.owners)
+            semantic, entry_cosines = cosines[:rows_count], cosines[rows_count:rows_count + count]
+            if len(cosines) > rows_count + count:
+                outside_semantic = max(0.0, float(cosines[rows_count + count:].max()))
         if not len(word_features) and not len(char_features) and semantic is None:
             return None
         word = _gather(self.entry_words, word_features, word_weights, count)
@@ -769,7 +777,7 @@ class Index:
         semantic_best = best_rows
         if semantic is not None:
             features[:, 4] = np.maximum(best_semantic[shortlist], 0.0)
-            features[:, 5] = np.maximum(self.semantic_entries[shortlist] @ vector, 0.0)
+            features[:, 5] = np.maximum(entry_cosines[shortlist], 0.0)
             semantic_best = rows[offsets + _argmax_runs(semantic if every_entry else semantic[rows], offsets)]
         words = [w for w in content.split() if not (w in CHATTER and w not in self._known)]
         if 0 < len(words) <= FUZZY_MAX_WORDS:
@@ -788,7 +796,7 @@ class Index:
         topical = any(w not in _MEANINGFUL and w not in CHATTER for w in content.split()) or \
             max(features[:, 1].max(), features[:, 6].max()) >= OWN_PHRASING
         return Scored(shortlist, features, best_rows, semantic_best, content, topical, tuple(ids),
-                      len(words) - len(ids), vector if semantic is not None else None, (char_features, char_weights))
+                      len(words) - len(ids), outside_semantic, (char_features, char_weights))
 
     def _char_scores(self, features: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return a query's character cosine with every phrasing and with every entry."""

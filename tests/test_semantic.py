@@ -1,11 +1,12 @@
 """The static semantic channel reads a text's tokens word by word exactly as the tokenizer reads the whole text."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.semantic import Embedder, load_embedder
+from bot.semantic import Cosines, Embedder, load_embedder
 
 
 @pytest.fixture(scope="module")
@@ -27,3 +28,50 @@ def test_property_word_by_word_ids_are_the_whole_texts(embedder, text):
     whole = embedder._encoded(text)
     assert embedder.ids(text) == whole
     assert embedder.ids(text) == whole  # the second time from the per-word memory
+
+
+PHRASINGS = ["how does the treatment work", "what are the side effects", "who can take part in the trial",
+             "is it safe for children", "how long does it last", "where was it first tried", "what did it cost"]
+
+
+@pytest.fixture(scope="module")
+def centred_rows(embedder):
+    rows = embedder.encode(PHRASINGS)
+    centre = rows.mean(axis=0)
+    shifted = rows - centre
+    return shifted / np.linalg.norm(shifted, axis=1, keepdims=True), centre
+
+
+def _direct(embedder, rows, centre, text):
+    vector = embedder.encode_one(text)
+    if not vector.any():
+        return None
+    centred = vector - centre
+    length = np.linalg.norm(centred)
+    return rows @ (centred / length) if length > 0 else np.zeros(len(rows), dtype=np.float32)
+
+
+@pytest.mark.parametrize("budget", [10 ** 8, 4 * len(PHRASINGS) * 3])  # room for every piece; for three at a time
+@given(texts=st.lists(st.one_of(st.text(max_size=40), st.sampled_from([
+    "how does it work", "side effects", "the the the", "trial for kids?", "zzqx", "", "   ", "\u6f22\u5b57",
+    "how long does the effect last in children who took part"])), min_size=1, max_size=6))
+@settings(max_examples=150, deadline=None)
+def test_property_remembered_cosines_are_the_direct_product(embedder, centred_rows, budget, texts):
+    rows, centre = centred_rows
+    cosines = Cosines(embedder, rows, centre, budget=budget)
+    for text in texts + texts:  # the second time from what the first remembered (or after forgetting it)
+        direct = _direct(embedder, rows, centre, text)
+        found = cosines(text)
+        if direct is None:
+            assert found is None
+        else:
+            np.testing.assert_allclose(found, direct, atol=1e-5)
+
+
+def test_the_remembered_products_stay_within_their_budget(embedder, centred_rows):
+    rows, centre = centred_rows
+    cosines = Cosines(embedder, rows, centre, budget=4 * len(PHRASINGS) * 5)
+    assert cosines.capacity == 5
+    for text in PHRASINGS:
+        cosines(text)
+        assert len(cosines._slots) <= 5
