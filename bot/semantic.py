@@ -18,9 +18,10 @@ VECTORS = Path(__file__).resolve().parent / "vectors"
 WORD_SPLITTING = frozenset({"BertPreTokenizer", "Whitespace", "WhitespaceSplit"})
 # How many words' token ids are remembered (patients' questions reuse a small stock of words).
 WORD_CACHE = 20_000
-# Memory for the word pieces' products with a knowledge base's rows (Cosines): about 2,500 pieces at ~3,100 rows,
-# more than the 6,449 development questions use 99% of the time.
-COSINE_CACHE_BYTES = 32 * 2 ** 20
+# Memory for the word pieces' products with a knowledge base's rows (Cosines): ~4,000 pieces at the shipped
+# knowledge base's ~3,100 rows, more than the 3,026 that its 6,449 development questions use (at 32 MB the forgetting
+# cost a third of the gain: bench/README.md). Taken only as pieces are seen.
+COSINE_CACHE_BYTES = 48 * 2 ** 20
 
 
 class Embedder:
@@ -87,9 +88,10 @@ class Cosines:
     from each of its word pieces' remembered products with the rows.
 
     A text's vector is the mean of its pieces' vectors, so its product with the rows is the mean of theirs: a few
-    kilobytes a piece, read from cache, instead of one pass over every row (4 MB at ~2,700 phrasings, read from
-    memory for every query). A piece seen for the first time costs that pass once (all of a query's new pieces
-    together); the remembered products are bounded by COSINE_CACHE_BYTES and forgotten all at once when full.
+    kilobytes a piece, read from cache, instead of one pass over every row (4.8 MB at ~3,100 rows, mostly read from
+    memory again by every query). A piece seen for the first time costs that pass once (all of a query's new pieces
+    together). The products are bounded by COSINE_CACHE_BYTES; when full, the less used half is forgotten, so the
+    common pieces stay and one-off ones (typos, rare words) come and go.
     """
 
     def __init__(self, embedder: Embedder, rows: np.ndarray, centre: np.ndarray, *,
@@ -100,7 +102,8 @@ class Cosines:
         self.centre_products = self.rows @ self.centre
         self.capacity = max(1, min(len(embedder.vectors), budget // max(1, 4 * len(self.rows))))
         self._store = np.empty((self.capacity, len(self.rows)), dtype=np.float32)  # pages taken as filled
-        self._slots: dict[int, int] = {}
+        self._uses = np.zeros(self.capacity, dtype=np.int64)
+        self._slots: dict[int, int] = {}  # piece id -> its row of _store
 
     def __call__(self, text: str) -> np.ndarray | None:
         """Return the cosines of a (normalised) text's centred unit vector with every row, or None when the text
@@ -120,17 +123,33 @@ class Cosines:
 
     def _summed(self, ids: list[int]) -> np.ndarray:
         """Return the rows' products with the sum of these pieces' vectors."""
-        missing = [piece for piece in dict.fromkeys(ids) if piece not in self._slots]
+        distinct = list(dict.fromkeys(ids))
+        if len(distinct) > self.capacity:  # more distinct pieces than can be remembered
+            return self.rows @ self.embedder.vectors[ids].sum(axis=0)
+        missing = [piece for piece in distinct if piece not in self._slots]
         if missing:
             if len(self._slots) + len(missing) > self.capacity:
-                self._slots.clear()
-                missing = list(dict.fromkeys(ids))
-                if len(missing) > self.capacity:  # more distinct pieces than can be remembered
-                    return self.rows @ self.embedder.vectors[ids].sum(axis=0)
-            start = len(self._slots)
-            self._store[start:start + len(missing)] = self.embedder.vectors[missing] @ self.rows.T
-            self._slots.update(zip(missing, range(start, start + len(missing))))
-        return self._store[[self._slots[piece] for piece in ids]].sum(axis=0)
+                self._forget(len(distinct))
+                missing = [piece for piece in distinct if piece not in self._slots]
+            start, end = len(self._slots), len(self._slots) + len(missing)
+            self._store[start:end] = self.embedder.vectors[missing] @ self.rows.T
+            self._uses[start:end] = 0
+            self._slots.update(zip(missing, range(start, end)))
+        slots = [self._slots[piece] for piece in ids]
+        self._uses[slots] += 1
+        return self._store[slots].sum(axis=0)
+
+    def _forget(self, room: int) -> None:
+        """Keep the more used half of the remembered pieces (none, if that would leave less than `room` free),
+        their use counts halved so that what was common long ago can give way."""
+        keep = self.capacity // 2 if self.capacity - self.capacity // 2 >= room else 0
+        pieces = list(self._slots)
+        slots = np.fromiter(self._slots.values(), dtype=np.int64, count=len(pieces))
+        order = np.argsort(-self._uses[slots], kind="stable")[:keep]
+        kept = slots[order]
+        self._store[:keep] = self._store[kept]
+        self._uses[:keep] = self._uses[kept] // 2
+        self._slots = {pieces[n]: slot for slot, n in enumerate(order.tolist())}
 
 
 def load_embedder(directory: str | Path = VECTORS) -> Embedder | None:
