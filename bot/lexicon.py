@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +70,13 @@ _VITAL_KEYS = {**{k: ("number", False) for k in _VITAL_NUMBERS}, **{k: ("texts",
 _MATCHING_KEYS = {"together_window": ("number", False), "typo_min_letters": ("number", False)}
 _NET_KEYS = {"threshold": ("number", False), "question_threshold": ("number", False),
              "crisis_threshold": ("number", False), "question_crisis_threshold": ("number", False),
-             "min_known": ("number", False)}
+             "min_known": ("number", False), "crisis_alone_threshold": ("number", False),
+             "question_crisis_alone_threshold": ("number", False), "warning_crisis_threshold": ("number", False),
+             "semantic_threshold": ("number", False), "question_semantic_threshold": ("number", False)}
+
+# The crisis scores' thresholds of the safety net: off (above any score) unless the lexicon sets them.
+_CRISIS_KEYS = ("crisis_alone_threshold", "question_crisis_alone_threshold", "warning_crisis_threshold",
+                "semantic_threshold", "question_semantic_threshold")
 
 # Third-person forms of first-person words, made by the engine (crisis phrases are written in the first person).
 _THIRD = {
@@ -177,6 +184,11 @@ class Lexicon:
     net_crisis_threshold: float = 0.3
     net_question_crisis_threshold: float = 0.5
     net_min_known: float = 0.6
+    net_crisis_alone_threshold: float = math.inf
+    net_question_crisis_alone_threshold: float = math.inf
+    net_warning_crisis_threshold: float = math.inf
+    net_semantic_threshold: float = math.inf
+    net_question_semantic_threshold: float = math.inf
     vocabulary: frozenset[str] = frozenset()
     net: Any = None
     # Which lexicon words each message word matches, remembered across messages (bounded; see safety._words_of).
@@ -519,7 +531,8 @@ def _build(raw: _Raw, checker: Any) -> Lexicon:
                    net_question_threshold=float(raw.net.get("question_threshold", 0.9)),
                    net_crisis_threshold=float(raw.net.get("crisis_threshold", 0.3)),
                    net_question_crisis_threshold=float(raw.net.get("question_crisis_threshold", 0.5)),
-                   net_min_known=float(raw.net.get("min_known", 0.6)))
+                   net_min_known=float(raw.net.get("min_known", 0.6)),
+                   **{f"net_{key}": float(raw.net[key]) for key in _CRISIS_KEYS if key in raw.net})
 
 
 _DEFAULT_CACHE: dict[bytes, Any] = {}

@@ -18,7 +18,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from bot.knowledge import KB_CALIBRATION_INPUTS
 from bot.lexicon import english_words
-from bot.semantic import Cosines, Embedder, load_embedder
+from bot.semantic import Cosines, Embedder, shipped_embedder
 from bot.text import normalize
 
 # Number words carry meaning here ("nine in deep remission", "eleven patients"); keep them.
@@ -411,14 +411,6 @@ class _Lengths:
 
 
 _SHIPPED = object()  # Index(embedder=...) default: the vectors shipped in bot/vectors/
-_shipped_embedder: list[Embedder | None] = []
-
-
-def shipped_embedder() -> Embedder | None:
-    """Return the shipped static embedder, loaded once per process (None, with a warning, when it is missing)."""
-    if not _shipped_embedder:
-        _shipped_embedder.append(load_embedder())
-    return _shipped_embedder[0]
 
 
 class Index:

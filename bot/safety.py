@@ -333,6 +333,11 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     general = bool(strong or alarm) and bool(question) and not now
     if strong and not general:
         first = next((h for h in strong if h.category == "emergency"), strong[0])
+        if first.category == "warning" and _crisis_beyond_doubt(norm, lexicon):
+            # "cant see the point anymore, been feeling sick for days": a warning word inside a message the safety
+            # net is sure is a crisis gets the crisis lines.
+            return Verdict("crisis", f"{first.describe()}; safety net: crisis score", mentions, temperature,
+                           bool(vitals), "safety net")
         return Verdict(first.category, first.describe(), mentions, temperature, bool(vitals))
     # "what should I watch for": a question frame around the advice words makes it a general question.
     # A frame inside the advice phrase itself is part of it, not a question around it ("how do i get on the
@@ -508,13 +513,36 @@ def _net_verdict(norm: str, lexicon: Lexicon, *, sure: bool, smalltalk: bool, me
     # A general question or a request for advice that both the urgent and the crisis scores flag is overruled.
     overrule = (sure and not smalltalk and urgent >= lexicon.net_threshold
                 and crisis >= lexicon.net_question_crisis_threshold)
-    if urgent < threshold and not overrule:
+    category = None
+    if urgent >= threshold or overrule:
+        category = "crisis" if crisis >= lexicon.net_crisis_threshold else "warning"
+    why = "urgent"
+    # A crisis said in words of its own: the crisis score alone, or the meaning of the message (never a plain
+    # "goodbye": smalltalk needs the letters' crisis score), is enough for the crisis lines.
+    if category != "crisis" and crisis >= (lexicon.net_question_crisis_alone_threshold if sure
+                                           else lexicon.net_crisis_alone_threshold):
+        category, why = "crisis", "crisis"
+    if category != "crisis" and not smalltalk:
+        meaning = net.semantic_crisis(norm)
+        if meaning is not None and meaning >= (lexicon.net_question_semantic_threshold if sure
+                                               else lexicon.net_semantic_threshold):
+            category, why = "crisis", "meaning"
+    if category is None:
         return None
-    category = "crisis" if crisis >= lexicon.net_crisis_threshold else "warning"
     nearest = net.nearest(norm)
-    log.info("safety net: urgent (score %.2f, threshold %.2f) without a lexicon match; nearest concept %s; "
-             "a clinician may add its words to triage.yaml", urgent, threshold, nearest)
-    return Verdict(category, f"safety net: nearest concept {nearest}", mentions, temperature, False, "safety net")
+    log.info("safety net: %s by its %s score (urgent %.2f, crisis %.2f) without a lexicon match; nearest concept "
+             "%s; a clinician may add its words to triage.yaml", category, why, urgent, crisis, nearest)
+    return Verdict(category, f"safety net ({why} score): nearest concept {nearest}", mentions, temperature, False,
+                   "safety net")
+
+
+def _crisis_beyond_doubt(norm: str, lexicon: Lexicon) -> bool:
+    """True when the safety net's crisis score of a message reaches the lexicon's warning_crisis_threshold."""
+    net = lexicon.net
+    if net is None or not norm:
+        return False
+    _, crisis, known = net.scores(" ".join(dict.fromkeys(norm.split())))
+    return known >= lexicon.net_min_known and crisis >= lexicon.net_warning_crisis_threshold
 
 
 def example_failures(lexicon: Lexicon) -> list[tuple[Example, Verdict]]:

@@ -3,6 +3,10 @@
 Trained on the lexicon's own examples and a corpus of urgent and non-urgent messages (bot/defaults/), it says
 "urgent" or "crisis" with a score; its threshold (in the lexicon, so a clinic owns it) is set for recall. The
 lexicon stays the explanation: a hit of the net alone is logged with the concept nearest to the message.
+
+Beside the letters, a crisis score from meaning: a logistic regression on the message's static semantic vector
+(bot/semantic.py), trained on the same messages, which knows a crisis said in words none of them used. Without
+the vector file the net has letters only.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from bot.lexicon import DEFAULTS, URGENT, Lexicon
+from bot.semantic import Embedder, shipped_embedder
 from bot.text import normalize
 
 CORPUS_FILE = "triage-corpus.jsonl"   # also the name of a knowledge base's own messages, next to its triage.yaml
@@ -29,6 +34,10 @@ _CACHE: dict[str, "SafetyNet"] = {}
 _CACHE_LIMIT = 4
 # How many words' n-grams a net remembers (messages reuse a small stock of words).
 WORD_CACHE = 20_000
+# The semantic crisis model's inverse regularisation: 384 dense dimensions and a few hundred crisis messages; a
+# looser fit ranked unseen crisis phrasings of the development splits better (bench/README.md).
+SEMANTIC_C = 32.0
+_SHIPPED = object()  # net_for(embedder=...) default: the vectors shipped in bot/vectors/
 
 
 class CorpusError(ValueError):
@@ -84,8 +93,10 @@ class SafetyNet:
     """A trained classifier: score(message) -> (urgent, crisis) probabilities; nearest(message) -> concept."""
 
     def __init__(self, vectorizer, weights: np.ndarray, bias: np.ndarray, concepts: Sequence[tuple[str, str]],
-                 size: int):
+                 size: int, semantic: tuple[Embedder, np.ndarray, float] | None = None):
+        """semantic: the embedder, weights and bias of the crisis model on semantic vectors (None: letters only)."""
         self.vectorizer = vectorizer
+        self.semantic = semantic
         self.weights = weights        # features x 2: urgent (crisis included), crisis
         self.bias = (float(bias[0]), float(bias[1]))
         self.concepts = tuple(name for name, _ in concepts)
@@ -129,6 +140,13 @@ class SafetyNet:
         known = seen / sum(counts.values()) if counts else 0.0
         return _sigmoid(urgent * scale + self.bias[0]), _sigmoid(crisis * scale + self.bias[1]), known
 
+    def semantic_crisis(self, norm: str) -> float | None:
+        """Return the semantic crisis score of a normalised message, or None for a net without the vectors."""
+        if self.semantic is None:
+            return None
+        embedder, weights, bias = self.semantic
+        return _sigmoid(float(embedder.encode_one(norm) @ weights) + bias)
+
     def _grams(self, word: str) -> list[str]:
         """Return the n-grams of one word as the analyzer makes them, remembered."""
         grams = self._word_grams.get(word)
@@ -166,12 +184,13 @@ def training_messages(lexicon: Lexicon, corpus: Iterable[Message], questions: It
     return [(t, label) for t, label in rows if t]
 
 
-def train(rows: Sequence[tuple[str, str]], lexicon: Lexicon) -> SafetyNet:
-    """Train the net on (text, label) rows; the same rows and concepts give the cached net back at once."""
+def train(rows: Sequence[tuple[str, str]], lexicon: Lexicon, embedder: Embedder | None = None) -> SafetyNet:
+    """Train the net on (text, label) rows (and its semantic crisis model, given an embedder); the same rows,
+    concepts and embedder give the cached net back at once."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     concepts = [(f"{c}/{n}", " ".join(lexicon.concept_phrases(c, n))) for (c, n) in lexicon.concepts if c in URGENT]
-    digest = hashlib.sha256(json.dumps([rows, concepts]).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps([rows, concepts, id(embedder) if embedder else None]).encode()).hexdigest()
     cached = _CACHE.get(digest)
     if cached is not None:
         return cached
@@ -189,11 +208,24 @@ def train(rows: Sequence[tuple[str, str]], lexicon: Lexicon) -> SafetyNet:
         model = LogisticRegression(C=16.0, class_weight="balanced", solver="liblinear", max_iter=1000)
         model.fit(matrix, target)
         weights[:, column], bias[column] = model.coef_[0], model.intercept_[0]
-    net = SafetyNet(vectorizer, weights, bias, concepts, len(rows))
+    net = SafetyNet(vectorizer, weights, bias, concepts, len(rows), _semantic_model(rows, embedder))
     if len(_CACHE) >= _CACHE_LIMIT:
         _CACHE.clear()
     _CACHE[digest] = net
     return net
+
+
+def _semantic_model(rows: Sequence[tuple[str, str]], embedder: Embedder | None
+                    ) -> tuple[Embedder, np.ndarray, float] | None:
+    """Fit the crisis model on the rows' semantic vectors; None without an embedder or without both classes."""
+    from sklearn.linear_model import LogisticRegression
+    target = np.array([label == "crisis" for _, label in rows])
+    if embedder is None or target.all() or not target.any():
+        return None
+    vectors = np.stack([embedder.encode_one(text) for text, _ in rows])
+    model = LogisticRegression(C=SEMANTIC_C, class_weight="balanced", max_iter=3000)
+    model.fit(vectors, target)
+    return embedder, model.coef_[0].astype(np.float32), float(model.intercept_[0])
 
 
 def default_corpus() -> list[Message]:
@@ -201,14 +233,14 @@ def default_corpus() -> list[Message]:
     return [m for path in (CORPUS, HARD_CASES) if path.exists() for m in read_corpus(path)]
 
 
-def net_for(lexicon: Lexicon, corpus: Iterable[Message] | None = None, questions: Iterable[str] = ()
-            ) -> SafetyNet | None:
+def net_for(lexicon: Lexicon, corpus: Iterable[Message] | None = None, questions: Iterable[str] = (), *,
+            embedder: Embedder | None | object = _SHIPPED) -> SafetyNet | None:
     """Return the safety net of a lexicon (trained on its examples, the corpus and the knowledge base's questions),
-    or None with nothing to learn."""
+    or None with nothing to learn. embedder: the semantic vectors (default: the shipped ones; None: letters only)."""
     rows = training_messages(lexicon, default_corpus() if corpus is None else corpus, questions)
     if len({label for _, label in rows}) < 2:
         return None
-    return train(rows, lexicon)
+    return train(rows, lexicon, shipped_embedder() if embedder is _SHIPPED else embedder)
 
 
 @dataclass(frozen=True)

@@ -154,9 +154,21 @@ class Cosines:
 
 def load_embedder(directory: str | Path = VECTORS) -> Embedder | None:
     """Return the shipped embedder, or None (with a warning) when its files are missing or unreadable: retrieval
-    then runs on its lexical channels only."""
+    then runs on its lexical channels only, and the safety net on letters only."""
     try:
         return Embedder(directory)
     except Exception as exc:  # noqa: BLE001 - a missing or broken vector file must not stop the bot
-        log.warning("semantic vectors not loaded from %s (%s): answering with lexical matching only", directory, exc)
+        log.warning("semantic vectors not loaded from %s (%s): answering with lexical matching only, and the "
+                    "safety net scores letters only", directory, exc)
         return None
+
+
+_shipped: list[Embedder | None] = []
+
+
+def shipped_embedder() -> Embedder | None:
+    """Return the shipped static embedder, loaded once per process (None, with a warning, when it is missing): both
+    retrieval and the safety net's semantic crisis score read it, so its table is held once."""
+    if not _shipped:
+        _shipped.append(load_embedder())
+    return _shipped[0]

@@ -88,6 +88,8 @@ def test_extends_adds_removes_and_keeps_the_rest(default):
     ("extends: default\nvital_signs:\n  fever_celsius: hot\n",
      "kb/triage.yaml:3: vital_signs: fever_celsius: expected a number, found text"),
     ("extends: default\nsafety_net:\n  threshold: 3\n", "kb/triage.yaml:3: safety_net: threshold: must be between 0 and 1"),
+    ("extends: default\nsafety_net:\n  semantic_threshold: 1.5\n",
+     "kb/triage.yaml:3: safety_net: semantic_threshold: must be between 0 and 1"),
     ("warning:\n  phrases: [fever]\n", "emergency: missing"),
     ("extends: default\nwarning:\n  concepts:\n    new:\n      phrases: ['$ fever']\n",
      "kb/triage.yaml:5: warning/new: phrases: '$ fever' may have '$' only at its end"),
@@ -98,6 +100,15 @@ def test_errors_name_file_line_and_field(text, expected):
     lexicon, problems = _compile(text)
     assert lexicon is None
     assert any(expected in p for p in problems), problems
+
+
+@pytest.mark.parametrize("key", ["crisis_alone_threshold", "question_crisis_alone_threshold",
+                                 "warning_crisis_threshold", "semantic_threshold", "question_semantic_threshold"])
+def test_the_crisis_scores_thresholds_are_the_lexicons(default, key):
+    lexicon, problems = _compile(f"extends: default\nsafety_net:\n  {key}: 0.42\n")
+    assert not problems, problems
+    assert getattr(lexicon, f"net_{key}") == 0.42
+    assert 0.0 < getattr(default, f"net_{key}") <= 1.0  # the default lexicon sets each one
 
 
 def test_a_broken_clinic_file_is_reported_by_the_engine_with_its_line(kb_copy):

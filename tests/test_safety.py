@@ -723,6 +723,9 @@ class _FlagEverything:
     def scores(self, norm):
         return 0.8, 0.1, 1.0
 
+    def semantic_crisis(self, norm):
+        return None  # a net without the vector file
+
     def nearest(self, norm):
         return "fever"
 

@@ -1,5 +1,7 @@
 """The safety net: its score is the trained classifier's, a message is urgent when the lexicon or the net says so,
-a net-only hit is logged with the nearest concept, training is cached by content, and the corpus is checked."""
+a net-only hit is logged with the nearest concept, training is cached by content, and the corpus is checked; its
+crisis scores (the letters' and the meaning's) give the crisis reply past the lexicon's thresholds, and without
+the vector file the net has letters only."""
 from __future__ import annotations
 
 import json
@@ -11,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.safety import triage
-from bot.safetynet import CORPUS, CorpusError, held_out, measure, read_corpus, train, training_messages
+from bot.semantic import load_embedder
+from bot.safetynet import (CORPUS, CorpusError, held_out, measure, net_for, read_corpus, train,
+                           training_messages)
 from bot.text import normalize
 
 
@@ -54,7 +58,10 @@ def test_urgent_when_the_lexicon_or_the_net_says_so(engine, corpus):
         alone = triage(message.text, words_only)
         both = triage(message.text, engine.lexicon)
         if alone.urgent:
-            assert both.urgent and both.category == alone.category, message.text
+            # a warning sign the net is sure is a crisis gets the crisis reply (test_a_warning_word_inside_a_crisis)
+            assert both.urgent and (both.category == alone.category
+                                    or (alone.category, both.category, both.source)
+                                    == ("warning", "crisis", "safety net")), message.text
         elif both.urgent:
             assert both.source == "safety net"
             caught_by_net += 1
@@ -101,3 +108,74 @@ def test_a_bad_corpus_line_is_named(tmp_path, line, expected):
     path.write_text(json.dumps({"kind": "warning", "text": "fever"}) + "\n" + line + "\n", encoding="utf-8")
     with pytest.raises(CorpusError, match=expected.replace("\"", ".")):
         read_corpus(path)
+
+
+def test_the_semantic_crisis_score_is_its_models_own(engine):
+    net = engine.lexicon.net
+    embedder, weights, bias = net.semantic
+    for text in ("i want to die", "what are living drugs", "hello there"):
+        expected = 1.0 / (1.0 + np.exp(-(embedder.encode_one(normalize(text)) @ weights + bias)))
+        assert net.semantic_crisis(normalize(text)) == pytest.approx(float(expected), abs=1e-6)
+
+
+# Own phrasings: a crisis in words of its own against questions and signs that only sound dark. Each threshold is
+# tried alone (the others off, the urgent score's too), so each says what it catches by itself.
+ONLY = {"letters": dict(net_crisis_alone_threshold=0.8, net_question_crisis_alone_threshold=0.95),
+        "meaning": dict(net_semantic_threshold=0.99, net_question_semantic_threshold=0.999)}
+OFF = dict(net_threshold=1.0, net_question_threshold=1.0, net_crisis_alone_threshold=float("inf"),
+           net_question_crisis_alone_threshold=float("inf"), net_semantic_threshold=float("inf"),
+           net_question_semantic_threshold=float("inf"))
+
+
+@pytest.mark.parametrize("score, message", [
+    ("letters", "i want out of this life"),
+    ("letters", "my brother says he has no reason to wake up tomorrow"),
+    ("meaning", "i hate being alive"),
+    ("meaning", "i dont see myself making it to christmas and i dont want to"),
+])
+def test_a_crisis_score_alone_gives_the_crisis_reply(engine, score, message):
+    lexicon = engine.lexicon.replace(**{**OFF, **ONLY[score]})
+    verdict = triage(message, lexicon)
+    assert (verdict.category, verdict.source) == ("crisis", "safety net"), verdict
+    assert not triage(message, engine.lexicon.replace(**OFF)).urgent  # that score, and nothing else, caught it
+
+
+@pytest.mark.parametrize("message", [
+    "is depression common after cancer treatment",
+    "how long do people live after a relapse",
+    "what is the survival rate after the treatment",
+    "can the treatment cause low mood",
+    "my aunt died of cancer years ago, does it run in families",
+    "what happens if the cells stop working",
+    "goodbye and thanks for your help",
+    "i am so tired after the infusion, is that normal",
+    "i want to come off all my medication",
+    "can i stop taking my medication",
+])
+def test_questions_that_only_sound_dark_get_no_crisis_reply(engine, message):
+    assert triage(message, engine.lexicon).category != "crisis", message
+
+
+def test_a_warning_word_inside_a_crisis_gets_the_crisis_reply(engine):
+    verdict = triage("i have a rash and honestly i want my life to be over", engine.lexicon.replace(
+        net_crisis_alone_threshold=float("inf")))
+    assert verdict.category == "crisis"
+    for message in ("i have a rash on my arms since the infusion", "he has a high temperature and is shivering"):
+        assert triage(message, engine.lexicon).category == "warning", message
+    # past the lexicon's warning_crisis_threshold only
+    lexicon = engine.lexicon.replace(net_warning_crisis_threshold=float("inf"))
+    assert triage("i have a rash and honestly i want my life to be over", lexicon).category == "warning"
+
+
+def test_without_the_vector_file_the_net_has_letters_only(engine, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="bot.semantic"):
+        assert load_embedder(tmp_path) is None
+    assert "safety net scores letters only" in caplog.text
+    lexicon = engine.lexicon.replace(net=None)
+    corpus = read_corpus(CORPUS)
+    net = net_for(lexicon, corpus, embedder=None)
+    assert net.semantic is None and net.semantic_crisis("i hate being alive") is None
+    letters = lexicon.replace(net=net)
+    assert triage("i want to kill myself", letters).category == "crisis"
+    assert triage("my son has a fever", letters).category == "warning"
+    assert not triage("what are living drugs", letters).urgent
