@@ -196,13 +196,16 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
     # statements.
     opening = next((i for i, t in enumerate(tokens)
                     if t not in lexicon._openers and (t not in _STOP or t in _STATEMENT)), len(tokens))
+    # A phrase written with both ^ and $ is the whole message after any greeting ("^ help $": a bare "HELP", never
+    # "can you help").
+    first = next((i for i, t in enumerate(tokens) if t not in lexicon._openers), len(tokens))
     hits: list[Hit] = []
     parts: dict[tuple[int, int], list[tuple[int, int]]] = {}
     seen: set[tuple[str, int]] = set()
     for start, words in enumerate(matched):
         for word in words:
             for phrase in lexicon._by_first.get(word, ()):
-                if phrase.anchored and start > opening:
+                if phrase.anchored and (start > first if phrase.final else start > opening):
                     continue
                 end = _match_at(phrase.words, matched, 1, start + 1)
                 if end is None or (phrase.final and end != len(matched)):

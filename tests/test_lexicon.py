@@ -378,3 +378,25 @@ def test_stopping_or_lowering_ones_own_medicine_cure_risk_and_coping_are_advice(
 def test_everyday_requests_are_no_advice_and_no_sign(default, message, category):
     verdict = triage(message, default.replace(net=None))
     assert verdict.category == category and not verdict.urgent, (verdict, explain(message, default))
+
+
+@pytest.fixture(scope="module")
+def anchored():
+    lexicon, problems = _compile("extends: default\ncontact:\n  phrases: ['^ zorblat $', '^ quexit']\n")
+    assert not problems, problems
+    return lexicon.replace(net=None)
+
+
+@pytest.mark.parametrize("message, whole, start", [
+    ("zorblat", True, False),
+    ("hi, zorblat!", True, False),        # after a greeting
+    ("can you zorblat", False, False),    # small words before it: the message is more than the phrase
+    ("zorblat please", False, False),
+    ("quexit", False, True),
+    ("so can you quexit", False, True),   # ^ alone still skips small words, as question openers need
+    ("the form asks to quexit", False, False),
+])
+def test_caret_and_dollar_together_are_the_whole_message(anchored, message, whole, start):
+    found = explain(message, anchored)
+    assert ("contact/contact: ^ zorblat $" in found) == whole, found
+    assert ("contact/contact: ^ quexit" in found) == start, found
