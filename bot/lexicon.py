@@ -33,6 +33,7 @@ TOP_KEYS = ("extends",) + SECTIONS + ("vital_signs", "matching", "safety_net", "
 GAP = "..."           # up to MAX_GAP words of any kind
 ANY = "*"             # exactly one word of any kind
 NUMBER = "<number>"   # one number ("day <number>": day 3)
+MANY = "<many>"       # one number of at least matching: many_at_least ("took <many> tablets": took 30)
 START = "^"           # at the start of the message (after any greeting): "^ can" for "hi, can chemo cause..."
 END = "$"             # at the end of the message: "need to cut $" for a bare "i need to cut" (not "to cut down")
 MAX_GAP = 5
@@ -48,9 +49,9 @@ _CATEGORY_KEYS = {"concepts": ("map", False), "phrases": ("list", False), "examp
 _CATEGORY_EXTRA = {"advice": {"personal_numbers": ("bool", False)}}
 _CONCEPT_KEYS = {"phrases": ("texts", False), "together": ("list", False), "call_now_only": ("bool", False),
                  "not_a_sign": ("bool", False), "hypothetical": ("bool", False), "weak": ("bool", False),
-                 "needs_care": ("bool", False), "care": ("bool", False),
+                 "needs_care": ("bool", False), "care": ("bool", False), "over": ("bool", False),
                  "remove": ("texts", False)}
-_FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak", "needs_care", "care")
+_FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak", "needs_care", "care", "over")
 # Words read as another ("r seizures common", "can u", "canot", "til"); "couldn't" is read as "can't": a sign is
 # the same told in the past ("she couldn't write her name").
 _SAME_WORD = {"r": "are", "u": "you", "cnt": "cant", "cannot": "cant", "canot": "cant", "cannt": "cant",
@@ -67,7 +68,8 @@ _VITAL_WORDS = ("temperature_words", "heart_rate_words", "blood_pressure_words",
                 "oxygen_words",
                 "breathing_rate_words", "lab_words")
 _VITAL_KEYS = {**{k: ("number", False) for k in _VITAL_NUMBERS}, **{k: ("texts", False) for k in _VITAL_WORDS}}
-_MATCHING_KEYS = {"together_window": ("number", False), "typo_min_letters": ("number", False)}
+_MATCHING_KEYS = {"together_window": ("number", False), "typo_min_letters": ("number", False),
+                  "many_at_least": ("number", False)}
 _NET_KEYS = {"threshold": ("number", False), "question_threshold": ("number", False),
              "crisis_threshold": ("number", False), "question_crisis_threshold": ("number", False),
              "min_known": ("number", False), "crisis_alone_threshold": ("number", False),
@@ -137,6 +139,9 @@ class Concept:
     # message ("do i need" + "a visa" is none; "do i need" + "my tablets" is); care: those words.
     needs_care: bool = False
     care: bool = False
+    # (question) over: words saying a sign was had in the past and is over ("had a seizure weeks ago, fine since"):
+    # the person words before their end, and the time words inside them, do not say it is happening now.
+    over: bool = False
     where: str = ""
 
 
@@ -179,6 +184,7 @@ class Lexicon:
     personal_numbers: bool = True
     together_window: int = 5
     typo_min_letters: int = 5
+    many_at_least: float = 10.0
     net_threshold: float = 0.5
     net_question_threshold: float = 0.9
     net_crisis_threshold: float = 0.3
@@ -195,7 +201,7 @@ class Lexicon:
     memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        words = {w for p in self.phrases for w in p.words if w not in (GAP, ANY, NUMBER)}
+        words = {w for p in self.phrases for w in p.words if w not in (GAP, ANY, NUMBER, MANY)}
         typo_words = {w for p in self.phrases if p.category not in NO_TYPOS for w in p.words}
         by_first: dict[str, list[Phrase]] = {}
         for phrase in self.phrases:
@@ -244,6 +250,7 @@ class _RawConcept:
     weak: bool = False
     needs_care: bool = False
     care: bool = False
+    over: bool = False
     where: str = ""
 
 
@@ -265,9 +272,9 @@ def _where(checker: Any, line: int) -> str:
 def _check_phrase(text: str) -> str:
     """Return what is wrong with a phrase, or ''."""
     words = _phrase_words(text)
-    if words == (NUMBER,):  # a number alone, as one list of a together rule
+    if words in ((NUMBER,), (MANY,)):  # a number alone, as one list of a together rule
         return ""
-    if not any(w not in (GAP, ANY, NUMBER, START, END) for w in words):
+    if not any(w not in (GAP, ANY, NUMBER, MANY, START, END) for w in words):
         return "has no words to match"
     if words[0] in (GAP, ANY) or (words[0] == START and (len(words) < 2 or words[1] in (GAP, ANY, START))):
         return f"may not start with {words[0]!r}"
@@ -281,7 +288,7 @@ def _check_phrase(text: str) -> str:
 
 
 def _phrase_word(word: str) -> str:
-    if word in (GAP, ANY, NUMBER, START, END):
+    if word in (GAP, ANY, NUMBER, MANY, START, END):
         return word
     star = word.endswith("*")
     norm = normalize(word.rstrip("*")).replace(" ", "")
@@ -510,7 +517,7 @@ def _build(raw: _Raw, checker: Any) -> Lexicon:
         for name, concept in named.items():
             concepts[(category, name)] = Concept(category, name, concept.call_now_only, concept.not_a_sign,
                                                  concept.hypothetical, concept.weak, concept.needs_care,
-                                                 concept.care, concept.where)
+                                                 concept.care, concept.over, concept.where)
             for text, where in concept.phrases.items():
                 add(text, category, name, where)
             for groups, where in concept.together:
@@ -527,6 +534,7 @@ def _build(raw: _Raw, checker: Any) -> Lexicon:
                    personal_numbers=True if raw.personal_numbers is None else raw.personal_numbers,
                    together_window=int(raw.matching.get("together_window", 5)),
                    typo_min_letters=int(raw.matching.get("typo_min_letters", 5)),
+                   many_at_least=float(raw.matching.get("many_at_least", 10)),
                    net_threshold=float(raw.net.get("threshold", 0.5)),
                    net_question_threshold=float(raw.net.get("question_threshold", 0.9)),
                    net_crisis_threshold=float(raw.net.get("crisis_threshold", 0.3)),

@@ -17,7 +17,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from bot.lexicon import (ANY, CATEGORIES, GAP, MAX_GAP, NUMBER, SIMPLE, TIME, URGENT, Example, Lexicon,
+from bot.lexicon import (ANY, CATEGORIES, GAP, MANY, MAX_GAP, NUMBER, SIMPLE, TIME, URGENT, Example, Lexicon,
                          compile_lexicon, english_words, join_split_words, squeezed, with_vocabulary)
 from bot.text import normalize
 from bot.vitals import read_vitals
@@ -28,6 +28,7 @@ __all__ = ["CATEGORIES", "URGENT", "Lexicon", "Verdict", "compile_lexicon", "wit
 log = logging.getLogger(__name__)
 MEMO_LIMIT = 50_000
 _IS_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?[a-z]*$")
+_LEADING_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
 _STOP = frozenset(ENGLISH_STOP_WORDS)
 # A number with one of these after it (or on it: "50kg") is a weight or an age, never a count of tablets.
 _NOT_A_COUNT = frozenset({"kg", "kgs", "kilo", "kilos", "kilograms", "lb", "lbs", "pounds", "stone", "st", "yo",
@@ -102,6 +103,8 @@ def _words_of(token: str, lexicon: Lexicon) -> frozenset[str]:
     hits.update(token[:n] + "*" for n in range(1, len(token) + 1) if token[:n] in lexicon._stems)
     if _IS_NUMBER.match(token):
         hits.add(NUMBER)
+        if float(_LEADING_NUMBER.match(token).group()) >= lexicon.many_at_least:
+            hits.add(MANY)
     elif (token not in lexicon._exact and token.isalpha() and len(token) >= 4 and token not in lexicon.known_words
           and token not in lexicon.vocabulary and token not in _STOP):
         found = _typos(token, lexicon)
@@ -191,7 +194,7 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
         # "took my tablets at 8": a number after "at" is a time of day.
         if NUMBER in matched[i] and ((unit and unit.group(2) in _NOT_A_COUNT) or (i and tokens[i - 1] == "at")
                                      or (i + 1 < len(tokens) and tokens[i + 1] in _NOT_A_COUNT)):
-            matched[i] = matched[i] - {NUMBER}
+            matched[i] = matched[i] - {NUMBER, MANY}
     # The question opens at the first word past greetings and small words; "there is", "i can" and "cant get" are
     # statements.
     opening = next((i for i, t in enumerate(tokens)
@@ -318,6 +321,14 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # frame (from its start on) do not say that anything is happening now; time words still do.
     frame_starts = [h.start for h in question if lexicon.concepts[(h.category, h.concept)].hypothetical]
     hypothetical = bool(frame_starts)
+    # "my sister had CRS two years ago but shes well now, could it come back": a sign had and over says nothing is
+    # happening now, up to the end of those words; a sign named after them ("... it settled, but shes confused")
+    # is news.
+    over = [h for h in question if lexicon.concepts[(h.category, h.concept)].over]
+    over_end = max((h.end for h in over), default=0)
+    if any(h.end > over_end for h in strong):
+        over, over_end = [], 0
+    over_words = {i for h in over for i in h.own}
     # "since both give a fever", "now that the rash has gone", "what does it mean if writing gets worse": a time
     # word that is one of a question frame's own words is part of the question, not a time; unless a person word
     # lies inside the frame ("if his confusion gets worse": someone has it now).
@@ -327,6 +338,8 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # anybody, not someone unwell now.
     now_words = [h for h in by.get("now", [])
                  if not (h.concept != TIME and _anybody(tokens, h.start))
+                 and not (h.concept != TIME and h.start < over_end)
+                 and not (h.concept == TIME and all(i in over_words for i in range(h.start, h.end)))
                  and (h.concept == TIME or not frame_starts or h.start < min(frame_starts))
                  and not (h.concept == TIME and all(i in frame_words for i in range(h.start, h.end)))]
     if alarm and not (hypothetical and not now_words):

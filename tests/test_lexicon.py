@@ -400,3 +400,26 @@ def test_caret_and_dollar_together_are_the_whole_message(anchored, message, whol
     found = explain(message, anchored)
     assert ("contact/contact: ^ zorblat $" in found) == whole, found
     assert ("contact/contact: ^ quexit" in found) == start, found
+
+
+@pytest.mark.parametrize("message, urgent", [
+    ("my sister had sepsis two years ago but she is well now, could it come back?", False),
+    ("he had a fever last month after his treatment, all sorted now, why does that happen?", False),
+    ("she had sepsis last month and it settled, but she is confused", True),      # a sign named after it is news
+    ("he had a fever last month, it went away but now he is shivering", True),    # a time word outside it
+    ("my sister was confused two years ago, could it come back?", True),          # nothing says it is over
+])
+def test_a_sign_had_and_over_is_no_emergency_now(default, message, urgent):
+    assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
+
+
+@pytest.mark.parametrize("message, crisis", [
+    ("he took 30 tablets", True),
+    ("i took 12 of my sleeping pills", True),
+    ("i take 2 tablets in the morning", False),
+    ("took my tablets at 10", False),        # a time of day is no count
+])
+def test_many_is_a_count_past_the_lexicons_own_limit(default, message, crisis):
+    assert (triage(message, default.replace(net=None)).category == "crisis") is crisis, explain(message, default)
+    lower = default.replace(net=None, many_at_least=1.0, memo={})
+    assert triage("i take 2 tablets in the morning", lower).category == "crisis"
