@@ -49,9 +49,9 @@ _CATEGORY_KEYS = {"concepts": ("map", False), "phrases": ("list", False), "examp
 _CATEGORY_EXTRA = {"advice": {"personal_numbers": ("bool", False)}}
 _CONCEPT_KEYS = {"phrases": ("texts", False), "together": ("list", False), "call_now_only": ("bool", False),
                  "not_a_sign": ("bool", False), "hypothetical": ("bool", False), "weak": ("bool", False),
-                 "needs_care": ("bool", False), "care": ("bool", False), "over": ("bool", False),
+                 "needs_care": ("bool", False), "care": ("bool", False), "over": ("bool", False), "ahead": ("bool", False),
                  "remove": ("texts", False)}
-_FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak", "needs_care", "care", "over")
+_FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak", "needs_care", "care", "over", "ahead")
 # Words read as another ("r seizures common", "can u", "canot", "til"); "couldn't" is read as "can't": a sign is
 # the same told in the past ("she couldn't write her name").
 _SAME_WORD = {"r": "are", "u": "you", "cnt": "cant", "cannot": "cant", "canot": "cant", "cannt": "cant",
@@ -142,6 +142,10 @@ class Concept:
     # (question) over: words saying a sign was had in the past and is over ("had a seizure weeks ago, fine since"):
     # the person words before their end, and the time words inside them, do not say it is happening now.
     over: bool = False
+    # (question) ahead: words of a treatment still to come ("my husband starts next month, what are the signs of
+    # ..."): when every sign is named after them, inside a question, the person words before their end do not say
+    # it is happening now.
+    ahead: bool = False
     where: str = ""
 
 
@@ -251,6 +255,7 @@ class _RawConcept:
     needs_care: bool = False
     care: bool = False
     over: bool = False
+    ahead: bool = False
     where: str = ""
 
 
@@ -517,7 +522,8 @@ def _build(raw: _Raw, checker: Any) -> Lexicon:
         for name, concept in named.items():
             concepts[(category, name)] = Concept(category, name, concept.call_now_only, concept.not_a_sign,
                                                  concept.hypothetical, concept.weak, concept.needs_care,
-                                                 concept.care, concept.over, concept.where)
+                                                 concept.care, concept.over, concept.ahead,
+                                                 concept.where)
             for text, where in concept.phrases.items():
                 add(text, category, name, where)
             for groups, where in concept.together:

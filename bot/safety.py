@@ -329,6 +329,16 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     if any(h.end > over_end for h in strong):
         over, over_end = [], 0
     over_words = {i for h in over for i in h.own}
+    # "before my dad starts, what does that look like": a treatment still to come, and every sign named after it
+    # inside a question (a frame that starts before the sign and ends at most two words before it), is asked
+    # ahead; "my mum starts next week and shes confused" names a sign outside any question, and stays urgent.
+    ahead_end = max((h.end for h in question if lexicon.concepts[(h.category, h.concept)].ahead), default=0)
+    asking = [h for h in question if not (lexicon.concepts[(h.category, h.concept)].ahead
+                                          or lexicon.concepts[(h.category, h.concept)].over)]
+    if not (strong and all(s.start >= ahead_end and any(f.start <= s.start <= f.end + 2 for f in asking)
+                           for s in strong)):
+        ahead_end = 0
+    before = max(over_end, ahead_end)
     # "since both give a fever", "now that the rash has gone", "what does it mean if writing gets worse": a time
     # word that is one of a question frame's own words is part of the question, not a time; unless a person word
     # lies inside the frame ("if his confusion gets worse": someone has it now).
@@ -338,7 +348,7 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # anybody, not someone unwell now.
     now_words = [h for h in by.get("now", [])
                  if not (h.concept != TIME and _anybody(tokens, h.start))
-                 and not (h.concept != TIME and h.start < over_end)
+                 and not (h.concept != TIME and h.start < before)
                  and not (h.concept == TIME and all(i in over_words for i in range(h.start, h.end)))
                  and (h.concept == TIME or not frame_starts or h.start < min(frame_starts))
                  and not (h.concept == TIME and all(i in frame_words for i in range(h.start, h.end)))]

@@ -423,3 +423,17 @@ def test_many_is_a_count_past_the_lexicons_own_limit(default, message, crisis):
     assert (triage(message, default.replace(net=None)).category == "crisis") is crisis, explain(message, default)
     lower = default.replace(net=None, many_at_least=1.0, memo={})
     assert triage("i take 2 tablets in the morning", lower).category == "crisis"
+
+
+@pytest.mark.parametrize("message, urgent", [
+    ("before my dad starts, what does confusion look like after the treatment", False),
+    ("my husband starts treatment next month, what are the signs of sepsis we should know about", False),
+    ("my mum starts her treatment next week and she is confused", True),     # the sign is in no question
+    ("my dad starts next week, why is he so confused", True),                # a person word after the words ahead
+    ("my dad starts next week but he is really confused today", True),
+    ("what does confusion look like, my dad is on the ward", True),          # nothing is still to come
+])
+def test_a_sign_asked_about_ahead_of_treatment_is_a_question(default, message, urgent):
+    verdict = triage(message, default.replace(net=None))
+    assert verdict.urgent is urgent, explain(message, default)
+    assert verdict.mentions  # an answer carries the call-now line
