@@ -49,8 +49,8 @@ _CATEGORY_KEYS = {"concepts": ("map", False), "phrases": ("list", False), "examp
 _CATEGORY_EXTRA = {"advice": {"personal_numbers": ("bool", False)}}
 _CONCEPT_KEYS = {"phrases": ("texts", False), "together": ("list", False), "call_now_only": ("bool", False),
                  "not_a_sign": ("bool", False), "hypothetical": ("bool", False), "weak": ("bool", False),
-                 "needs_care": ("bool", False), "care": ("bool", False), "over": ("bool", False), "ahead": ("bool", False),
-                 "remove": ("texts", False)}
+                 "needs_care": ("bool", False), "care": ("bool", False), "over": ("bool", False),
+                 "ahead": ("bool", False), "remove": ("texts", False)}
 _FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak", "needs_care", "care", "over", "ahead")
 # Words read as another ("r seizures common", "can u", "canot", "til"); "couldn't" is read as "can't": a sign is
 # the same told in the past ("she couldn't write her name").

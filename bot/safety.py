@@ -321,7 +321,7 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # frame (from its start on) do not say that anything is happening now; time words still do.
     frame_starts = [h.start for h in question if lexicon.concepts[(h.category, h.concept)].hypothetical]
     hypothetical = bool(frame_starts)
-    # "my sister had CRS two years ago but shes well now, could it come back": a sign had and over says nothing is
+    # "my sister had sepsis two years ago but shes well now, could it come back": a sign had and over says nothing is
     # happening now, up to the end of those words; a sign named after them ("... it settled, but shes confused")
     # is news.
     over = [h for h in question if lexicon.concepts[(h.category, h.concept)].over]
