@@ -148,6 +148,11 @@ class Responder:
         # smalltalk, advice, and an answer the words found on their own), else under the words and that entry. Keyed
         # by (words, entry) alone, almost every message of a conversation (any short one leans) missed: the
         # knowledge base's entries times its messages outgrew the cache, which then kept emptying itself.
+        if not form:
+            # Emoji alone normalise to nothing and are read by their names ("🤮" is a sign, "😊" smalltalk): such
+            # messages share no words to remember a reply under.
+            decided, _ = self._decide(message, key, context)
+            return decided[0], decided[1]
         decided = self._decided.get(f"{form}\n{context}") if context else None
         if decided is None:
             shared = self._decided.get(form)

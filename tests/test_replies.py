@@ -166,3 +166,12 @@ def test_apps_on_the_shared_engine_keep_their_own_conversations(tmp_path, engine
     later = second.test_client().post("/api/ask", json={"message": "what are living drugs", "session": "same-id"})
     assert not later.get_json()["text"].startswith("Reminder"), "one app's conversation is not another's"
     assert not engine.responder.conversations.get("same-id").urgent
+
+
+def test_messages_of_emoji_alone_share_no_remembered_reply(engine):
+    from bot.replies import Responder
+    responder = Responder(engine.knowledge, engine.index, engine.lexicon, engine.profile)
+    assert responder.reply("😊").type != "urgent"
+    assert responder.reply("🤮").type == "urgent"  # read by its name, a sign: never the smiley's reply
+    assert responder.reply("👍").type == "smalltalk"
+    assert responder.reply("🤮").type == "urgent"
