@@ -27,8 +27,7 @@ __all__ = ["CATEGORIES", "URGENT", "Lexicon", "Verdict", "compile_lexicon", "wit
 
 log = logging.getLogger(__name__)
 MEMO_LIMIT = 50_000
-_IS_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?[a-z]*$")
-_LEADING_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
+_IS_NUMBER = re.compile(r"^([0-9]+(?:\.[0-9]+)?)[a-z]*$")  # group 1: the number without its unit ("30mg")
 _STOP = frozenset(ENGLISH_STOP_WORDS)
 # A number with one of these after it (or on it: "50kg") is a weight or an age, never a count of tablets.
 _NOT_A_COUNT = frozenset({"kg", "kgs", "kilo", "kilos", "kilograms", "lb", "lbs", "pounds", "stone", "st", "yo",
@@ -101,9 +100,10 @@ def _words_of(token: str, lexicon: Lexicon) -> frozenset[str]:
     if token in lexicon._exact:
         hits.add(token)
     hits.update(token[:n] + "*" for n in range(1, len(token) + 1) if token[:n] in lexicon._stems)
-    if _IS_NUMBER.match(token):
+    number = _IS_NUMBER.match(token)
+    if number:
         hits.add(NUMBER)
-        if float(_LEADING_NUMBER.match(token).group()) >= lexicon.many_at_least:
+        if float(number.group(1)) >= lexicon.many_at_least:
             hits.add(MANY)
     elif (token not in lexicon._exact and token.isalpha() and len(token) >= 4 and token not in lexicon.known_words
           and token not in lexicon.vocabulary and token not in _STOP):
