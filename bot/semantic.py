@@ -7,6 +7,7 @@ normalised, so the cosine of two texts is a dot product.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -104,6 +105,9 @@ class Cosines:
         self._store = np.empty((self.capacity, len(self.rows)), dtype=np.float32)  # pages taken as filled
         self._uses = np.zeros(self.capacity, dtype=np.int64)
         self._slots: dict[int, int] = {}  # piece id -> its row of _store
+        # A reload's regression run (a real thread) and the chats read one index at once: the store is changed and
+        # read under one lock, a real OS lock also where gevent has patched threading (held for a few products).
+        self._lock = _native_lock()
 
     def __call__(self, text: str) -> np.ndarray | None:
         """Return the cosines of a (normalised) text's centred unit vector with every row, or None when the text
@@ -126,6 +130,11 @@ class Cosines:
         distinct = list(dict.fromkeys(ids))
         if len(distinct) > self.capacity:  # more distinct pieces than can be remembered
             return self.rows @ self.embedder.vectors[ids].sum(axis=0)
+        with self._lock:
+            return self._remembered(ids, distinct)
+
+    def _remembered(self, ids: list[int], distinct: list[int]) -> np.ndarray:
+        """Return the sum of these pieces' remembered products, working out the missing ones (under the lock)."""
         missing = [piece for piece in distinct if piece not in self._slots]
         if missing:
             if len(self._slots) + len(missing) > self.capacity:
@@ -161,6 +170,15 @@ def load_embedder(directory: str | Path = VECTORS) -> Embedder | None:
         log.warning("semantic vectors not loaded from %s (%s): answering with lexical matching only, and the "
                     "safety net scores letters only", directory, exc)
         return None
+
+
+def _native_lock():
+    """Return a lock of the operating system's: gevent's patched one cannot be shared with a real thread."""
+    try:
+        from gevent import monkey
+    except ImportError:  # served without gevent
+        return threading.Lock()
+    return monkey.get_original("threading", "Lock")()
 
 
 _shipped: list[Embedder | None] = []

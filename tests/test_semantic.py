@@ -75,3 +75,29 @@ def test_the_remembered_products_stay_within_their_budget(embedder, centred_rows
     for text in PHRASINGS:
         cosines(text)
         assert len(cosines._slots) <= 5
+
+
+def test_cosines_shared_by_threads_stay_the_direct_product(embedder):
+    # A reload's regression run (a real thread) and the chats (the server's loop) read one index's Cosines at once.
+    import threading
+    rng = np.random.default_rng(7)
+    rows = rng.standard_normal((6000, embedder.vectors.shape[1])).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    centre = np.zeros(rows.shape[1], dtype=np.float32)
+    cosines = Cosines(embedder, rows, centre, budget=4 * len(rows) * 40)  # room for 40 pieces: it keeps forgetting
+    words = sorted({w for text in PHRASINGS for w in text.split()})
+    texts = [" ".join(rng.choice(words, size=4)) for _ in range(300)]
+    wrong: list[str] = []
+
+    def read(part: list[str]) -> None:
+        for text in part:
+            found, direct = cosines(text), _direct(embedder, rows, centre, text)
+            if direct is not None and not np.allclose(found, direct, atol=1e-5):
+                wrong.append(text)
+
+    threads = [threading.Thread(target=read, args=(texts[n::3],)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not wrong, wrong[:3]
