@@ -50,7 +50,7 @@ _CATEGORY_EXTRA = {"advice": {"personal_numbers": ("bool", False)}}
 _CONCEPT_KEYS = {"phrases": ("texts", False), "together": ("list", False), "call_now_only": ("bool", False),
                  "not_a_sign": ("bool", False), "hypothetical": ("bool", False), "weak": ("bool", False),
                  "needs_care": ("bool", False), "care": ("bool", False), "over": ("bool", False),
-                 "ahead": ("bool", False), "remove": ("texts", False)}
+                 "ahead": ("bool", False), "window": ("number", False), "remove": ("texts", False)}
 _FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak", "needs_care", "care", "over", "ahead")
 # Words read as another ("r seizures common", "can u", "canot", "til"); "couldn't" is read as "can't": a sign is
 # the same told in the past ("she couldn't write her name").
@@ -121,6 +121,7 @@ class Together:
     groups: int
     text: str
     where: str = ""
+    window: int | None = None   # the concept's own together window (None: the lexicon's together_window)
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,7 @@ class _RawConcept:
     care: bool = False
     over: bool = False
     ahead: bool = False
+    window: int | None = None
     where: str = ""
 
 
@@ -384,6 +386,14 @@ def _read_concept(checker: Any, node: Any, line: int, owner: str, concept: _RawC
             value = checker.value(node[flag], node.at(flag), owner, flag, "bool")
             if value is not None:
                 setattr(concept, flag, value)
+    if node.get("window") is not None:
+        value = checker.value(node["window"], node.at("window"), owner, "window", "number")
+        if value is not None:
+            if value < 0 or value != int(value):
+                checker.add(node.at("window"), owner, f"window: expected a whole number of words, 0 or more, "
+                                                      f"not {value!r}")
+            else:
+                concept.window = int(value)
     rules = node.get("together")
     if rules is None:
         return
@@ -529,7 +539,7 @@ def _build(raw: _Raw, checker: Any) -> Lexicon:
             for groups, where in concept.together:
                 number = len(togethers)
                 shown = " + ".join("(" + " | ".join(g) + ")" for g in groups)
-                togethers.append(Together(number, category, name, len(groups), shown, where))
+                togethers.append(Together(number, category, name, len(groups), shown, where, concept.window))
                 for g_index, group in enumerate(groups):
                     for text in group:
                         add(text, category, name, where, (number, g_index))

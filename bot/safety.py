@@ -204,7 +204,7 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
     first = next((i for i, t in enumerate(tokens) if t not in lexicon._openers), len(tokens))
     hits: list[Hit] = []
     parts: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, str, str, int]] = set()
     for start, words in enumerate(matched):
         for word in words:
             for phrase in lexicon._by_first.get(word, ()):
@@ -215,8 +215,9 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
                     continue
                 if phrase.part is not None:
                     parts.setdefault(phrase.part, []).append((start, end))
-                elif (phrase.text, start) not in seen:
-                    seen.add((phrase.text, start))
+                elif (phrase.category, phrase.concept, phrase.text, start) not in seen:
+                    # (a phrase's third-person forms are one hit; the same words in two concepts are two)
+                    seen.add((phrase.category, phrase.concept, phrase.text, start))
                     hits.append(Hit(phrase.category, phrase.concept, phrase.text, start, end, phrase.anchored,
                                     own=_own_positions(phrase.words, start, end)))
     rules = {number for number, group in parts if group == 0}
@@ -227,7 +228,8 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
             continue
         for combo in itertools.product(*groups):
             low, high = min(s for s, _ in combo), max(e for _, e in combo)
-            if high - low - sum(e - s for s, e in combo) <= lexicon.together_window:
+            window = lexicon.together_window if rule.window is None else rule.window
+            if high - low - sum(e - s for s, e in combo) <= window:
                 hits.append(Hit(rule.category, rule.concept, rule.text, low, high, parts=tuple(sorted(combo)),
                                 own=tuple(i for s, e in sorted(combo) for i in range(s, e))))
                 break
@@ -330,13 +332,13 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
         over, over_end = [], 0
     over_words = {i for h in over for i in h.own}
     # "before my dad starts, what does that look like": a treatment still to come, and every sign named after it
-    # inside a question (a frame that starts before the sign and ends at most two words before it), is asked
+    # inside a question (a frame that starts before the sign and ends at most four words before it), is asked
     # ahead; "my mum starts next week and shes confused" names a sign outside any question, and stays urgent.
     ahead_end = max((h.end for h in question if lexicon.concepts[(h.category, h.concept)].ahead), default=0)
     asking = [h for h in question if not (lexicon.concepts[(h.category, h.concept)].ahead
                                           or lexicon.concepts[(h.category, h.concept)].over)]
-    if not (strong and all(s.start >= ahead_end and any(f.start <= s.start <= f.end + 2 for f in asking)
-                           for s in strong)):
+    if strong and not all(s.start >= ahead_end and any(f.start <= s.start <= f.end + 4 for f in asking)
+                          for s in strong):
         ahead_end = 0
     before = max(over_end, ahead_end)
     # "since both give a fever", "now that the rash has gone", "what does it mean if writing gets worse": a time
@@ -407,8 +409,11 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # "what is immunotherapy exactly? my son has lymphoma": a question that names no sign, gives no reading, says no
     # time, even about someone in particular, is as sure a general question (the net needs its higher score).
     asked_only = unsigned and not mentions and not any(h.concept == TIME for h in now_words)
+    # "my dad goes in next month, the consultant said to watch his speech, why": a question that names no sign and
+    # gives no reading, whose person words a treatment still to come or a sign had and over explains, is as sure.
+    explained = unsigned and before > 0 and not now_words
     # "my laptop keeps overheating": words the lexicon knows name something else are as sure as a question.
-    sure = general or plain_question or asked_only or bool(elsewhere) or bool(advice) or everyday or bool(simple)
+    sure = general or plain_question or asked_only or explained or bool(elsewhere) or bool(advice) or everyday or bool(simple)
     net = _net_verdict(norm, lexicon, sure=sure, smalltalk=simple == "smalltalk", mentions=mentions,
                        temperature=temperature)
     if net is not None:

@@ -91,6 +91,12 @@ def test_extends_adds_removes_and_keeps_the_rest(default):
     ("extends: default\nsafety_net:\n  semantic_threshold: 1.5\n",
      "kb/triage.yaml:3: safety_net: semantic_threshold: must be between 0 and 1"),
     ("warning:\n  phrases: [fever]\n", "emergency: missing"),
+    ("extends: default\nwarning:\n  concepts:\n    new:\n      window: -1\n      together: [[[lips], [swollen]]]\n",
+     "kb/triage.yaml:5: warning/new: window: expected a whole number of words, 0 or more"),
+    ("extends: default\nwarning:\n  concepts:\n    new:\n      window: 2.5\n      together: [[[lips], [swollen]]]\n",
+     "kb/triage.yaml:5: warning/new: window: expected a whole number of words, 0 or more"),
+    ("extends: default\nwarning:\n  concepts:\n    new:\n      window: wide\n      together: [[[lips], [swollen]]]\n",
+     "kb/triage.yaml:5: warning/new: window: expected a number, found text"),
     ("extends: default\nwarning:\n  concepts:\n    new:\n      phrases: ['$ fever']\n",
      "kb/triage.yaml:5: warning/new: phrases: '$ fever' may have '$' only at its end"),
     ("extends: default\nwarning:\n  concepts:\n    new:\n      phrases: ['fever ... $']\n",
@@ -178,6 +184,18 @@ def test_together_rules_match_in_any_order_within_a_window(default, message):
 def test_together_words_too_far_apart_do_not_match(default):
     message = "my lips were fine this morning and the rest of the day, and my ankle is swollen"
     assert not any(h.startswith("emergency/allergic_reaction") for h in explain(message, default))
+
+
+def test_a_concept_may_set_its_own_together_window():
+    text = ("extends: default\nwarning:\n  concepts:\n    zorblat:\n{window}      together: [[[zorb], [blat]]]\n")
+    message = "zorb one two three four five six seven blat"        # seven words between them
+    wide, problems = _compile(text.format(window="      window: 7\n"))
+    assert not problems, problems
+    narrow, problems = _compile(text.format(window=""))             # the lexicon's together_window: 5
+    assert not problems, problems
+    assert any(h.startswith("warning/zorblat") for h in explain(message, wide))
+    assert not any(h.startswith("warning/zorblat") for h in explain(message, narrow))
+    assert not any(h.startswith("warning/zorblat") for h in explain(message.replace("seven", "seven eight"), wide))
 
 
 def test_simple_phrase_categories_stay_one_list(default):
@@ -313,6 +331,8 @@ def test_a_recent_stroke_stays_an_emergency(default):
     "i don't trust myself tonight", "she says she cant keep herself safe",
     "three months clean from self harm and i slipped up", "relapsed with sh last night",
     "i picked at myself until it bled", "i bit myself till it bled again", "hit myself, i cant stop doing it",
+    "ive set a date", "nobody needs me anymore", "nobody needs me, i should just go",
+    "hoping the cancer takes me soon",
 ])
 def test_being_unsafe_relapse_and_self_injury_are_crisis(default, message):
     assert triage(message, default.replace(net=None)).category == "crisis", explain(message, default)
@@ -323,6 +343,9 @@ def test_being_unsafe_relapse_and_self_injury_are_crisis(default, message):
     "my lymphoma relapsed after two years, what now",       # a cancer's relapse names no self-harm word
     "i scratched my arm on a rose bush and it bled",         # an accident: a sign, no crisis
     "how do i clean the cut on his knee",
+    "weve set a date for the wedding", "ive set a date for my next appointment",  # a date, not the whole message
+    "nobody needs me to bring anything",
+    "do i need to take my antibiotics every day still",       # "every day" is no "every pill"
 ])
 def test_safety_questions_relapse_and_accidents_are_no_crisis(default, message):
     assert triage(message, default.replace(net=None)).category != "crisis", explain(message, default)
@@ -408,6 +431,9 @@ def test_caret_and_dollar_together_are_the_whole_message(anchored, message, whol
     ("she had sepsis last month and it settled, but she is confused", True),      # a sign named after it is news
     ("he had a fever last month, it went away but now he is shivering", True),    # a time word outside it
     ("my sister was confused two years ago, could it come back?", True),          # nothing says it is over
+    # the past and the recovery a clause apart (the concept's own window)
+    ("last year my husband had a bad fever in hospital and then recovered, can it come back", False),
+    ("last year my husband had a bad fever in hospital and then recovered, but now he is shivering", True),
 ])
 def test_a_sign_had_and_over_is_no_emergency_now(default, message, urgent):
     assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
@@ -432,8 +458,40 @@ def test_many_is_a_count_past_the_lexicons_own_limit(default, message, crisis):
     ("my dad starts next week, why is he so confused", True),                # a person word after the words ahead
     ("my dad starts next week but he is really confused today", True),
     ("what does confusion look like, my dad is on the ward", True),          # nothing is still to come
+    ("my nan is having this next year, can it make older people more confused", False),  # 4 words after the frame
+    ("we are doing the training before my dads infusion, what counts as too fast a heart rate", False),
+    ("my nan is having this next year, can it make her sleepy, she is so confused", True),
 ])
 def test_a_sign_asked_about_ahead_of_treatment_is_a_question(default, message, urgent):
     verdict = triage(message, default.replace(net=None))
     assert verdict.urgent is urgent, explain(message, default)
     assert verdict.mentions  # an answer carries the call-now line
+
+
+@pytest.mark.parametrize("message, urgent", [
+    ("why cant you drive for 8 weeks after treatment", False),     # "weeks" is no "wee"
+    ("he hasnt had a wee all day", True),
+    ("she is not weeing much since the chemo", True),
+])
+def test_a_word_that_starts_like_a_sign_word_is_none(default, message, urgent):
+    assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
+
+
+@pytest.mark.parametrize("message, sure", [
+    # no sign named, and the person words are explained by a treatment still to come
+    ("my dad goes in for his treatment next month, the consultant said to watch his speech, why", True),
+    ("the consultant said to watch his speech, why", False),        # someone now, nothing still to come
+])
+def test_person_words_a_treatment_ahead_explains_make_a_question_sure(default, monkeypatch, message, sure):
+    import bot.safety
+    seen = []
+    real = bot.safety._net_verdict
+    monkeypatch.setattr(bot.safety, "_net_verdict", lambda *a, **k: seen.append(k["sure"]) or real(*a, **k))
+    triage(message, default)
+    assert seen == [sure], explain(message, default)
+
+
+@pytest.mark.parametrize("message", ["😊", "❤️"])
+def test_words_that_two_concepts_list_count_in_both(default, message):
+    # the emoji's name is no sign (names_something_else) and is smalltalk: both lists hold the same words
+    assert triage(message, default.replace(net=None)).category == "smalltalk"
