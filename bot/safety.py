@@ -226,13 +226,16 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
         groups = [parts.get((number, g)) for g in range(rule.groups)]
         if not all(groups):
             continue
-        for combo in itertools.product(*groups):
-            low, high = min(s for s, _ in combo), max(e for _, e in combo)
-            window = lexicon.together_window if rule.window is None else rule.window
-            if high - low - sum(e - s for s, e in combo) <= window:
-                hits.append(Hit(rule.category, rule.concept, rule.text, low, high, parts=tuple(sorted(combo)),
-                                own=tuple(i for s, e in sorted(combo) for i in range(s, e))))
-                break
+        window = lexicon.together_window if rule.window is None else rule.window
+        # Of the combinations close enough, the one whose phrases hold the most words: "settled" and "all settled
+        # now" both end a rule, and the longer one makes "now" the rule's own word.
+        best = max((combo for combo in itertools.product(*groups)
+                    if max(e for _, e in combo) - min(s for s, _ in combo) - sum(e - s for s, e in combo) <= window),
+                   key=lambda combo: (sum(e - s for s, e in combo), max(e for _, e in combo)), default=None)
+        if best is not None:
+            best = tuple(sorted(best))
+            hits.append(Hit(rule.category, rule.concept, rule.text, best[0][0], max(e for _, e in best), parts=best,
+                            own=tuple(i for s, e in best for i in range(s, e))))
     return hits
 
 

@@ -495,3 +495,34 @@ def test_person_words_a_treatment_ahead_explains_make_a_question_sure(default, m
 def test_words_that_two_concepts_list_count_in_both(default, message):
     # the emoji's name is no sign (names_something_else) and is smalltalk: both lists hold the same words
     assert triage(message, default.replace(net=None)).category == "smalltalk"
+
+
+@pytest.mark.parametrize("message, urgent", [
+    ("i feel fine right now, just curious, is a headache after treatment something to worry about", False),
+    ("no symptoms here, just reading up: what does trouble finding words mean", False),
+    ("just curious, is a headache after treatment normal, my son has had one since last night", True),
+    ("my son has a headache, just curious whether the treatment does that", True),   # the sign before the words
+    ("just wondering why i keep being sick", True),                                 # a person word after them
+])
+def test_a_writer_who_says_nobody_is_unwell_asks_a_question(default, message, urgent):
+    assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
+
+
+def test_a_together_rule_takes_its_longest_words():
+    # "settled" and "all settled now" both end the rule: the longer makes "now" its own word, not a time
+    lexicon, problems = _compile("extends: default\n")
+    assert not problems, problems
+    message = "my mum had sepsis last month, its all settled now, how common is it"
+    verdict = triage(message, lexicon.replace(net=None))
+    assert not verdict.urgent and verdict.mentions, explain(message, lexicon)
+
+
+@pytest.mark.parametrize("message, category", [
+    ("i have a fver", "warning"), ("coff", "warning"), ("petichae on my ankles", "warning"),
+    ("my head is swimming", "warning"), ("hubby asked me who i was this morning", "warning"),
+    ("not safe right now", "crisis"), ("goodbye world", "crisis"),
+    ("if i'm gone they won't have to pay for all this", "crisis"),
+    ("sorry pressed the wrong button", "smalltalk"),
+])
+def test_lay_words_and_typos_of_signs_and_crisis(default, message, category):
+    assert triage(message, default.replace(net=None)).category == category, explain(message, default)
