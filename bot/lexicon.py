@@ -208,9 +208,12 @@ class Lexicon:
     def __post_init__(self) -> None:
         words = {w for p in self.phrases for w in p.words if w not in (GAP, ANY, NUMBER, MANY)}
         typo_words = {w for p in self.phrases if p.category not in NO_TYPOS for w in p.words}
-        by_first: dict[str, list[Phrase]] = {}
+        # Each phrase under its first word, with the other words a message must hold for it to match at all (a
+        # message without them skips the phrase: "my" starts hundreds).
+        by_first: dict[str, list[tuple[Phrase, frozenset[str]]]] = {}
         for phrase in self.phrases:
-            by_first.setdefault(phrase.words[0], []).append(phrase)
+            by_first.setdefault(phrase.words[0], []).append(
+                (phrase, frozenset(w for w in phrase.words[1:] if w not in (GAP, ANY))))
         exact = frozenset(w for w in words if not w.endswith("*"))
         stems = frozenset(w[:-1] for w in words if w.endswith("*"))
         fuzzy: dict[int, list[str]] = {}

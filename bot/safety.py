@@ -205,9 +205,12 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
     hits: list[Hit] = []
     parts: dict[tuple[int, int], list[tuple[int, int]]] = {}
     seen: set[tuple[str, str, str, int]] = set()
+    present = frozenset().union(*matched)
     for start, words in enumerate(matched):
         for word in words:
-            for phrase in lexicon._by_first.get(word, ()):
+            for phrase, needs in lexicon._by_first.get(word, ()):
+                if not needs <= present:
+                    continue
                 if phrase.anchored and (start > first if phrase.final else start > opening):
                     continue
                 end = _match_at(phrase.words, matched, 1, start + 1)
