@@ -231,8 +231,12 @@ class Responder:
         return reply
 
     def _urgent(self, verdict: Verdict) -> Reply:
-        return Reply("urgent", self.profile.say(verdict.category), self.profile.say("disclaimer"),
-                     confidence=1.0, trigger=verdict.trigger)
+        text = self.profile.say(verdict.category)
+        if verdict.category == "crisis" and verdict.mentions:
+            # "cant see the point anymore, been feeling sick for days": a crisis that also names a sign gets the
+            # care team's number after the crisis lines.
+            text += "\n" + self.profile.say("mention")
+        return Reply("urgent", text, self.profile.say("disclaimer"), confidence=1.0, trigger=verdict.trigger)
 
     def _retrieved(self, hits: list[Hit]) -> Reply:
         disclaimer = self.profile.say("disclaimer")

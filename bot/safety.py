@@ -296,8 +296,6 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     by: dict[str, list[Hit]] = {}
     for hit in hits:
         by.setdefault(hit.category, []).append(hit)
-    if "crisis" in by:
-        return Verdict("crisis", by["crisis"][0].describe())
     readings = read_vitals(text, tokens, lexicon.vitals)
     vitals = [r for r in readings if r.kind != "lab"]
     signs = by.get("emergency", []) + by.get("warning", [])
@@ -310,6 +308,8 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     signs = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].not_a_sign
              and not _inside(h, elsewhere)]
     mentions = tuple(dict.fromkeys(h.concept for h in signs))
+    if "crisis" in by:  # first in the safety order; a sign it names adds the care team's line to the reply
+        return Verdict("crisis", by["crisis"][0].describe(), mentions)
     # "anti-seizure tablets", "yellow fever jab", "take my temperature": a sign word inside a call-now-only
     # phrase that names something else is no sign by itself.
     spans = [(h.start, h.end) for h in signs if lexicon.concepts[(h.category, h.concept)].call_now_only

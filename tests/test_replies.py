@@ -175,3 +175,14 @@ def test_messages_of_emoji_alone_share_no_remembered_reply(engine):
     assert responder.reply("🤮").type == "urgent"  # read by its name, a sign: never the smiley's reply
     assert responder.reply("👍").type == "smalltalk"
     assert responder.reply("🤮").type == "urgent"
+
+
+@pytest.mark.parametrize("message, team_line", [
+    ("i want to end my life, and ive had a fever since last night", True),   # a crisis that names a sign
+    ("i want to end my life", False),
+])
+def test_a_crisis_that_names_a_sign_also_gets_the_care_teams_number(engine, message, team_line):
+    reply = engine.responder.reply(message)
+    crisis, mention = engine.profile.say("crisis"), engine.profile.say("mention")
+    assert reply.type == "urgent" and reply.text.startswith(crisis)
+    assert (mention in reply.text) is team_line
