@@ -434,6 +434,8 @@ def test_caret_and_dollar_together_are_the_whole_message(anchored, message, whol
     # the past and the recovery a clause apart (the concept's own window)
     ("last year my husband had a bad fever in hospital and then recovered, can it come back", False),
     ("last year my husband had a bad fever in hospital and then recovered, but now he is shivering", True),
+    # "was fine" and "last week" say nothing is over: the week is the treatment's, the episode just passed
+    ("he blacked out for a second then was fine, had his treatment last week", True),
 ])
 def test_a_sign_had_and_over_is_no_emergency_now(default, message, urgent):
     assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
