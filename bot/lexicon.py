@@ -34,6 +34,7 @@ GAP = "..."           # up to MAX_GAP words of any kind
 ANY = "*"             # exactly one word of any kind
 NUMBER = "<number>"   # one number ("day <number>": day 3)
 MANY = "<many>"       # one number of at least matching: many_at_least ("took <many> tablets": took 30)
+FILLER = "<filler>"   # a word of matching: fillers, which may stand between a phrase's words ("dont really want")
 START = "^"           # at the start of the message (after any greeting): "^ can" for "hi, can chemo cause..."
 END = "$"             # at the end of the message: "need to cut $" for a bare "i need to cut" (not "to cut down")
 MAX_GAP = 5
@@ -69,7 +70,7 @@ _VITAL_WORDS = ("temperature_words", "heart_rate_words", "blood_pressure_words",
                 "breathing_rate_words", "lab_words")
 _VITAL_KEYS = {**{k: ("number", False) for k in _VITAL_NUMBERS}, **{k: ("texts", False) for k in _VITAL_WORDS}}
 _MATCHING_KEYS = {"together_window": ("number", False), "typo_min_letters": ("number", False),
-                  "many_at_least": ("number", False)}
+                  "many_at_least": ("number", False), "fillers": ("texts", False)}
 _NET_KEYS = {"threshold": ("number", False), "question_threshold": ("number", False),
              "crisis_threshold": ("number", False), "question_crisis_threshold": ("number", False),
              "min_known": ("number", False), "crisis_alone_threshold": ("number", False),
@@ -190,6 +191,7 @@ class Lexicon:
     together_window: int = 5
     typo_min_letters: int = 5
     many_at_least: float = 10.0
+    fillers: frozenset[str] = frozenset()
     net_threshold: float = 0.5
     net_question_threshold: float = 0.9
     net_crisis_threshold: float = 0.3
@@ -554,6 +556,7 @@ def _build(raw: _Raw, checker: Any) -> Lexicon:
                    together_window=int(raw.matching.get("together_window", 5)),
                    typo_min_letters=int(raw.matching.get("typo_min_letters", 5)),
                    many_at_least=float(raw.matching.get("many_at_least", 10)),
+                   fillers=frozenset(normalize(w) for w in raw.matching.get("fillers", ())),
                    net_threshold=float(raw.net.get("threshold", 0.5)),
                    net_question_threshold=float(raw.net.get("question_threshold", 0.9)),
                    net_crisis_threshold=float(raw.net.get("crisis_threshold", 0.3)),

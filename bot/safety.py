@@ -17,7 +17,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from bot.lexicon import (ANY, CATEGORIES, GAP, MANY, MAX_GAP, NUMBER, SIMPLE, TIME, URGENT, Example, Lexicon,
+from bot.lexicon import (ANY, CATEGORIES, FILLER, GAP, MANY, MAX_GAP, NUMBER, SIMPLE, TIME, URGENT, Example, Lexicon,
                          compile_lexicon, english_words, join_split_words, squeezed, with_vocabulary)
 from bot.text import normalize
 from bot.vitals import read_vitals
@@ -154,8 +154,11 @@ def _match_at(words: tuple[str, ...], matched: list[frozenset[str]], k: int, pos
             if end is not None:
                 return end
         return None
-    if pos >= len(matched) or (word != ANY and word not in matched[pos]):
+    if pos >= len(matched):
         return None
+    if word != ANY and word not in matched[pos]:
+        # "i dont really want to live": a filler word between a phrase's words is passed over
+        return _match_at(words, matched, k, pos + 1) if FILLER in matched[pos] else None
     return _match_at(words, matched, k + 1, pos + 1)
 
 
@@ -195,6 +198,8 @@ def scan(tokens: list[str], lexicon: Lexicon) -> list[Hit]:
         if NUMBER in matched[i] and ((unit and unit.group(2) in _NOT_A_COUNT) or (i and tokens[i - 1] == "at")
                                      or (i + 1 < len(tokens) and tokens[i + 1] in _NOT_A_COUNT)):
             matched[i] = matched[i] - {NUMBER, MANY}
+        if token in lexicon.fillers:
+            matched[i] = matched[i] | {FILLER}
     # The question opens at the first word past greetings and small words; "there is", "i can" and "cant get" are
     # statements.
     opening = next((i for i, t in enumerate(tokens)
@@ -334,15 +339,17 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # is news.
     over = [h for h in question if lexicon.concepts[(h.category, h.concept)].over]
     over_end = max((h.end for h in over), default=0)
-    if any(h.end > over_end for h in strong):
+    asking = [h for h in question if not (lexicon.concepts[(h.category, h.concept)].ahead
+                                          or lexicon.concepts[(h.category, h.concept)].over)]
+    # ... unless that sign is inside a question about it ("... it was treated on the ward. is that usual with
+    # CRS?").
+    if any(h.end > over_end and not any(f.start <= h.start <= f.end + 4 for f in asking) for h in strong):
         over, over_end = [], 0
     over_words = {i for h in over for i in h.own}
     # "before my dad starts, what does that look like": a treatment still to come, and every sign named after it
     # inside a question (a frame that starts before the sign and ends at most four words before it), is asked
     # ahead; "my mum starts next week and shes confused" names a sign outside any question, and stays urgent.
     ahead_end = max((h.end for h in question if lexicon.concepts[(h.category, h.concept)].ahead), default=0)
-    asking = [h for h in question if not (lexicon.concepts[(h.category, h.concept)].ahead
-                                          or lexicon.concepts[(h.category, h.concept)].over)]
     if strong and not all(s.start >= ahead_end and any(f.start <= s.start <= f.end + 4 for f in asking)
                           for s in strong):
         ahead_end = 0
@@ -419,7 +426,8 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # gives no reading, whose person words a treatment still to come or a sign had and over explains, is as sure.
     explained = unsigned and before > 0 and not now_words
     # "my laptop keeps overheating": words the lexicon knows name something else are as sure as a question.
-    sure = general or plain_question or asked_only or explained or bool(elsewhere) or bool(advice) or everyday or bool(simple)
+    sure = (general or plain_question or asked_only or explained or bool(elsewhere) or bool(advice) or everyday
+            or bool(simple))
     net = _net_verdict(norm, lexicon, sure=sure, smalltalk=simple == "smalltalk", mentions=mentions,
                        temperature=temperature)
     if net is not None:

@@ -528,3 +528,39 @@ def test_a_together_rule_takes_its_longest_words():
 ])
 def test_lay_words_and_typos_of_signs_and_crisis(default, message, category):
     assert triage(message, default.replace(net=None)).category == category, explain(message, default)
+
+
+@pytest.mark.parametrize("message, category", [
+    ("what temperature is a fever? also i don't really want to live anymore", "crisis"),
+    ("no one will even notice when im gone", "crisis"),
+    ("she is honestly not making sense today", "warning"),
+])
+def test_a_filler_word_between_a_phrases_words_is_passed_over(default, message, category):
+    assert triage(message, default.replace(net=None)).category == category, explain(message, default)
+
+
+def test_fillers_are_the_lexicons_own():
+    none, problems = _compile("extends: default\nmatching:\n  fillers: []\n")
+    assert not problems, problems
+    message = "i don't really want to live anymore"
+    assert triage(message, none.replace(net=None)).category != "crisis", explain(message, none)
+
+
+@pytest.mark.parametrize("message, urgent", [
+    ("my son had a temperature the night after his treatment last month, it was treated on the ward. is that "
+     "usual with sepsis?", False),                                # a sign after it, inside a question about it
+    ("my son had a temperature last month, it was treated on the ward, but now he is shivering", True),
+])
+def test_a_sign_asked_about_after_one_had_and_over(default, message, urgent):
+    assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
+
+
+@pytest.mark.parametrize("message", [
+    "hypothetically if my temp went to 38 after treatment would that be an emergency",
+    "for my nursing course: what are the neurological signs of sepsis?",
+    "does the fever come on suddenly or slowly",
+    "are chills without a temperature still worth reporting in general",
+])
+def test_questions_that_name_a_sign_without_anyone_having_it(default, message):
+    verdict = triage(message, default.replace(net=None))
+    assert not verdict.urgent and verdict.mentions, explain(message, default)
