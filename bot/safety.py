@@ -342,16 +342,15 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     asking = [h for h in question if not (lexicon.concepts[(h.category, h.concept)].ahead
                                           or lexicon.concepts[(h.category, h.concept)].over)]
     # ... unless that sign is inside a question about it ("... it was treated on the ward. is that usual with
-    # CRS?").
-    if any(h.end > over_end and not any(f.start <= h.start <= f.end + 4 for f in asking) for h in strong):
+    # sepsis?").
+    if any(h.end > over_end and not _asked(h, asking) for h in strong):
         over, over_end = [], 0
     over_words = {i for h in over for i in h.own}
     # "before my dad starts, what does that look like": a treatment still to come, and every sign named after it
     # inside a question (a frame that starts before the sign and ends at most four words before it), is asked
     # ahead; "my mum starts next week and shes confused" names a sign outside any question, and stays urgent.
     ahead_end = max((h.end for h in question if lexicon.concepts[(h.category, h.concept)].ahead), default=0)
-    if strong and not all(s.start >= ahead_end and any(f.start <= s.start <= f.end + 4 for f in asking)
-                          for s in strong):
+    if strong and not all(s.start >= ahead_end and _asked(s, asking) for s in strong):
         ahead_end = 0
     before = max(over_end, ahead_end)
     # "since both give a fever", "now that the rash has gone", "what does it mean if writing gets worse": a time
@@ -442,6 +441,11 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     if "contact" in by:  # after advice: "should I stop my tablets, who do I call" is advice
         return Verdict("contact", by["contact"][0].describe(), mentions, general=general)
     return Verdict(None, "", mentions, temperature, number_given, general=general)
+
+
+def _asked(sign: Hit, frames: list[Hit]) -> bool:
+    """True when a sign is inside a question: a frame starts before it and ends at most four words before it."""
+    return any(f.start <= sign.start <= f.end + 4 for f in frames)
 
 
 def _frames(question: Hit, advice: Hit, lexicon: Lexicon) -> bool:
