@@ -313,8 +313,14 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     signs = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].not_a_sign
              and not _inside(h, elsewhere)]
     mentions = tuple(dict.fromkeys(h.concept for h in signs))
-    if "crisis" in by:  # first in the safety order; a sign it names adds the care team's line to the reply
-        return Verdict("crisis", by["crisis"][0].describe(), mentions)
+    # "is the safety switch a suicide gene": crisis words inside words that name something else are no crisis.
+    crises = by.get("crisis", [])
+    named = [span for h in crises if lexicon.concepts[(h.category, h.concept)].not_a_sign
+             for span in (h.parts or ((h.start, h.end),))]
+    crises = [h for h in crises if not lexicon.concepts[(h.category, h.concept)].not_a_sign
+              and not _inside(h, named, every=True)]
+    if crises:  # first in the safety order; a sign it names adds the care team's line to the reply
+        return Verdict("crisis", crises[0].describe(), mentions)
     # "anti-seizure tablets", "yellow fever jab", "take my temperature": a sign word inside a call-now-only
     # phrase that names something else is no sign by itself.
     spans = [(h.start, h.end) for h in signs if lexicon.concepts[(h.category, h.concept)].call_now_only
@@ -346,6 +352,9 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     if any(h.end > over_end and not _asked(h, asking) for h in strong):
         over, over_end = [], 0
     over_words = {i for h in over for i in h.own}
+    # "... but its all cleared up now": a time word straight after the words that say it is over is theirs.
+    over_words |= {i for h in by.get("now", []) if h.concept == TIME and any(o.end == h.start for o in over)
+                   for i in range(h.start, h.end)}
     # "before my dad starts, what does that look like": a treatment still to come, and every sign named after it
     # inside a question (a frame that starts before the sign and ends at most four words before it), is asked
     # ahead; "my mum starts next week and shes confused" names a sign outside any question, and stays urgent.

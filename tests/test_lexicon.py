@@ -245,6 +245,14 @@ def test_a_sign_word_that_names_something_else_is_no_sign(default, message):
     assert not verdict.urgent and not verdict.mentions, (verdict, explain(message, default))
 
 
+@pytest.mark.parametrize("message, crisis", [
+    ("is the safety switch the same as a suicide gene", False),
+    ("do the cells carry a suicide gene, and i want to die", True),   # crisis words outside the name still count
+])
+def test_crisis_words_that_name_something_else_are_no_crisis(default, message, crisis):
+    assert (triage(message, default.replace(net=None)).category == "crisis") is crisis, explain(message, default)
+
+
 @pytest.mark.parametrize("message", ["he is freezing cold and shaking", "she has had fits all morning",
                                      "my phone died and he is freezing and shivering",
                                      "he is too unwell to get out of bed", "she is too unwell for me to move her",
@@ -436,6 +444,9 @@ def test_caret_and_dollar_together_are_the_whole_message(anchored, message, whol
     ("last year my husband had a bad fever in hospital and then recovered, but now he is shivering", True),
     # "was fine" and "last week" say nothing is over: the week is the treatment's, the episode just passed
     ("he blacked out for a second then was fine, had his treatment last week", True),
+    # "now" straight after the words that say it is over is theirs; a sign after them is still news
+    ("my wife got confused two months ago but its all cleared up now, is that common?", False),
+    ("my wife got confused two months ago but its all cleared up now, now she has a fever", True),
 ])
 def test_a_sign_had_and_over_is_no_emergency_now(default, message, urgent):
     assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
@@ -525,6 +536,16 @@ def test_a_together_rule_takes_its_longest_words():
     ("not safe right now", "crisis"), ("goodbye world", "crisis"),
     ("if i'm gone they won't have to pay for all this", "crisis"),
     ("sorry pressed the wrong button", "smalltalk"),
+    ("why am i even still here", "crisis"), ("the ideation is back", "crisis"),
+    ("wish i'd never woken up after the op", "crisis"), ("part of me wants the infection to win", "crisis"),
+    ("i'm a waste of everyone's time", "crisis"), ("he sent me a goodbye text", "crisis"),
+    ("i hit my head against the wall until it bled", "crisis"),
+    ("if i stop my tablets will i die sooner, thats what i want", "crisis"),
+    ("i won't let the cancer win", None), ("she is blue", "emergency"), ("my balance is off", "warning"),
+    ("breathing is harder than normal", "warning"), ("does it cause less crs than normal treatment", None),
+    ("can i take my hay fever tablets", "advice"), ("do i need to stay off work", "advice"),
+    ("is smoking going to affect my treatment", "advice"), ("can you look at my treatment plan", "advice"),
+    ("what are my son's chances", "advice"), ("best pizza near me", None),
 ])
 def test_lay_words_and_typos_of_signs_and_crisis(default, message, category):
     assert triage(message, default.replace(net=None)).category == category, explain(message, default)
