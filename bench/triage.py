@@ -182,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
                                                  "questions)")
     parser.add_argument("--leave-out", nargs="*", help="splits to measure whole with the net retrained without them")
     parser.add_argument("--misses", type=int, default=40, help="how many misses of each split to print")
+    parser.add_argument("--test-misses", type=int, default=10_000,
+                        help="how many misses of the test split to print (0 for a held-out split: totals only)")
     args = parser.parse_args(argv)
     settings = load_settings({"knowledge": args.knowledge}, environ={})
     engine = build_engine(args.knowledge, settings)
@@ -232,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     if test_path is not None:
         test = read_corpus(test_path)
         print(f"\n# test split {test_path}: {dict(Counter(m.kind for m in test))}")
-        report(f"test {test_path.name}", measure(responder, test), misses=10_000)
+        report(f"test {test_path.name}", measure(responder, test), misses=args.test_misses)
         everything += test
     timing(responder, [m.text for m in everything])
     return 0
