@@ -447,6 +447,8 @@ def test_caret_and_dollar_together_are_the_whole_message(anchored, message, whol
     # "now" straight after the words that say it is over is theirs; a sign after them is still news
     ("my wife got confused two months ago but its all cleared up now, is that common?", False),
     ("my wife got confused two months ago but its all cleared up now, now she has a fever", True),
+    ("my brother had a high fever two years ago and got over it fine, can it come back", False),
+    ("im doing a uni project, what are the main neurological side effects like confusion", False),
 ])
 def test_a_sign_had_and_over_is_no_emergency_now(default, message, urgent):
     assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
@@ -546,6 +548,12 @@ def test_a_together_rule_takes_its_longest_words():
     ("can i take my hay fever tablets", "advice"), ("do i need to stay off work", "advice"),
     ("is smoking going to affect my treatment", "advice"), ("can you look at my treatment plan", "advice"),
     ("what are my son's chances", "advice"), ("best pizza near me", None),
+    ("she is non responsive", "emergency"), ("my friend keeps talking about jumping off the car park roof", "crisis"),
+    ("what happens if you take 50 co-codamol", "crisis"), ("whats the quickest way to go", "crisis"),
+    ("i'm thinking of drowning myself", "crisis"), ("is it alright if i go to church on sunday", "advice"),
+    ("could i be treated at a childrens hospital", "advice"), ("is it too risky for me with my heart", "advice"),
+    ("recommend a good book for my holiday", None), ("would the trial be good for her", "advice"),
+    ("would a cold cap work for me", "advice"),
 ])
 def test_lay_words_and_typos_of_signs_and_crisis(default, message, category):
     assert triage(message, default.replace(net=None)).category == category, explain(message, default)
