@@ -51,8 +51,9 @@ _CATEGORY_EXTRA = {"advice": {"personal_numbers": ("bool", False)}}
 _CONCEPT_KEYS = {"phrases": ("texts", False), "together": ("list", False), "call_now_only": ("bool", False),
                  "not_a_sign": ("bool", False), "hypothetical": ("bool", False), "weak": ("bool", False),
                  "needs_care": ("bool", False), "care": ("bool", False), "over": ("bool", False),
-                 "ahead": ("bool", False), "window": ("number", False), "remove": ("texts", False)}
-_FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak", "needs_care", "care", "over", "ahead")
+                 "ahead": ("bool", False), "dated": ("bool", False), "window": ("number", False),
+                 "remove": ("texts", False)}
+_FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak", "needs_care", "care", "over", "ahead", "dated")
 # Words read as another ("r seizures common", "can u", "canot", "til"); "couldn't" is read as "can't": a sign is
 # the same told in the past ("she couldn't write her name").
 _SAME_WORD = {"r": "are", "u": "you", "cnt": "cant", "cannot": "cant", "canot": "cant", "cannt": "cant",
@@ -149,6 +150,9 @@ class Concept:
     # it is happening now.
     ahead: bool = False
     where: str = ""
+    # (question) dated: words dating a sign long ago ("my mum had a seizure back in 2023, how common is that"):
+    # when every sign is named before their end and a question follows them, they count as `over`.
+    dated: bool = False
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,7 @@ class _RawConcept:
     care: bool = False
     over: bool = False
     ahead: bool = False
+    dated: bool = False
     window: int | None = None
     where: str = ""
 
@@ -538,7 +543,7 @@ def _build(raw: _Raw, checker: Any) -> Lexicon:
             concepts[(category, name)] = Concept(category, name, concept.call_now_only, concept.not_a_sign,
                                                  concept.hypothetical, concept.weak, concept.needs_care,
                                                  concept.care, concept.over, concept.ahead,
-                                                 concept.where)
+                                                 concept.where, dated=concept.dated)
             for text, where in concept.phrases.items():
                 add(text, category, name, where)
             for groups, where in concept.together:

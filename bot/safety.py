@@ -308,7 +308,10 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # are no sign at all.
     # A together rule covers only the words its lists matched ("im confused ... different": a sign between them
     # still counts).
+    # "again" after such words says the sign is back ("had a seizure years ago and again this morning"): the sign
+    # words inside them count again.
     elsewhere = [span for h in signs if lexicon.concepts[(h.category, h.concept)].not_a_sign
+                 and "again" not in tokens[h.end:]
                  for span in (h.parts or ((h.start, h.end),))]
     signs = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].not_a_sign
              and not _inside(h, elsewhere)]
@@ -336,6 +339,13 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
         mentions = tuple(dict.fromkeys(r.kind for r in vitals))
     alarm = next((r for r in vitals if r.alarm), None)
     question = by.get("question", [])
+    # "my mum had a seizure back in 2023, how common is that": a sign dated long ago, and asked about after the
+    # date, is over (below); a sign named after the date ("had car-t last year, is a fever normal") is not dated
+    # by it, and a date with no question after it ("she retired 10 years ago") asks nothing.
+    asking = [h for h in question if not any(getattr(lexicon.concepts[(h.category, h.concept)], flag)
+                                             for flag in ("ahead", "over", "dated"))]
+    question = [h for h in question if not lexicon.concepts[(h.category, h.concept)].dated
+                or (strong and all(s.end <= h.end for s in strong) and any(a.start >= h.end for a in asking))]
     # "if my son gets a fever", "how would I know if I'm dehydrated": the person words inside a hypothetical
     # frame (from its start on) do not say that anything is happening now; time words still do.
     frame_starts = [h.start for h in question if lexicon.concepts[(h.category, h.concept)].hypothetical]
@@ -343,18 +353,18 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # "my sister had sepsis two years ago but shes well now, could it come back": a sign had and over says nothing is
     # happening now, up to the end of those words; a sign named after them ("... it settled, but shes confused")
     # is news.
-    over = [h for h in question if lexicon.concepts[(h.category, h.concept)].over]
+    over = [h for h in question if lexicon.concepts[(h.category, h.concept)].over
+            or lexicon.concepts[(h.category, h.concept)].dated]
     over_end = max((h.end for h in over), default=0)
-    asking = [h for h in question if not (lexicon.concepts[(h.category, h.concept)].ahead
-                                          or lexicon.concepts[(h.category, h.concept)].over)]
     # ... unless that sign is inside a question about it ("... it was treated on the ward. is that usual with
     # sepsis?").
     if any(h.end > over_end and not _asked(h, asking) for h in strong):
         over, over_end = [], 0
     over_words = {i for h in over for i in h.own}
-    # "... but its all cleared up now": a time word straight after the words that say it is over is theirs.
-    over_words |= {i for h in by.get("now", []) if h.concept == TIME and any(o.end == h.start for o in over)
-                   for i in range(h.start, h.end)}
+    # "... but its all cleared up now": "now" straight after the words that say it is over is theirs ("years ago
+    # and again this morning" is news).
+    over_words |= {h.start for h in by.get("now", []) if h.concept == TIME and h.end - h.start == 1
+                   and tokens[h.start] == "now" and any(o.end == h.start for o in over)}
     # "before my dad starts, what does that look like": a treatment still to come, and every sign named after it
     # inside a question (a frame that starts before the sign and ends at most four words before it), is asked
     # ahead; "my mum starts next week and shes confused" names a sign outside any question, and stays urgent.

@@ -449,6 +449,10 @@ def test_caret_and_dollar_together_are_the_whole_message(anchored, message, whol
     ("my wife got confused two months ago but its all cleared up now, now she has a fever", True),
     ("my brother had a high fever two years ago and got over it fine, can it come back", False),
     ("im doing a uni project, what are the main neurological side effects like confusion", False),
+    # a sign dated long ago, asked about after the date; a sign after the date is not dated by it
+    ("my mum had a seizure during her treatment back in 2023, how common is that?", False),
+    ("my son had his cells last year, is a fever normal?", True),
+    ("my mum had a seizure years ago and again this morning, how common is that?", True),
 ])
 def test_a_sign_had_and_over_is_no_emergency_now(default, message, urgent):
     assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
@@ -553,7 +557,9 @@ def test_a_together_rule_takes_its_longest_words():
     ("i'm thinking of drowning myself", "crisis"), ("is it alright if i go to church on sunday", "advice"),
     ("could i be treated at a childrens hospital", "advice"), ("is it too risky for me with my heart", "advice"),
     ("recommend a good book for my holiday", None), ("would the trial be good for her", "advice"),
-    ("would a cold cap work for me", "advice"),
+    ("would a cold cap work for me", "advice"), ("what's the point, i'm done", "crisis"),
+    ("quiero morir", "crisis"), ("he's talking to people who aren't there", "warning"),
+    ("thank you dear, god bless", "smalltalk"), ("would they even let her have this", "advice"),
 ])
 def test_lay_words_and_typos_of_signs_and_crisis(default, message, category):
     assert triage(message, default.replace(net=None)).category == category, explain(message, default)
