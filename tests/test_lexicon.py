@@ -560,6 +560,13 @@ def test_a_together_rule_takes_its_longest_words():
     ("would a cold cap work for me", "advice"), ("what's the point, i'm done", "crisis"),
     ("quiero morir", "crisis"), ("he's talking to people who aren't there", "warning"),
     ("thank you dear, god bless", "smalltalk"), ("would they even let her have this", "advice"),
+    ("wish i was never born", "crisis"), ("secretly hoping the treatment doesnt work", "crisis"),
+    ("does this offer hope when the usual treatments dont work", None),
+    ("he's agitated and keeps trying to pull his line out", "warning"),
+    ("im going to stop all my meds and let the cancer win", "crisis"), ("i might do something silly later", "crisis"),
+    ("i bought paracetamol from 3 different shops today", "crisis"), ("history of dsh and the urges are back", "crisis"),
+    ("he left a voicemail saying goodbye and now he wont answer", "crisis"),
+    ("i'm on the platform and the fast train is due", "crisis"),
 ])
 def test_lay_words_and_typos_of_signs_and_crisis(default, message, category):
     assert triage(message, default.replace(net=None)).category == category, explain(message, default)
@@ -599,3 +606,11 @@ def test_a_sign_asked_about_after_one_had_and_over(default, message, urgent):
 def test_questions_that_name_a_sign_without_anyone_having_it(default, message):
     verdict = triage(message, default.replace(net=None))
     assert not verdict.urgent and verdict.mentions, explain(message, default)
+
+
+@pytest.mark.parametrize("message", ["killing it at work today", "i'm dead tired after my shift",
+                                     "best way to cut a mango", "my car died on the motorway"])
+def test_everyday_words_of_death_hold_the_safety_net_back(engine, message):
+    # the shipped net alone made these urgent or a crisis; words that name something else make it need its higher
+    # score
+    assert triage(message, engine.lexicon).category is None, explain(message, engine.lexicon)
