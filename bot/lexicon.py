@@ -34,6 +34,7 @@ GAP = "..."           # up to MAX_GAP words of any kind
 ANY = "*"             # exactly one word of any kind
 NUMBER = "<number>"   # one number ("day <number>": day 3)
 MANY = "<many>"       # one number of at least matching: many_at_least ("took <many> tablets": took 30)
+YEAR = "<year>"       # a year before this one ("in <year>": in 2023)
 FILLER = "<filler>"   # a word of matching: fillers, which may stand between a phrase's words ("dont really want")
 START = "^"           # at the start of the message (after any greeting): "^ can" for "hi, can chemo cause..."
 END = "$"             # at the end of the message: "need to cut $" for a bare "i need to cut" (not "to cut down")
@@ -51,9 +52,11 @@ _CATEGORY_EXTRA = {"advice": {"personal_numbers": ("bool", False)}}
 _CONCEPT_KEYS = {"phrases": ("texts", False), "together": ("list", False), "call_now_only": ("bool", False),
                  "not_a_sign": ("bool", False), "hypothetical": ("bool", False), "weak": ("bool", False),
                  "needs_care": ("bool", False), "care": ("bool", False), "over": ("bool", False),
-                 "ahead": ("bool", False), "dated": ("bool", False), "window": ("number", False),
+                 "ahead": ("bool", False), "dated": ("bool", False), "past": ("bool", False),
+                 "window": ("number", False),
                  "remove": ("texts", False)}
-_FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak", "needs_care", "care", "over", "ahead", "dated")
+_FLAGS = ("call_now_only", "not_a_sign", "hypothetical", "weak", "needs_care", "care", "over", "ahead", "dated",
+          "past")
 # Words read as another ("r seizures common", "can u", "canot", "til"); "couldn't" is read as "can't": a sign is
 # the same told in the past ("she couldn't write her name").
 _SAME_WORD = {"r": "are", "u": "you", "cnt": "cant", "cannot": "cant", "canot": "cant", "cannt": "cant",
@@ -153,6 +156,10 @@ class Concept:
     # (question) dated: words dating a sign long ago ("my mum had a seizure back in 2023, how common is that"):
     # when every sign is named before their end and a question follows them, they count as `over`.
     dated: bool = False
+    # (not_a_sign) past: the words name a sign had long ago ("had a seizure years ago"); "again" after them says it
+    # is back ("... and again this morning"), so its sign words count again. Other words that name something else
+    # stay no sign whatever follows ("this article is killing me ... whats a t cell again").
+    past: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,7 +219,7 @@ class Lexicon:
     memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        words = {w for p in self.phrases for w in p.words if w not in (GAP, ANY, NUMBER, MANY)}
+        words = {w for p in self.phrases for w in p.words if w not in (GAP, ANY, NUMBER, MANY, YEAR)}
         typo_words = {w for p in self.phrases if p.category not in NO_TYPOS for w in p.words}
         # Each phrase under its first word, with the other words a message must hold for it to match at all (a
         # message without them skips the phrase: "my" starts hundreds).
@@ -267,6 +274,7 @@ class _RawConcept:
     over: bool = False
     ahead: bool = False
     dated: bool = False
+    past: bool = False
     window: int | None = None
     where: str = ""
 
@@ -289,9 +297,9 @@ def _where(checker: Any, line: int) -> str:
 def _check_phrase(text: str) -> str:
     """Return what is wrong with a phrase, or ''."""
     words = _phrase_words(text)
-    if words in ((NUMBER,), (MANY,)):  # a number alone, as one list of a together rule
+    if words in ((NUMBER,), (MANY,), (YEAR,)):  # a number alone, as one list of a together rule
         return ""
-    if not any(w not in (GAP, ANY, NUMBER, MANY, START, END) for w in words):
+    if not any(w not in (GAP, ANY, NUMBER, MANY, YEAR, START, END) for w in words):
         return "has no words to match"
     if words[0] in (GAP, ANY) or (words[0] == START and (len(words) < 2 or words[1] in (GAP, ANY, START))):
         return f"may not start with {words[0]!r}"
@@ -305,7 +313,7 @@ def _check_phrase(text: str) -> str:
 
 
 def _phrase_word(word: str) -> str:
-    if word in (GAP, ANY, NUMBER, MANY, START, END):
+    if word in (GAP, ANY, NUMBER, MANY, YEAR, START, END):
         return word
     star = word.endswith("*")
     norm = normalize(word.rstrip("*")).replace(" ", "")
@@ -543,7 +551,7 @@ def _build(raw: _Raw, checker: Any) -> Lexicon:
             concepts[(category, name)] = Concept(category, name, concept.call_now_only, concept.not_a_sign,
                                                  concept.hypothetical, concept.weak, concept.needs_care,
                                                  concept.care, concept.over, concept.ahead,
-                                                 concept.where, dated=concept.dated)
+                                                 concept.where, dated=concept.dated, past=concept.past)
             for text, where in concept.phrases.items():
                 add(text, category, name, where)
             for groups, where in concept.together:

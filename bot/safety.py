@@ -7,6 +7,7 @@ the lexicon's words miss; a message is urgent when either says so.
 """
 from __future__ import annotations
 
+import datetime
 import itertools
 import logging
 import re
@@ -17,8 +18,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from bot.lexicon import (ANY, CATEGORIES, FILLER, GAP, MANY, MAX_GAP, NUMBER, SIMPLE, TIME, URGENT, Example, Lexicon,
-                         compile_lexicon, english_words, join_split_words, squeezed, with_vocabulary)
+from bot.lexicon import (ANY, CATEGORIES, FILLER, GAP, MANY, MAX_GAP, NUMBER, SIMPLE, TIME, URGENT, YEAR, Example,
+                         Lexicon, compile_lexicon, english_words, join_split_words, squeezed, with_vocabulary)
 from bot.text import normalize
 from bot.vitals import read_vitals
 
@@ -105,6 +106,8 @@ def _words_of(token: str, lexicon: Lexicon) -> frozenset[str]:
         hits.add(NUMBER)
         if float(number.group(1)) >= lexicon.many_at_least:
             hits.add(MANY)
+        if token.isdigit() and len(token) == 4 and 1900 <= int(token) < datetime.date.today().year:
+            hits.add(YEAR)
     elif (token not in lexicon._exact and token.isalpha() and len(token) >= 4 and token not in lexicon.known_words
           and token not in lexicon.vocabulary and token not in _STOP):
         found = _typos(token, lexicon)
@@ -276,6 +279,30 @@ def abbreviations(text: str, lexicon: Lexicon) -> str:
 
 # "no." or "no" before "of" (never "no, of course"): the same with or without punctuation, as the reply cache
 # keys replies by normalised text.
+# Letters written as digits inside a word ("k1ll mys3lf", "su1c1dal"): a word that starts with a letter and holds a
+# digit. "1" stands for "i" or for "l", so both readings are tried.
+_LEET = re.compile(r"^[a-z]+[0-9][a-z0-9]*$")
+_LEET_READINGS = (str.maketrans("0134578", "oieastb"), str.maketrans("0134578", "oleastb"))
+
+
+def undisguised(words: list[str]) -> list[str]:
+    """Return the readings (normalised texts) of a message's words written to get past a word filter: letters spelt
+    one by one ("s.u.i.c.i.d.a.l", "k i l l"; a run of three or more single letters is one word) and digits for
+    letters ("k1ll mys3lf"); [] when no word is written so."""
+    joined: list[str] = []
+    run: list[str] = []
+    for token in words + [""]:
+        if len(token) == 1 and token.isalpha():
+            run.append(token)
+            continue
+        joined += ["".join(run)] if len(run) >= 3 else run
+        run = []
+        if token:
+            joined.append(token)
+    readings = [[_LEET.match(t) and t.translate(table) or t for t in joined] for table in _LEET_READINGS]
+    return [" ".join(r) for r in dict.fromkeys(map(tuple, [joined] + readings)) if list(r) != words]
+
+
 _NUMBER_OF = re.compile(r"\bno\W*(?=of\b(?!\W*course\b))", re.IGNORECASE)
 
 
@@ -308,10 +335,10 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     # are no sign at all.
     # A together rule covers only the words its lists matched ("im confused ... different": a sign between them
     # still counts).
-    # "again" after such words says the sign is back ("had a seizure years ago and again this morning"): the sign
-    # words inside them count again.
+    # "again" after words of a sign had long ago says it is back ("had a seizure years ago and again this
+    # morning"): the sign words inside them count again.
     elsewhere = [span for h in signs if lexicon.concepts[(h.category, h.concept)].not_a_sign
-                 and "again" not in tokens[h.end:]
+                 and not (lexicon.concepts[(h.category, h.concept)].past and "again" in tokens[h.end:])
                  for span in (h.parts or ((h.start, h.end),))]
     signs = [h for h in signs if not lexicon.concepts[(h.category, h.concept)].not_a_sign
              and not _inside(h, elsewhere)]
@@ -322,6 +349,11 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
              for span in (h.parts or ((h.start, h.end),))]
     crises = [h for h in crises if not lexicon.concepts[(h.category, h.concept)].not_a_sign
               and not _inside(h, named, every=True)]
+    if not crises:
+        # "s.u.i.c.i.d.a.l", "k1ll mys3lf": crisis words spelt to get past a filter are crisis words.
+        crises = next((found for reading in undisguised(norm.split())
+                       if (found := [h for h in scan(read_words(reading, lexicon), lexicon) if h.category == "crisis"
+                                     and not lexicon.concepts[(h.category, h.concept)].not_a_sign])), [])
     if crises:  # first in the safety order; a sign it names adds the care team's line to the reply
         return Verdict("crisis", crises[0].describe(), mentions)
     # "anti-seizure tablets", "yellow fever jab", "take my temperature": a sign word inside a call-now-only
@@ -371,6 +403,8 @@ def triage(text: str, lexicon: Lexicon) -> Verdict:
     ahead_end = max((h.end for h in question if lexicon.concepts[(h.category, h.concept)].ahead), default=0)
     if strong and not all(s.start >= ahead_end and _asked(s, asking) for s in strong):
         ahead_end = 0
+    if ahead_end:  # "my nan is having this next year": a time word inside those words is theirs
+        over_words |= {i for h in question if lexicon.concepts[(h.category, h.concept)].ahead for i in h.own}
     before = max(over_end, ahead_end)
     # "since both give a fever", "now that the rash has gone", "what does it mean if writing gets worse": a time
     # word that is one of a question frame's own words is part of the question, not a time; unless a person word

@@ -6,6 +6,7 @@ import shutil
 import textwrap
 
 import pytest
+from hypothesis import given, strategies as st
 
 from bot.config import load_settings
 from bot.engine import build_engine
@@ -614,3 +615,72 @@ def test_everyday_words_of_death_hold_the_safety_net_back(engine, message):
     # the shipped net alone made these urgent or a crisis; words that name something else make it need its higher
     # score
     assert triage(message, engine.lexicon).category is None, explain(message, engine.lexicon)
+
+
+@pytest.mark.parametrize("message", [
+    "s.u.i.c.i.d.a.l", "k1ll mys3lf", "i want to k i l l myself", "su1c1de thoughts again", "ki11 myself",
+])
+def test_crisis_words_spelt_to_get_past_a_filter_are_crisis_words(default, message):
+    assert triage(message, default.replace(net=None)).category == "crisis", explain(message, default)
+
+
+@pytest.mark.parametrize("message", ["is vitamin b12 low after treatment", "do the b cells come back",
+                                     "what is a t cell", "took 2mg at 10am"])
+def test_letters_and_digits_of_ordinary_words_are_no_crisis(default, message):
+    assert triage(message, default.replace(net=None)).category != "crisis", explain(message, default)
+
+
+@given(st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=8), max_size=8))
+def test_words_of_letters_alone_have_no_other_reading(words):
+    from bot.safety import undisguised
+    assert undisguised(words) == []
+
+
+@pytest.mark.parametrize("message", [
+    "je veux mourir", "ich will nicht mehr leben", "voglio morire", "quero morrer", "nie chcę już żyć",
+    "ik wil dood", "mujhe ab jeena nahi hai", "mi hermano dice que se quiere matar",
+])
+def test_a_crisis_said_in_another_language_gets_the_crisis_lines(default, message):
+    assert triage(message, default.replace(net=None)).category == "crisis", explain(message, default)
+
+
+@pytest.mark.parametrize("message, urgent", [
+    # "again" after a sign had long ago says it is back; after words that name something else it says nothing
+    ("my mum had a seizure years ago and again this morning", True),
+    ("this article is killing me with all the jargon, what's a T-cell again", False),
+    ("this form is killing me, where do i click again", False),
+])
+def test_again_brings_back_only_a_sign_had_long_ago(default, message, urgent):
+    assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
+
+
+@pytest.mark.parametrize("message, crisis", [
+    ("whats easier, pills or the bridge", True),
+    ("im at the top of the car park", True),
+    ("does anyone survive jumping from 5 floors", True),
+    ("goodbye. thanks for the info. wont need it", True),
+    ("goodnight everyone, for the last time", True),
+    # the same words about something else (kept out of the lexicon's examples, which the safety net learns from)
+    ("can i take my pills in the car", False),
+    ("we live by the river, is the hospital far", False),
+    ("my phone died and i lost my last texts", False),
+    ("which is easier to swallow, pills or liquid", False),
+    ("goodnight everyone", False),
+])
+def test_ways_and_places_and_farewells_of_a_crisis(default, message, crisis):
+    assert (triage(message, default.replace(net=None)).category == "crisis") is crisis, explain(message, default)
+
+
+@pytest.mark.parametrize("message, urgent", [
+    # a year before this one dates a sign long ago, like "back in" or "last year"
+    ("my husband had a seizure in 2022, how common is that", False),
+    ("my husband had a seizure in 2099, how common is that", True),   # no year of the past
+    # ... but a sign going on as the message is written is news, whatever the date
+    ("my dad is having seizures after his treatment last year, how common is that", True),
+    ("my dad is having seizures after his treatment in 2024, how common is that", True),
+    # a treatment someone "is having" is still to come
+    ("my nan is having this next year, can it make older people more confused", False),
+    ("my mum is having this treatment and shes confused", True),
+])
+def test_a_year_dates_a_sign_and_is_having_says_now(default, message, urgent):
+    assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
