@@ -100,6 +100,7 @@ AFTER = 1    # ...or right after it ("102 fever", "130 bpm")
 def _kind_of(tokens: list[str], i: int, words: dict) -> str | None:
     """Return the kind of reading whose word is nearest to the number at position i, or None."""
     best, best_distance, best_length = None, BEFORE + 1, 0
+    named = None
     before = tokens[max(0, i - BEFORE): i]
     after = tokens[i + 1: i + 1 + AFTER]
     for kind, key in _KINDS:
@@ -115,7 +116,11 @@ def _kind_of(tokens: list[str], i: int, words: dict) -> str | None:
                     break
             if after[:n] == parts and 1 < best_distance:
                 best, best_distance = kind, 1
-    return best
+            if after[:n] == parts and kind in ("systolic_alone", "diastolic"):
+                named = kind
+    # "blood pressure 85 systolic": a word right after the number naming which one it is says more than the blood
+    # pressure's own words before it.
+    return named if named and best == "systolic" else best
 
 
 def read_vitals(raw: str, tokens: list[str], limits: VitalSigns) -> list[Reading]:

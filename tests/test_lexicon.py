@@ -684,3 +684,19 @@ def test_ways_and_places_and_farewells_of_a_crisis(default, message, crisis):
 ])
 def test_a_year_dates_a_sign_and_is_having_says_now(default, message, urgent):
     assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
+
+
+@pytest.mark.parametrize("message, crisis", [
+    ("blood pressure normal but im so tired of everything, tired of being here", True),
+    ("i think about how i'd do it every time i see a train", True),
+    ("whenever i cross the bridge i think how easy it would be", True),
+    ("if anyone reads this, i'm sorry. it's not anyone's fault", True),
+    ("i'll do it when my wife is at work on thursday", True),
+    ("my arm is all cuts now, long sleeves all summer", True),
+    # dark words that name something else
+    ("do the cells die off themselves afterwards", False),
+    ("when do the cells stop living in the body", False),
+    ("i will do the daily check when my wife is home", False),
+])
+def test_indirect_crisis_wording_of_the_crisis_heavy_splits(default, message, crisis):
+    assert (triage(message, default.replace(net=None)).category == "crisis") is crisis, explain(message, default)

@@ -30,6 +30,9 @@ def _readings(text, lexicon):
     ("systolic 140 over 90", [("systolic", 140.0, False)]),
     ("systolic 130", [("systolic", 130.0, False)]),
     ("diastolic 48", [("diastolic", 48.0, True)]),
+    # ... and the word after the number, the blood pressure's own words before it
+    ("blood pressure 85 systolic", [("systolic", 85.0, True)]),
+    ("bp 55 diastolic tonight", [("diastolic", 55.0, True)]),
     ("bottom number 75", [("diastolic", 75.0, False)]),
     ("pulse 135", [("heart_rate", 135.0, True)]),
     ("heart rate of 72", [("heart_rate", 72.0, False)]),
