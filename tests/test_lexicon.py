@@ -617,17 +617,42 @@ def test_everyday_words_of_death_hold_the_safety_net_back(engine, message):
     assert triage(message, engine.lexicon).category is None, explain(message, engine.lexicon)
 
 
-@pytest.mark.parametrize("message", [
-    "s.u.i.c.i.d.a.l", "k1ll mys3lf", "i want to k i l l myself", "su1c1de thoughts again", "ki11 myself",
+
+@pytest.mark.parametrize("message, crisis", [
+    # crisis words spelt to get past a filter
+    ("s.u.i.c.i.d.a.l", True), ("k1ll mys3lf", True), ("i want to k i l l myself", True),
+    ("su1c1de thoughts again", True), ("ki11 myself", True),
+    # ... which ordinary words of letters and digits are not
+    ("is vitamin b12 low after treatment", False), ("do the b cells come back", False),
+    ("what is a t cell", False), ("took 2mg at 10am", False),
+    # in another language
+    ("je veux mourir", True), ("ich will nicht mehr leben", True), ("voglio morire", True), ("quero morrer", True),
+    ("nie chcę już żyć", True), ("ik wil dood", True), ("mujhe ab jeena nahi hai", True),
+    ("mi hermano dice que se quiere matar", True),
+    # ways, places and farewells
+    ("whats easier, pills or the bridge", True),
+    ("im at the top of the car park", True),
+    ("does anyone survive jumping from 5 floors", True),
+    ("goodbye. thanks for the info. wont need it", True),
+    ("goodnight everyone, for the last time", True),
+    ("blood pressure normal but im so tired of everything, tired of being here", True),
+    ("i think about how i'd do it every time i see a train", True),
+    ("whenever i cross the bridge i think how easy it would be", True),
+    ("if anyone reads this, i'm sorry. it's not anyone's fault", True),
+    ("i'll do it when my wife is at work on thursday", True),
+    ("my arm is all cuts now, long sleeves all summer", True),
+    # the same words about something else (kept out of the lexicon's examples, which the safety net learns from)
+    ("can i take my pills in the car", False),
+    ("we live by the river, is the hospital far", False),
+    ("my phone died and i lost my last texts", False),
+    ("which is easier to swallow, pills or liquid", False),
+    ("goodnight everyone", False),
+    ("do the cells die off themselves afterwards", False),
+    ("when do the cells stop living in the body", False),
+    ("i will do the daily check when my wife is home", False),
 ])
-def test_crisis_words_spelt_to_get_past_a_filter_are_crisis_words(default, message):
-    assert triage(message, default.replace(net=None)).category == "crisis", explain(message, default)
-
-
-@pytest.mark.parametrize("message", ["is vitamin b12 low after treatment", "do the b cells come back",
-                                     "what is a t cell", "took 2mg at 10am"])
-def test_letters_and_digits_of_ordinary_words_are_no_crisis(default, message):
-    assert triage(message, default.replace(net=None)).category != "crisis", explain(message, default)
+def test_crisis_wording_of_the_blind_splits(default, message, crisis):
+    assert (triage(message, default.replace(net=None)).category == "crisis") is crisis, explain(message, default)
 
 
 @given(st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=8), max_size=8))
@@ -636,42 +661,11 @@ def test_words_of_letters_alone_have_no_other_reading(words):
     assert undisguised(words) == []
 
 
-@pytest.mark.parametrize("message", [
-    "je veux mourir", "ich will nicht mehr leben", "voglio morire", "quero morrer", "nie chcę już żyć",
-    "ik wil dood", "mujhe ab jeena nahi hai", "mi hermano dice que se quiere matar",
-])
-def test_a_crisis_said_in_another_language_gets_the_crisis_lines(default, message):
-    assert triage(message, default.replace(net=None)).category == "crisis", explain(message, default)
-
-
 @pytest.mark.parametrize("message, urgent", [
     # "again" after a sign had long ago says it is back; after words that name something else it says nothing
     ("my mum had a seizure years ago and again this morning", True),
     ("this article is killing me with all the jargon, what's a T-cell again", False),
     ("this form is killing me, where do i click again", False),
-])
-def test_again_brings_back_only_a_sign_had_long_ago(default, message, urgent):
-    assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
-
-
-@pytest.mark.parametrize("message, crisis", [
-    ("whats easier, pills or the bridge", True),
-    ("im at the top of the car park", True),
-    ("does anyone survive jumping from 5 floors", True),
-    ("goodbye. thanks for the info. wont need it", True),
-    ("goodnight everyone, for the last time", True),
-    # the same words about something else (kept out of the lexicon's examples, which the safety net learns from)
-    ("can i take my pills in the car", False),
-    ("we live by the river, is the hospital far", False),
-    ("my phone died and i lost my last texts", False),
-    ("which is easier to swallow, pills or liquid", False),
-    ("goodnight everyone", False),
-])
-def test_ways_and_places_and_farewells_of_a_crisis(default, message, crisis):
-    assert (triage(message, default.replace(net=None)).category == "crisis") is crisis, explain(message, default)
-
-
-@pytest.mark.parametrize("message, urgent", [
     # a year before this one dates a sign long ago, like "back in" or "last year"
     ("my husband had a seizure in 2022, how common is that", False),
     ("my husband had a seizure in 2099, how common is that", True),   # no year of the past
@@ -682,21 +676,5 @@ def test_ways_and_places_and_farewells_of_a_crisis(default, message, crisis):
     ("my nan is having this next year, can it make older people more confused", False),
     ("my mum is having this treatment and shes confused", True),
 ])
-def test_a_year_dates_a_sign_and_is_having_says_now(default, message, urgent):
+def test_again_and_dates_and_is_having(default, message, urgent):
     assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
-
-
-@pytest.mark.parametrize("message, crisis", [
-    ("blood pressure normal but im so tired of everything, tired of being here", True),
-    ("i think about how i'd do it every time i see a train", True),
-    ("whenever i cross the bridge i think how easy it would be", True),
-    ("if anyone reads this, i'm sorry. it's not anyone's fault", True),
-    ("i'll do it when my wife is at work on thursday", True),
-    ("my arm is all cuts now, long sleeves all summer", True),
-    # dark words that name something else
-    ("do the cells die off themselves afterwards", False),
-    ("when do the cells stop living in the body", False),
-    ("i will do the daily check when my wife is home", False),
-])
-def test_indirect_crisis_wording_of_the_crisis_heavy_splits(default, message, crisis):
-    assert (triage(message, default.replace(net=None)).category == "crisis") is crisis, explain(message, default)
