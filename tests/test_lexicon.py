@@ -454,6 +454,18 @@ def test_caret_and_dollar_together_are_the_whole_message(anchored, message, whol
     ("my mum had a seizure during her treatment back in 2023, how common is that?", False),
     ("my son had his cells last year, is a fever normal?", True),
     ("my mum had a seizure years ago and again this morning, how common is that?", True),
+    # "again" after words that name something else says nothing
+    ("this article is killing me with all the jargon, what's a T-cell again", False),
+    ("this form is killing me, where do i click again", False),
+    # a year before this one dates a sign long ago, like "back in" or "last year"
+    ("my husband had a seizure in 2022, how common is that", False),
+    ("my husband had a seizure in 2099, how common is that", True),   # no year of the past
+    # ... but a sign going on as the message is written is news, whatever the date
+    ("my dad is having seizures after his treatment last year, how common is that", True),
+    ("my dad is having seizures after his treatment in 2024, how common is that", True),
+    # a treatment someone "is having" is still to come
+    ("my nan is having this next year, can it make older people more confused", False),
+    ("my mum is having this treatment and shes confused", True),
 ])
 def test_a_sign_had_and_over_is_no_emergency_now(default, message, urgent):
     assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
@@ -659,22 +671,3 @@ def test_crisis_wording_of_the_blind_splits(default, message, crisis):
 def test_words_of_letters_alone_have_no_other_reading(words):
     from bot.safety import undisguised
     assert undisguised(words) == []
-
-
-@pytest.mark.parametrize("message, urgent", [
-    # "again" after a sign had long ago says it is back; after words that name something else it says nothing
-    ("my mum had a seizure years ago and again this morning", True),
-    ("this article is killing me with all the jargon, what's a T-cell again", False),
-    ("this form is killing me, where do i click again", False),
-    # a year before this one dates a sign long ago, like "back in" or "last year"
-    ("my husband had a seizure in 2022, how common is that", False),
-    ("my husband had a seizure in 2099, how common is that", True),   # no year of the past
-    # ... but a sign going on as the message is written is news, whatever the date
-    ("my dad is having seizures after his treatment last year, how common is that", True),
-    ("my dad is having seizures after his treatment in 2024, how common is that", True),
-    # a treatment someone "is having" is still to come
-    ("my nan is having this next year, can it make older people more confused", False),
-    ("my mum is having this treatment and shes confused", True),
-])
-def test_again_and_dates_and_is_having(default, message, urgent):
-    assert triage(message, default.replace(net=None)).urgent is urgent, explain(message, default)
