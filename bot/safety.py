@@ -539,8 +539,25 @@ def _about_care(hit: Hit, cares: list[Hit], tokens: list[str]) -> bool:
     if any(c.end <= hit.start or c.start >= hit.end for c in cares):
         return True
     words = english_words()
-    return bool(words) and any(len(t) >= 5 and t.isalpha() and t not in words
+    return bool(words) and any(len(t) >= 5 and t.isalpha() and not _everyday(t, words)
                                for i, t in enumerate(tokens) if not hit.start <= i < hit.end)
+
+
+_ENDINGS = ("ing", "ed", "es", "s", "ly", "er")
+
+
+def _everyday(word: str, words: frozenset[str]) -> bool:
+    """True for a word of the everyday word list, a simple form of one ("drooping", "tulips" for "tulip" when the
+    list has it) or two of them written as one ("screenshot"): no medicine's name."""
+    if word in words:
+        return True
+    for ending in _ENDINGS:
+        base = word[:-len(ending)]
+        if word.endswith(ending) and len(base) >= 3 and (base in words or base + "e" in words
+                                                          or (len(base) > 3 and base[-1] == base[-2]
+                                                              and base[:-1] in words)):
+            return True
+    return any(word[:i] in words and word[i:] in words for i in range(4, len(word) - 3))
 
 
 # Words around a number that make it an age ("a 10 year old", "im 17", "aged 50", "in his 40s", "her 60th").

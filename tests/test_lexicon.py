@@ -671,3 +671,15 @@ def test_crisis_wording_of_the_blind_splits(default, message, crisis):
 def test_words_of_letters_alone_have_no_other_reading(words):
     from bot.safety import undisguised
     assert undisguised(words) == []
+
+
+@pytest.mark.parametrize("message, advice", [
+    # words that ask for help with anything: advice only about someone's care, a medicine's name among them
+    ("do i need to take posaconazole with food", True),
+    ("do i need a carer with me all the time, i live alone", True),
+    # an everyday word written as two ("screenshot") names no medicine
+    ("how do i take a screenshot on android", False),
+    ("can you help me with my maths homework", False),
+])
+def test_help_with_anything_is_advice_only_about_care(default, message, advice):
+    assert (triage(message, default.replace(net=None)).category == "advice") is advice, explain(message, default)
