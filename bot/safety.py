@@ -277,8 +277,6 @@ def abbreviations(text: str, lexicon: Lexicon) -> str:
     return _ABBREVIATED_VERB.sub(bare, text)
 
 
-# "no." or "no" before "of" (never "no, of course"): the same with or without punctuation, as the reply cache
-# keys replies by normalised text.
 # Letters written as digits inside a word ("k1ll mys3lf", "su1c1dal"): a word that starts with a letter and holds a
 # digit. "1" stands for "i" or for "l", so both readings are tried.
 _LEET = re.compile(r"^[a-z]+[0-9][a-z0-9]*$")
@@ -303,6 +301,8 @@ def undisguised(words: list[str]) -> list[str]:
     return [" ".join(r) for r in dict.fromkeys(map(tuple, [joined] + readings)) if list(r) != words]
 
 
+# "no." or "no" before "of" (never "no, of course"): the same with or without punctuation, as the reply cache
+# keys replies by normalised text.
 _NUMBER_OF = re.compile(r"\bno\W*(?=of\b(?!\W*course\b))", re.IGNORECASE)
 
 
@@ -547,8 +547,8 @@ _ENDINGS = ("ing", "ed", "es", "s", "ly", "er")
 
 
 def _everyday(word: str, words: frozenset[str]) -> bool:
-    """True for a word of the everyday word list, a simple form of one ("drooping", "tulips" for "tulip" when the
-    list has it) or two of them written as one ("screenshot"): no medicine's name."""
+    """True for a word of the everyday word list, a simple form of one ("printed", "booking") or two of them
+    written as one ("screenshot"): no medicine's name."""
     if word in words:
         return True
     for ending in _ENDINGS:
