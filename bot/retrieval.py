@@ -19,7 +19,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from bot.knowledge import KB_CALIBRATION_INPUTS
 from bot.lexicon import english_words
 from bot.semantic import Cosines, Embedder, shipped_embedder
-from bot.text import normalize
+from bot.text import normalize, root
 
 # Number words carry meaning here ("nine in deep remission", "eleven patients"); keep them.
 # Contractions lose their apostrophe in normalize() ("what's" -> "whats"); they carry no topic either.
@@ -285,17 +285,6 @@ def _singular(word: str) -> str:
     return word
 
 
-def _root(word: str) -> str:
-    """Cut common English endings, for mapping a query's unseen word form to the knowledge base's ('graduating',
-    'graduate'; 'properties', 'property'). Only used for words the knowledge base does not hold as they are."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    for ending in ("ing", "ed", "es", "er", "ly", "ment", "s", "e", "y"):
-        if word.endswith(ending) and len(word) - len(ending) >= 4:
-            return word[: -len(ending)]
-    return word
-
-
 def _content(norm: str) -> str:
     """Return the words of a normalised (and rewritten) text that carry meaning, made singular."""
     kept = [_singular(w) for w in norm.split() if w not in STOP_WORDS and (len(w) > 1 or w.isdigit())]
@@ -503,7 +492,7 @@ class Index:
         self._lengths_by_letter = {letter: _Lengths(words) for letter, words in by_letter.items()}
         self._roots: dict[str, str] = {}
         for word in self.vocabulary:
-            self._roots.setdefault(_root(word), word)
+            self._roots.setdefault(root(word), word)
         self._fix_cache: dict[str, str] = {}
         self.real_words = english_words()
         self._last_normalised: tuple[str | None, tuple[str, str]] = (None, ("", ""))
@@ -876,7 +865,7 @@ class Index:
         if fixed is None:
             if len(self._fix_cache) >= WORD_CACHE:  # bounded: a stream of gibberish cannot grow it
                 self._fix_cache.clear()
-            fixed = self._roots.get(_root(word))
+            fixed = self._roots.get(root(word))
             if fixed is None and len(word) >= 4:
                 fixed = self._scan_nearest(word)
                 if fixed and fixed[:REAL_WORD_STEM] != word[:REAL_WORD_STEM] and self._real_word(word):

@@ -8,6 +8,7 @@ the lexicon's words miss; a message is urgent when either says so.
 from __future__ import annotations
 
 import datetime
+import functools
 import itertools
 import logging
 import re
@@ -20,7 +21,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from bot.lexicon import (ANY, CATEGORIES, FILLER, GAP, MANY, MAX_GAP, NUMBER, SIMPLE, TIME, URGENT, YEAR, Example,
                          Lexicon, compile_lexicon, english_words, join_split_words, squeezed, with_vocabulary)
-from bot.text import normalize
+from bot.text import normalize, root
 from bot.vitals import read_vitals
 
 __all__ = ["CATEGORIES", "URGENT", "Lexicon", "Verdict", "compile_lexicon", "with_vocabulary", "triage",
@@ -543,21 +544,16 @@ def _about_care(hit: Hit, cares: list[Hit], tokens: list[str]) -> bool:
                                for i, t in enumerate(tokens) if not hit.start <= i < hit.end)
 
 
-_ENDINGS = ("ing", "ed", "es", "s", "ly", "er")
+@functools.cache
+def _everyday_roots() -> frozenset[str]:
+    return frozenset(root(w) for w in english_words())
 
 
 def _everyday(word: str, words: frozenset[str]) -> bool:
-    """True for a word of the everyday word list, a simple form of one ("printed", "booking") or two of them
+    """True for a word of the everyday word list, another form of one ("printed", "booking") or two of them
     written as one ("screenshot"): no medicine's name."""
-    if word in words:
-        return True
-    for ending in _ENDINGS:
-        base = word[:-len(ending)]
-        if word.endswith(ending) and len(base) >= 3 and (base in words or base + "e" in words
-                                                          or (len(base) > 3 and base[-1] == base[-2]
-                                                              and base[:-1] in words)):
-            return True
-    return any(word[:i] in words and word[i:] in words for i in range(4, len(word) - 3))
+    return (word in words or root(word) in _everyday_roots()
+            or any(word[:i] in words and word[i:] in words for i in range(4, len(word) - 3)))
 
 
 # Words around a number that make it an age ("a 10 year old", "im 17", "aged 50", "in his 40s", "her 60th").

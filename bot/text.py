@@ -51,3 +51,15 @@ def normalize(text: str) -> str:
 def words(text: str) -> list[str]:
     """Split normalised text into its words."""
     return normalize(text).split()
+
+
+def root(word: str) -> str:
+    """Cut common English endings, so that two forms of a word meet ('graduating', 'graduate'; 'properties',
+    'property'): retrieval maps a query's unseen word form to the knowledge base's, triage tells an everyday
+    word from a medicine's name."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    for ending in ("ing", "ed", "es", "er", "ly", "ment", "s", "e", "y"):
+        if word.endswith(ending) and len(word) - len(ending) >= 4:
+            return word[: -len(ending)]
+    return word
